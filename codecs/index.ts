@@ -85,7 +85,7 @@ export function loadMessageSet<S extends StdName>(name: S, opts: LoadOptions = {
 async function load(name: StdName, opts: LoadOptions): Promise<MessageSet> {
   let mod: GeneratedModule;
   if (name.startsWith('csae') && !opts.asn1Dir) {
-    mod = name === 'csae2019' ? await import('./generated/csae2019.js') : await import('./generated/csae2020.js');
+    mod = (name === 'csae2019' ? await import('./generated/csae2019.js') : await import('./generated/csae2020.js')) as unknown as GeneratedModule;
   } else {
     const dir = name.startsWith('j2735') ? j2735Dir(name as 'j2735-2020' | 'j2735-2016', opts.asn1Dir) : opts.asn1Dir!;
     mod = await compileCached(name, dir, opts.cacheDir);

@@ -50,8 +50,11 @@ export function parseModules(text: string, file: string): Module[] {
   return mods;
 }
 
+const TYPE_KEYWORDS = new Set(['INTEGER', 'BOOLEAN', 'NULL', 'REAL', 'ENUMERATED', 'BIT', 'OCTET', 'SEQUENCE', 'SET', 'CHOICE', 'OBJECT', 'ANY', 'CHARACTER', 'RELATIVE-OID', 'EXTERNAL', 'EMBEDDED']);
+
+/** A class reference is written in upper case only (X.681 7.1); type keywords are not classes. */
 export function isClassName(name: string): boolean {
-  return /^[A-Z][A-Z0-9-]*$/.test(name) && /[A-Z]/.test(name) && !STRING_TYPES.has(name);
+  return /^[A-Z][A-Z0-9-]*$/.test(name) && !STRING_TYPES.has(name) && !TYPE_KEYWORDS.has(name);
 }
 
 export class Parser {
@@ -267,7 +270,7 @@ export class Parser {
     const loc = this.loc(t);
     let tag: Tag | undefined;
     if (this.is('[') && !this.is('[[')) tag = this.tag();
-    const node = this.typeBody(loc) as TypeNode;
+    const node = this.typeBody(loc);
     if (tag) node.tag = tag;
     // Constraints (serially applied), and SEQUENCE (SIZE..) OF handled in typeBody.
     while (this.is('(')) {
@@ -288,7 +291,7 @@ export class Parser {
     return tag;
   }
 
-  private typeBody(loc: Loc): Omit<TypeNode, 'loc'> & { loc: Loc } {
+  private typeBody(loc: Loc): TypeNode {
     const t = this.peek();
     if (t.kind !== 'id') this.fail('expected a type');
     switch (t.text) {
@@ -772,7 +775,7 @@ export class Parser {
     const out = new Map<string, TypeNode | ValueNode>();
     const fieldKind = (name: string) => {
       const f = cls.fields.find((x) => x.name === name);
-      if (!f) p.fail(`class has no field ${name}`);
+      if (!f) return p.fail(`class has no field ${name}`);
       return f.kind;
     };
     const parseSetting = (name: string) => {

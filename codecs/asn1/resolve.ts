@@ -116,7 +116,7 @@ class Resolver {
     for (;;) {
       const a = this.assigns.get(mod.name)!.get(ref.name);
       if (a) return { module: mod, assign: a };
-      const imp = mod.imports.find((i) => i.symbols.includes(ref.name));
+      const imp: Module['imports'][number] | undefined = mod.imports.find((i) => i.symbols.includes(ref.name));
       if (!imp || seen.has(mod.name)) {
         throw new Asn1SemanticError(loc, `${ref.name} is not defined in module ${mod.name}${ref.module ? '' : ' nor imported'}`);
       }

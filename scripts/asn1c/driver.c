@@ -203,8 +203,10 @@ static ssize_t encode_one(void *sptr, char *err, size_t errsz) {
 			}
 			return (ssize_t)bytes;
 		}
-		/* uper_encode_to_buffer() fails when the buffer is too small; it
-		 * reports the top type then. Retry once with a much larger buffer. */
+		/* The buffer (>= 1 MiB and >= 4x the input) cannot overflow when
+		 * re-encoding a decoded input. Should it, asn1c reports a failure
+		 * at the type being written, or at the top type when the final
+		 * flush fails; in the latter case retry with a larger buffer. */
 		if (enc_cap < (64u << 20) && er.failed_type == pdu_def) {
 			ensure_enc_cap(enc_cap * 8);
 			continue;
