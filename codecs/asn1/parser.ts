@@ -488,8 +488,9 @@ export class Parser {
       this.next();
       return { name: '', type: this.type(), componentsOf: true };
     }
+    const nameTok = this.peek();
     const name = this.ident('a component name');
-    if (!/^[a-z]/.test(name)) this.fail(`component name ${name} must start with a lower-case letter`);
+    if (!/^[a-z]/.test(name)) this.fail(`component name ${name} must start with a lower-case letter`, nameTok);
     const type = this.type();
     const m: Member = { name, type };
     if (isSeq) {
@@ -674,6 +675,8 @@ export class Parser {
         this.next();
         return { v: 'minmax', m: t.text };
       }
+      // A value reference starts in lower case; an upper-case name is one only as Module.value.
+      if (/^[A-Z]/.test(t.text) && !(this.is('.', 1) && this.peek(2).kind === 'id')) this.fail('expected a value');
       return { v: 'ref', ref: this.refName() };
     }
     this.fail('expected a value');

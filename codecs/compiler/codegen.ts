@@ -2,7 +2,7 @@
 // Every type gets straight-line code for its own layout: no schema walk happens when a message is coded.
 import type { Alt, Field, IR, MessageSetIR, SizeC } from '../asn1/ir.js';
 
-export const CODEGEN_VERSION = 3;
+export const CODEGEN_VERSION = 4;
 
 export interface Generated {
   /** JavaScript ES module: exports `codecs` (name -> [encode, decode]) and `typeNames`. */
@@ -428,7 +428,7 @@ class Gen {
     if (ir.k === 'open' && ir.table) {
       const or = `o${r}`;
       const cases = ir.table.rows.map((row) => `case ${JSON.stringify(row.id)}: { ${this.decStmt(row.type, t, or)} break; }`).join('\n');
-      return `{ const ${or} = ${r}.open(); switch (${obj}[${JSON.stringify(ir.table.idField)}]) {\n${cases}\ndefault: ${t} = toHex(${or}.buf);\n} }`;
+      return `{ const ${or} = ${r}.open(); switch (${obj}[${JSON.stringify(ir.table.idField)}]) {\n${cases}\ndefault: ${t} = ${or}.restHex();\n} }`;
     }
     return this.decStmt(ir, t, r);
   }

@@ -111,6 +111,17 @@ export class BitWriter {
     }
     const buf = this.buf;
     let pos = this.pos;
+    if (n <= 25) {
+      // One shift places the bits in a 32-bit window starting at the current byte (grow() keeps 8 spare bytes).
+      const p = pos >>> 3;
+      const x = v << (32 - (pos & 7) - n);
+      buf[p]! |= x >>> 24;
+      buf[p + 1]! |= x >>> 16;
+      buf[p + 2]! |= x >>> 8;
+      buf[p + 3]! |= x;
+      this.pos = pos + n;
+      return;
+    }
     while (n > 0) {
       const free = 8 - (pos & 7);
       const take = n < free ? n : free;
@@ -247,7 +258,12 @@ export class BitWriter {
   /** The complete encoding (X.691 11.1): whole octets, at least one. */
   finish(): Uint8Array {
     const n = Math.max(1, (this.pos + 7) >>> 3);
-    return this.buf.slice(0, n);
+    // Small arrays live on V8's heap and slice fast; larger ones come from Node's pooled slab, which is
+    // several times cheaper than a fresh ArrayBuffer (the result may share that slab: use byteOffset).
+    if (n <= 64) return this.buf.slice(0, n);
+    const out = Buffer.allocUnsafe(n);
+    out.set(this.buf.subarray(0, n));
+    return out;
   }
 }
 
@@ -263,14 +279,24 @@ export function giveWriter(w: BitWriter): void {
 }
 
 export class BitReader {
-  pos = 0;
-  readonly end: number; // in bits
+  pos = 0; // in bits, from buf[0]
+  end: number; // in bits
   constructor(
     readonly buf: Uint8Array,
     /** Bit offset of buf[0] in the outermost message, so errors inside open types point at the real bit. */
     readonly base = 0,
   ) {
     this.end = buf.length * 8;
+  }
+
+  /** A reader over the next nbytes octets of this one (an open type's contents), without copying. */
+  private window(nbytes: number): BitReader {
+    this.need(nbytes * 8);
+    const sub = new BitReader(this.buf, this.base);
+    sub.pos = this.pos;
+    sub.end = this.pos + nbytes * 8;
+    this.pos = sub.end;
+    return sub;
   }
 
   fail(reason: string, at = this.pos): never {
@@ -290,6 +316,13 @@ export class BitReader {
     }
     const buf = this.buf;
     let pos = this.pos;
+    if (n <= 25) {
+      // A 32-bit window from the current byte holds all n bits; bytes past the end read as 0 and are never used.
+      const p = pos >>> 3;
+      const x = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
+      this.pos = pos + n;
+      return (x << (pos & 7)) >>> (32 - n);
+    }
     let v = 0;
     let left = n;
     while (left > 0) {
@@ -410,8 +443,7 @@ export class BitReader {
     let n = this.len();
     if (!this.more) {
       if (n === 0) this.fail('open type of length 0');
-      const at = this.base + this.pos;
-      return new BitReader(this.octets(n), at);
+      return this.window(n);
     }
     const parts: Uint8Array[] = [this.octets(n).slice()];
     while (this.more) {
@@ -434,8 +466,12 @@ export class BitReader {
   }
 
   openHex(): string {
-    const r = this.open();
-    return toHex(r.buf);
+    return this.open().restHex();
+  }
+
+  /** Whatever is left of this reader, as hex (the contents of an open type of unknown type). */
+  restHex(): string {
+    return this.hex((this.end - this.pos) >>> 3);
   }
 }
 
