@@ -24,6 +24,7 @@ Test DEFINITIONS AUTOMATIC TAGS ::= BEGIN
   Bits4 ::= BIT STRING (SIZE(4))
   BitsVar ::= BIT STRING (SIZE(0..16))
   Named ::= BIT STRING { x(0), y(1) } (SIZE(2))
+  NamedVar ::= BIT STRING { a(0), b(1), c(2) } (SIZE(2..8, ...))
   Ch ::= CHOICE { a NULL, b BOOLEAN, c INTEGER (0..3) }
   ChExt ::= CHOICE { a BOOLEAN, ..., z INTEGER (0..255) }
   List ::= SEQUENCE (SIZE(0..2)) OF BOOLEAN
@@ -70,6 +71,7 @@ const cases: [string, unknown, string, string][] = [
   ['Bits4', 'A0', 'A0', 'fixed 4 bits'],
   ['BitsVar', { value: 'A0', length: 3 }, '1D', 'length 00011 in 5 bits (0..16), then 101'],
   ['Named', 'C0', 'C0', 'fixed size named bits'],
+  ['NamedVar', { value: '80', length: 2 }, '08', 'named bits 10: ext 0, length 2-2 in 3 bits, bits: 0 000 10'],
   ['Ch', { b: true }, '60', 'index 01, then 1'],
   ['Ch', { c: 3 }, 'B0', 'index 10, then 11'],
   ['ChExt', { z: 5 }, '800105', 'ext 1, normally small index 0, open type of 1 octet'],
@@ -96,6 +98,13 @@ for (const [type, value, hex, why] of cases) {
     t.same(ms.dec(type, hex), expected, 'decode');
   });
 }
+
+t.test('named bits: trailing 0 bits dropped, then padded to the lower bound (X.691 16.2, 16.3)', async (t) => {
+  t.equal(ms.enc('NamedVar', { value: '8000', length: 16 }), '08', 'beyond the root only because of trailing zeros: trimmed to 1, padded to 10');
+  t.equal(ms.enc('NamedVar', { value: '00', length: 1 }), '00', 'shorter than the lower bound: padded to 00');
+  t.equal(ms.enc('NamedVar', { value: 'A0', length: 3 }), '1A', '101: ext 0, length 001, bits 101');
+  t.equal(ms.enc('NamedVar', { value: 'FF80', length: 9 }), '84FFC0', 'a real 9-bit value is outside the root: ext 1, length 00001001, nine 1 bits');
+});
 
 t.test('fragmentation of long OCTET STRINGs (X.691 11.9.3.8)', async (t) => {
   const n = 16384 + 5;

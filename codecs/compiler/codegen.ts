@@ -2,7 +2,7 @@
 // Every type gets straight-line code for its own layout: no schema walk happens when a message is coded.
 import type { Alt, Field, IR, MessageSetIR, SizeC } from '../asn1/ir.js';
 
-export const CODEGEN_VERSION = 4;
+export const CODEGEN_VERSION = 5;
 
 export interface Generated {
   /** JavaScript ES module: exports `codecs` (name -> [encode, decode]) and `typeNames`. */
@@ -162,9 +162,13 @@ class Gen {
         }
         const n = this.v();
         const hx = this.v();
+        // With named bits, trailing 0 bits carry no meaning: X.691 16.2/16.3 drop them, then pad to the lower bound.
+        const take = ir.named?.length
+          ? `let ${n} = trimBits(${v}.value, ${v}.length), ${hx} = ${v}.value;\nif (${n} < ${ir.size.lb}) { ${hx} = ${hx}.padEnd(${2 * Math.ceil(ir.size.lb / 8)}, '0'); ${n} = ${ir.size.lb}; }\n`
+          : `const ${n} = ${v}.length, ${hx} = ${v}.value;\n`;
         return (
           `if (typeof ${v} !== 'object' || ${v} === null || typeof ${v}.value !== 'string' || !Number.isInteger(${v}.length) || ${v}.length < 0 || ${v}.value.length < 2 * Math.ceil(${v}.length / 8)) bad('a BIT STRING as {value: hex, length: bits}', ${v});\n` +
-          `const ${n} = ${v}.length, ${hx} = ${v}.value;\n` +
+          take +
           this.lenEnc(ir.size, n, (from, count) =>
             from === '0' ? `${w}.hexBits(${hx}, ${count});` : `${w}.hexBits(${hx}.slice(${from} / 4), ${count});`,
             w,
@@ -598,6 +602,15 @@ function onlyKey(v) {
   for (const x in v) { k = x; n++; }
   if (n !== 1) bad('a CHOICE as an object with exactly one key', v);
   return k;
+}
+/** Length of a named-bit string without its trailing 0 bits. */
+function trimBits(hex, n) {
+  while (n > 0) {
+    const d = parseInt(hex[(n - 1) >> 2], 16);
+    if ((d >> (3 - ((n - 1) & 3))) & 1) break;
+    n--;
+  }
+  return n;
 }
 function latin1(s) { const b = new Uint8Array(s.length); for (let i = 0; i < s.length; i++) { const c = s.charCodeAt(i); if (c > 255) badChar(s, i); b[i] = c; } return b; }
 function latin1text(parts) { let s = ''; for (const p of parts) for (const c of p) s += String.fromCharCode(c); return s; }

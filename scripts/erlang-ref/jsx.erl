@@ -16,7 +16,12 @@
 %% Output is compact (no whitespace, never a newline), which the line
 %% protocol of rsu_ref relies on.
 -module(jsx).
--export([encode/1, encode/2, decode/1, decode/2]).
+-export([encode/1, encode/2, decode/1, decode/2, raw/1]).
+
+%% raw(JsonText): a binary that encode/1 copies verbatim (used by rsu_ref to
+%% splice the JER of open-type values, which OTP's JER code cannot produce).
+-define(RAW_TAG, "\0rsu-raw-json\0").
+raw(Json) -> iolist_to_binary([?RAW_TAG, Json]).
 
 %%% ---------------------------------------------------------------- encode
 
@@ -29,6 +34,7 @@ enc(null) -> <<"null">>;
 enc(A) when is_atom(A) -> enc_string(atom_to_binary(A, utf8));
 enc(I) when is_integer(I) -> integer_to_binary(I);
 enc(F) when is_float(F) -> float_to_binary(F, [short]);
+enc(<<?RAW_TAG, Json/binary>>) -> Json;
 enc(B) when is_binary(B) -> enc_string(B);
 enc(M) when is_map(M) ->
     enc_object(lists:keysort(1, [{key(K), V} || {K, V} <- maps:to_list(M)]));

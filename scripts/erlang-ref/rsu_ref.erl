@@ -12,12 +12,25 @@
 %%
 %%   ping                         -> OK pong
 %%   types                        -> OK {"Module":["Type",...],...}
-%%   random M T N SEED [MUT]      -> N x "V <UPER hex> <JER json>", then
+%%   random M T N SEED [MUT [AVOID]]
+%%                                -> N x "V <UPER hex> <JER json>", then
 %%                                   OK {"n":..,"attempts":..,"dropped":{..},
-%%                                       "removedOpenTypeFields":..,"ms":..}
+%%                                       "removedOpenTypeFields":..,
+%%                                       "removedAvoidedFields":..,"ms":..}
 %%                                   MUT: 1 (default) or 0, see mutate/3.
+%%                                   AVOID: "-" or Type.component,... left
+%%                                   out of the values (see random_opts/1)
+%%   randomframe FM FT IDF VALF ID M T N SEED [MUT [AVOID]]
+%%                                -> like random, each value V of M:T wrapped
+%%                                   as FM:FT #{IDF => ID, VALF => V} (J2735
+%%                                   MessageFrame, whose value is an open type)
+%%   opentypes ID:M:T ...         -> OK <count>. Candidate types for open-type
+%%                                   values by the value of their id field
+%%                                   (J2735: DSRCmsgID, RegionId, PartII-Id),
+%%                                   used to print decoded open types as JER
 %%   decode M T HEX               -> OK {"jer":<json>,"restBits":N} | ERR ...
-%%   encode M T JSON              -> OK <UPER hex>   (JER in, via jer_decode)
+%%   encode M T JSON              -> OK <UPER hex>   (JER in, via OTP's
+%%                                   jer_decode; OTP cannot read open types)
 %%   bench M T HEX ITER           -> OK {"iterations":..,"decodePerSec":..,...}
 %%   quit                         -> OK bye, then the VM halts
 %%
@@ -32,7 +45,8 @@
 %%     sets every BOOLEAN to true, a single named bit, and fills strings from
 %%     fixed patterns): OPTIONAL components are left out with p=1/4, BOOLEANs,
 %%     OCTET/BIT STRING contents, named-bit sets and character strings are
-%%     randomised (sizes kept). If the mutated value does not encode, the
+%%     randomised (sizes kept, except that a character string gets a random
+%%     length 1..300 with p=1/8). If the mutated value does not encode, the
 %%     draw is retried without string mutation, then unmutated;
 %%  3. encoded (UPER), decoded again, re-encoded (must give the same bytes),
 %%     and the DECODED value is printed as JER, so the JSON is what Erlang's
@@ -113,13 +127,25 @@ handle([<<"ping">>], _) -> out([<<"OK pong">>]);
 handle([<<"quit">>], _) -> throw(quit);
 handle([<<"types">>], _) -> out([<<"OK ">>, types_json()]);
 handle([<<"random">>, M, T, N, Seed | Rest], _) ->
-    Mut = case Rest of [<<"0">> | _] -> false; _ -> true end,
+    {Mut, Avoid} = random_opts(Rest),
+    put(avoid, Avoid),
     random(mod(M), typ(T), binary_to_integer(N), binary_to_integer(Seed), Mut);
 handle([<<"randomframe">>, FM, FT, IdF, ValF, Id, M, T, N, Seed | Rest], _) ->
-    Mut = case Rest of [<<"0">> | _] -> false; _ -> true end,
+    {Mut, Avoid} = random_opts(Rest),
+    put(avoid, Avoid),
     random(mod(M), typ(T), binary_to_integer(N), binary_to_integer(Seed), Mut,
            {mod(FM), typ(FT), binary_to_atom(IdF, utf8), binary_to_atom(ValF, utf8),
             binary_to_integer(Id)});
+handle([<<"opentypes">> | Entries], _) ->
+    Table = lists:foldl(
+              fun(E, Acc) ->
+                      [Id, M, T] = binary:split(E, <<":">>, [global]),
+                      maps:update_with(binary_to_integer(Id),
+                                       fun(L) -> L ++ [{mod(M), typ(T)}] end,
+                                       [{mod(M), typ(T)}], Acc)
+              end, #{}, [E || E <- Entries, E =/= <<>>]),
+    put(opentypes, Table),
+    out([<<"OK ">>, integer_to_binary(map_size(Table))]);
 handle([<<"decode">>, M, T, Hex], _) ->
     decode(mod(M), typ(T), Hex);
 handle([<<"encode">>, M, T | _], Line) ->
@@ -131,6 +157,19 @@ handle([<<"bench">>, M, T, Hex, Iter], _) ->
     bench(mod(M), typ(T), Hex, binary_to_integer(Iter));
 handle(Other, _) ->
     erlang:error({unknown_command, Other}).
+
+%% [MUT [AVOID]]: MUT 1|0; AVOID "-" or a comma list of Type.component
+%% (SEQUENCE type name and component name) to leave out of drawn values,
+%% like open types: for fields where Erlang is known to be wrong.
+random_opts(Rest) ->
+    Mut = case Rest of [<<"0">> | _] -> false; _ -> true end,
+    Avoid = case Rest of
+                [_, A | _] when A =/= <<"-">> ->
+                    [list_to_tuple([binary_to_atom(X, utf8) || X <- binary:split(E, <<".">>)])
+                     || E <- binary:split(A, <<",">>, [global]), E =/= <<>>];
+                _ -> []
+            end,
+    {Mut, Avoid}.
 
 mod(M) -> binary_to_atom(M, utf8).
 typ(T) -> binary_to_atom(T, utf8).
@@ -244,6 +283,7 @@ random(M, T, N, Seed, Mut, Frame) ->
     end,
     rand:seed(exsss, Seed),
     put(removed_open, 0),
+    put(removed_avoided, 0),
     T0 = erlang:monotonic_time(microsecond),
     {Attempts, Dropped} = random_loop(M, T, Info, N, Mut, Frame, 0, #{},
                                       N * ?MAX_ATTEMPTS_FACTOR + 10),
@@ -254,6 +294,7 @@ random(M, T, N, Seed, Mut, Frame) ->
          <<",\"attempts\":">>, integer_to_binary(Attempts),
          <<",\"dropped\":">>, DroppedJson,
          <<",\"removedOpenTypeFields\":">>, integer_to_binary(get(removed_open)),
+         <<",\"removedAvoidedFields\":">>, integer_to_binary(get(removed_avoided)),
          <<",\"ms\":">>, integer_to_binary((T1 - T0) div 1000), $}]).
 
 random_loop(_M, _T, _Info, 0, _Mut, _Fr, Att, Dropped, _Max) -> {Att, Dropped};
@@ -305,6 +346,7 @@ draw(M, T, Info, Mut) ->
         V0 ->
             case catch strip(Info, V0) of
                 open_type -> {drop, <<"openTypeNotRemovable">>};
+                avoided -> {drop, <<"avoidedFieldNotRemovable">>};
                 {'EXIT', _} -> {drop, <<"stripFailed">>};
                 V1 ->
                     Candidates =
@@ -341,17 +383,27 @@ try_encode(M, T, Info, [F | Rest]) ->
 
 %% strip(TypeInfo, Value) -> Value without open-type values, or throw open_type
 strip({typeinfo, {M, F}}, V) -> strip(M:F(), V);
-strip({sequence_map, _, _, Comps}, V) when is_map(V) ->
+strip({sequence_map, Sname, _, Comps}, V) when is_map(V) ->
+    Avoid = case get(avoid) of undefined -> []; Av -> Av end,
     lists:foldl(
       fun({_, A, Ty, Opt}, Acc) ->
               case Acc of
                   #{A := X} ->
-                      try strip(Ty, X) of
-                          X2 -> Acc#{A := X2}
-                      catch
-                          throw:open_type when Opt =/= mandatory ->
-                              put(removed_open, get(removed_open) + 1),
-                              maps:remove(A, Acc)
+                      case lists:member({Sname, A}, Avoid) of
+                          true when Opt =/= mandatory ->
+                              put(removed_avoided, get(removed_avoided) + 1),
+                              maps:remove(A, Acc);
+                          true ->
+                              throw(avoided);     % let an enclosing OPTIONAL go
+                          false ->
+                              try strip(Ty, X) of
+                                  X2 -> Acc#{A := X2}
+                              catch
+                                  throw:Tag when (Tag =:= open_type orelse Tag =:= avoided),
+                                                 Opt =/= mandatory ->
+                                      count_removed(Tag),
+                                      maps:remove(A, Acc)
+                              end
                       end;
                   _ -> Acc
               end
@@ -360,13 +412,14 @@ strip({sof, Ty}, L) when is_list(L) ->
     Kept = lists:filtermap(
              fun(X) ->
                      try {true, strip(Ty, X)}
-                     catch throw:open_type ->
-                             put(removed_open, get(removed_open) + 1),
+                     catch throw:Tag when Tag =:= open_type; Tag =:= avoided ->
+                             count_removed(Tag),
+                             put(last_removed, Tag),
                              false
                      end
              end, L),
     case {L, Kept} of
-        {[_ | _], []} -> throw(open_type);
+        {[_ | _], []} -> throw(get(last_removed));
         _ -> Kept
     end;
 strip({choice, Alts}, {A, X}) when is_atom(A) ->
@@ -377,6 +430,9 @@ strip({choice, Alts}, {A, X}) when is_atom(A) ->
 strip({'ObjClassFieldType', _, _}, _) -> throw(open_type);
 strip('ASN1_OPEN_TYPE', _) -> throw(open_type);
 strip(_, V) -> V.
+
+count_removed(open_type) -> put(removed_open, get(removed_open) + 1);
+count_removed(avoided) -> put(removed_avoided, get(removed_avoided) + 1).
 
 %% mutate(TypeInfo, Value, MutateStrings) -> Value with leaves randomised.
 mutate({typeinfo, {M, F}}, V, S) -> mutate(M:F(), V, S);
@@ -446,7 +502,12 @@ rand_char() ->
 jerfix({typeinfo, {M, F}}, V) -> jerfix(M:F(), V);
 jerfix({sequence_map, _, _, Comps}, V) when is_map(V) ->
     lists:foldl(
-      fun({_, A, Ty, _}, Acc) ->
+      fun({_, A, {'ObjClassFieldType', {IdF, _}, _}, _}, Acc) ->
+              case Acc of
+                  #{A := X} -> Acc#{A := open_type_json(maps:get(IdF, Acc, undefined), X)};
+                  _ -> Acc
+              end;
+         ({_, A, Ty, _}, Acc) ->
               case Acc of
                   #{A := X} -> Acc#{A := jerfix(Ty, X)};
                   _ -> Acc
@@ -475,4 +536,24 @@ names_to_bits(L, NNL) ->
             Len = lists:max(Pos) + 1,
             << <<(case lists:member(I, Pos) of true -> 1; false -> 0 end):1>>
                || I <- lists:seq(0, Len - 1) >>
+    end.
+
+%% A decoded open-type value: Erlang decodes it to the typed value when the id
+%% is in the table constraint's object set, else leaves the bytes. The
+%% generated JER code cannot print either, so we print it here and hand the
+%% JSON text to the jsx shim wrapped in a marker binary that it copies
+%% verbatim. Typed value: the JER of the first candidate type (from the
+%% `opentypes` table, by id value) that accepts it (X.697: an open type is
+%% encoded as the JER of the contained value). Bytes: a JSON string of hex.
+open_type_json(_Id, X) when is_binary(X) ->
+    jsx:raw(jsx:encode(bin_to_hex(X)));
+open_type_json(Id, X) ->
+    Cands = maps:get(Id, case get(opentypes) of undefined -> #{}; Tb -> Tb end, []),
+    try_open_types(Cands, X).
+
+try_open_types([], X) -> X;    % leave it: jer_encode reports the error
+try_open_types([{M, T} | Rest], X) ->
+    case catch M:jer_encode(T, jerfix(typeinfo(M, T), X)) of
+        {ok, Json} -> jsx:raw(Json);
+        _ -> try_open_types(Rest, X)
     end.
