@@ -1,0 +1,269 @@
+// The RSU configuration, as the daemon sees it after loadConfig()/validateConfig(): every key present, defaults
+// filled in, file paths absolute, sensor poses and camera intrinsics resolved from calibration files.
+//
+// Units are in the key names' comments; angles in the config are degrees, durations milliseconds unless a key
+// says otherwise (SPAT phase durations are seconds, as traffic engineers write them).
+
+export const MESSAGE_SETS = ['csae2020', 'csae2019', 'j2735-2020', 'j2735-2016'] as const;
+export type MessageSet = (typeof MESSAGE_SETS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** WGS-84 position. */
+export interface GeoPosition {
+  /** Degrees, -90..90. */
+  lat: number;
+  /** Degrees, -180..180. */
+  lon: number;
+  /** Meters above the WGS-84 ellipsoid. */
+  elevation: number;
+}
+
+/**
+ * A rigid pose: position in meters, orientation as yaw, pitch, roll in degrees (rotation Z, then Y, then X; a
+ * body frame with x forward, y left, z up). Pitch is positive when x tilts down. For cameras the body frame is
+ * the usual one (x along the optical axis), not the optical frame (x right, y down, z forward).
+ */
+export interface Pose {
+  x: number;
+  y: number;
+  z: number;
+  roll: number;
+  pitch: number;
+  yaw: number;
+}
+
+export interface RsuSection {
+  /**
+   * RSU identifier: 1-8 letters, digits, `.`, `_`, `-` (it is an MQTT topic level of the uplink), or 0x followed
+   * by 2-16 hex digits; up to 8 bytes, the size of the id in CSAE messages.
+   */
+  id: string;
+  name?: string;
+  /** Reference position of the site (e.g. the intersection's reference point): origin of the local frame. */
+  reference: GeoPosition;
+  /**
+   * Pose of the sensor station frame (the frame sensor poses are given in) in the local east-north-up frame at
+   * `reference`. Identity when sensor poses are given in east-north-up directly.
+   */
+  stationFrame: Pose;
+}
+
+export const SENSOR_KINDS = ['lidar', 'camera', 'radar'] as const;
+export type SensorKind = (typeof SENSOR_KINDS)[number];
+
+export interface CameraIntrinsics {
+  /** Image size in pixels. */
+  width: number;
+  height: number;
+  /** Focal lengths and principal point in pixels. */
+  fx: number;
+  fy: number;
+  cx: number;
+  cy: number;
+  /** OpenCV distortion coefficients k1, k2, p1, p2[, k3[, k4, k5, k6]]; empty when undistorted. */
+  distortion: number[];
+}
+
+export const CALIBRATION_FORMATS = ['tumtraf'] as const;
+export type CalibrationFormat = (typeof CALIBRATION_FORMATS)[number];
+
+export interface CalibrationRef {
+  format: CalibrationFormat;
+  /** Calibration file; relative paths are resolved against the config file's directory. */
+  file: string;
+}
+
+export interface SensorConfig {
+  /** Sensor id: matches the sensor_id in the frames this sensor sends. */
+  id: string;
+  kind: SensorKind;
+  enabled: boolean;
+  /** Pose of the sensor in the station frame. From `calibration` unless given here (then this one wins). */
+  pose: Pose;
+  /** Camera intrinsics; cameras only. From `calibration` unless given here. */
+  intrinsics?: CameraIntrinsics;
+  calibration?: CalibrationRef;
+  /** How far the sensor's clock is ahead of the RSU clock, ms (subtracted from its capture times). */
+  clockOffsetMs: number;
+  /**
+   * Delay between the actual capture and the capture time in the frame, ms; for frames without a capture time,
+   * between capture and arrival at the RSU.
+   */
+  latencyMs: number;
+  /** Detections farther than this from the sensor are rejected as absurd, meters. */
+  maxRangeM: number;
+}
+
+export const INGEST_PROTOCOLS = ['udp', 'tcp'] as const;
+export type IngestProtocol = (typeof INGEST_PROTOCOLS)[number];
+export const INGEST_FORMATS = ['protobuf', 'json'] as const;
+export type IngestFormat = (typeof INGEST_FORMATS)[number];
+
+export interface IngestListener {
+  protocol: IngestProtocol;
+  /** HOST:PORT to listen on (port 0: any free port). */
+  listen: string;
+  /** protobuf: UDP one DetectionFrame per datagram, TCP varint-length-delimited frames. json: one frame per line (TCP) or datagram (UDP). */
+  format: IngestFormat;
+}
+
+export interface IngestSection {
+  listeners: IngestListener[];
+  /** Frames whose capture time (on the RSU timeline) is further ahead of the RSU clock are dropped, ms. */
+  maxFutureMs: number;
+  /** Frames older than this on arrival are dropped, ms. */
+  maxAgeMs: number;
+  maxObjectsPerFrame: number;
+  /** Largest encoded frame accepted (TCP streams with a larger length prefix are closed), bytes. */
+  maxFrameBytes: number;
+}
+
+export const TIME_SOURCES = ['system', 'gpsd', 'nmea'] as const;
+export type TimeSourceKind = (typeof TIME_SOURCES)[number];
+export const BAUD_RATES = [4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] as const;
+
+export interface TimeSection {
+  source: TimeSourceKind;
+  /** SPAT and RSM are withheld while the clock is known to be off by more than this, ms. */
+  maxClockOffsetMs: number;
+  gpsd: { host: string; port: number };
+  nmea: {
+    /** Serial device path, read as a file stream (configure it with stty, see hw/gnss/README.md). */
+    device: string;
+    baud: (typeof BAUD_RATES)[number];
+    /** Run `stty -F DEVICE BAUD raw -echo` before opening a character device. */
+    configureTty: boolean;
+    /** Receiver output delay to subtract from the NMEA time-offset estimate, ms. */
+    latencyMs: number;
+  };
+}
+
+export const RADIO_MODES = ['udp-raw', 'immediate-forward', 'off'] as const;
+export type RadioMode = (typeof RADIO_MODES)[number];
+export const RADIO_MESSAGE_TYPES = ['BSM', 'MAP', 'SPAT', 'RSI', 'RSM'] as const;
+export type RadioMessageType = (typeof RADIO_MESSAGE_TYPES)[number];
+
+export interface ImmediateForwardMessage {
+  /** Provider service id (p-encodable: 0x00-0x7F, 0x8000-0xBFFF, 0xC00000-0xDFFFFF, 0xE0000000-0xEFFFFFFF). */
+  psid: number;
+  /** Radio channel number, 172-184. */
+  channel: number;
+}
+
+export interface RadioSection {
+  mode: RadioMode;
+  /** Raw UPER bytes, one message per datagram, to HOST:PORT. */
+  udpRaw: { target: string };
+  /** USDOT RSU Specification 4.1 immediate forward (text IFM over UDP). */
+  immediateForward: {
+    target: string;
+    /** 0-7. */
+    priority: number;
+    txMode: 'CONT' | 'ALT';
+    signature: boolean;
+    encryption: boolean;
+    messages: Partial<Record<RadioMessageType, ImmediateForwardMessage>>;
+  };
+  /** Where received over-the-air messages arrive (UDP); port 0 disables. */
+  receive: { listen: string };
+}
+
+export interface TlsFiles {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+export interface UplinkSection {
+  mqtt: {
+    enabled: boolean;
+    /** mqtt://, mqtts://, tcp://, ssl://, ws:// or wss:// URL. */
+    url: string;
+    version: 5 | '3.1.1';
+    /** Start an embedded broker on the URL's port (localhost URLs only). */
+    embeddedBroker: boolean;
+    /** Default `rsu-{rsu.id}`. */
+    clientId?: string;
+    qos: 0 | 1 | 2;
+    /** Topics are PREFIX/{rsu.id}/... */
+    topicPrefix: string;
+    tls?: TlsFiles;
+  };
+  kafka: {
+    enabled: boolean;
+    /** HOST:PORT list. */
+    brokers: string[];
+    /** Topics are PREFIX.{type}.up */
+    topicPrefix: string;
+    /** Default `rsu-{rsu.id}`. */
+    clientId?: string;
+  };
+  /** Local store-and-forward queue used while the uplink is down. */
+  spool: {
+    dir: string;
+    maxBytes: number;
+    /** always: fsync each record; interval: every fsyncIntervalMs; never: leave it to the OS. */
+    fsync: 'always' | 'interval' | 'never';
+    fsyncIntervalMs: number;
+  };
+}
+
+export interface SpatPhase {
+  /** Phase / signal group id, 1-255. */
+  id: number;
+  /** Seconds. green + yellow + red is the cycle length, the same for all phases. */
+  green: number;
+  yellow: number;
+  red: number;
+  /** Start of this phase's green within the cycle, seconds. Cycles are counted from the Unix epoch. */
+  offset: number;
+}
+
+export interface IntersectionRef {
+  /** Road regulator region, 0-65535; 0 when not used. */
+  region: number;
+  /** 0-65535. */
+  id: number;
+}
+
+export interface RsiEvent {
+  /** Local id of the event, 0-255. */
+  id: number;
+  /** Event type code of the message set (0-65535). */
+  type: number;
+  description?: string;
+  lat: number;
+  lon: number;
+  /** Meters. */
+  radiusM: number;
+  /** 0 (lowest) - 7 (highest). */
+  priority: number;
+}
+
+export interface ApplicationsSection {
+  rsm: { enabled: boolean; intervalMs: number; maxParticipants: number };
+  spat: { enabled: boolean; intervalMs: number; intersection: IntersectionRef; phases: SpatPhase[] };
+  map: {
+    enabled: boolean;
+    intervalMs: number;
+    /** Lane map file (the MAP builder's input); required when enabled. */
+    file?: string;
+  };
+  rsi: { enabled: boolean; intervalMs: number; events: RsiEvent[] };
+}
+
+export interface RsuConfig {
+  rsu: RsuSection;
+  messageSet: MessageSet;
+  sensors: SensorConfig[];
+  ingest: IngestSection;
+  time: TimeSection;
+  radio: RadioSection;
+  uplink: UplinkSection;
+  applications: ApplicationsSection;
+  logging: { level: LogLevel };
+  /** Prometheus metrics HTTP endpoint; port 0 disables. */
+  metrics: { host: string; port: number };
+}

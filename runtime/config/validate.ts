@@ -1,0 +1,538 @@
+// The config schema: every key, its type, its default, and the rules that span keys.
+
+import { accessSync, constants } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  DEMO_REFERENCE,
+  DEMO_SENSORS,
+  DEMO_SPOOL_DIR,
+  DEMO_STATION_FRAME_FILE,
+  CALIB_DIR_ENV,
+  demoCalibrationDir,
+} from './defaults.js';
+import {
+  arr,
+  bool,
+  bytes,
+  def,
+  errnoText,
+  fail,
+  fmtPath,
+  hostPort,
+  isPlainObject,
+  newCtx,
+  num,
+  obj,
+  oneOf,
+  opt,
+  port,
+  record,
+  refine,
+  req,
+  section,
+  show,
+  splitHostPort,
+  str,
+  warn,
+  type ConfigIssue,
+  type Ctx,
+  type Path,
+  type Spec,
+} from './schema.js';
+import { CalibrationError, loadTumtrafCalibration, loadTumtrafStationFrame } from './tumtraf.js';
+import {
+  BAUD_RATES,
+  CALIBRATION_FORMATS,
+  INGEST_FORMATS,
+  INGEST_PROTOCOLS,
+  LOG_LEVELS,
+  MESSAGE_SETS,
+  RADIO_MESSAGE_TYPES,
+  RADIO_MODES,
+  SENSOR_KINDS,
+  TIME_SOURCES,
+  type ApplicationsSection,
+  type CalibrationRef,
+  type CameraIntrinsics,
+  type GeoPosition,
+  type ImmediateForwardMessage,
+  type IngestListener,
+  type IngestSection,
+  type IntersectionRef,
+  type Pose,
+  type RadioSection,
+  type RsiEvent,
+  type RsuConfig,
+  type RsuSection,
+  type SensorConfig,
+  type SpatPhase,
+  type TimeSection,
+  type TlsFiles,
+  type UplinkSection,
+} from './types.js';
+
+interface ConfigCtx extends Ctx {
+  /** No `sensors` key was given: the demo site's sensors, station frame and reference position apply. */
+  demoSite: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Building blocks
+
+const meters = () => num({ unit: 'meters' });
+const degrees = (min?: number, max?: number) => num({ unit: 'degrees', min, max });
+const ms = (min = 0, max?: number) => num({ unit: 'ms', min, max });
+const seconds = (min = 0) => num({ unit: 'seconds', min });
+const intervalMs = () => num({ unit: 'ms', int: true, min: 10, max: 60_000 });
+
+/** A file path; relative paths are resolved against the config file's directory. */
+const filePath = (): Spec<string> => refine(str(), (v, _p, ctx) => resolve(ctx.baseDir, v), 'a file path');
+
+function checkReadable(file: string | undefined, path: Path, ctx: Ctx): void {
+  if (file === undefined) return;
+  try {
+    accessSync(file, constants.R_OK);
+  } catch (e) {
+    fail(ctx, path, `cannot read file ${JSON.stringify(file)}: ${errnoText(e)}`);
+  }
+}
+
+const geoPosition = obj<GeoPosition>({
+  lat: req(degrees(-90, 90)),
+  lon: req(degrees(-180, 180)),
+  elevation: def(num({ unit: 'meters', min: -500, max: 9000 }), 0),
+});
+
+const pose = obj<Pose>({
+  x: def(meters(), 0),
+  y: def(meters(), 0),
+  z: def(meters(), 0),
+  roll: def(degrees(-180, 180), 0),
+  pitch: def(degrees(-90, 90), 0),
+  yaw: def(degrees(-360, 360), 0),
+});
+
+// The id fills the 8-byte id of CSAE messages and is an MQTT topic level of the uplink.
+const rsuId = str({
+  pattern: /^(?:0x(?:[0-9A-Fa-f]{2}){1,8}|[A-Za-z0-9._-]{1,8})$/,
+  patternText: 'an RSU id of 1-8 letters, digits, . _ - or 0x and 2-16 hex digits',
+});
+
+function demoStationFrame(ctx: Ctx): unknown {
+  const dir = (ctx as ConfigCtx).demoSite ? demoCalibrationDir() : undefined;
+  if (!dir) return {};
+  try {
+    return loadTumtrafStationFrame(join(dir, DEMO_STATION_FRAME_FILE)) ?? {};
+  } catch {
+    return {}; // reported where the demo sensors load the same directory
+  }
+}
+
+const rsuSection = obj<RsuSection>({
+  id: def(rsuId, 'RSU00110'),
+  name: opt(str()),
+  reference: {
+    spec: geoPosition,
+    default: (ctx: Ctx) => {
+      if (!(ctx as ConfigCtx).demoSite)
+        warn(ctx, ['rsu', 'reference'], 'not set: using the demo intersection\'s position; set the surveyed reference point of this site');
+      return DEMO_REFERENCE;
+    },
+  },
+  stationFrame: def(pose, demoStationFrame),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sensors
+
+const intrinsics = obj<CameraIntrinsics>(
+  {
+    width: req(num({ int: true, min: 1, unit: 'pixels' })),
+    height: req(num({ int: true, min: 1, unit: 'pixels' })),
+    fx: req(num({ min: 0, minExclusive: true, unit: 'pixels' })),
+    fy: req(num({ min: 0, minExclusive: true, unit: 'pixels' })),
+    cx: req(num({ unit: 'pixels' })),
+    cy: req(num({ unit: 'pixels' })),
+    distortion: def(arr(num(), { max: 8 }), []),
+  },
+  (k, path, ctx) => {
+    if (![0, 4, 5, 8].includes(k.distortion.length))
+      fail(ctx, [...path, 'distortion'], `expected 0, 4, 5 or 8 coefficients (k1 k2 p1 p2 [k3 [k4 k5 k6]]), got ${k.distortion.length}`);
+  },
+);
+
+const calibrationRef = obj<CalibrationRef>({
+  format: def(oneOf(CALIBRATION_FORMATS), 'tumtraf'),
+  file: req(filePath()),
+});
+
+const sensorId = str({ pattern: /^[A-Za-z0-9_.:-]{1,64}$/, patternText: 'a sensor id of 1-64 letters, digits, _ . : -' });
+
+const sensor = obj<SensorConfig>(
+  {
+    id: req(sensorId),
+    kind: req(oneOf(SENSOR_KINDS)),
+    enabled: def(bool, true),
+    pose: opt(pose),
+    intrinsics: opt(intrinsics),
+    calibration: opt(calibrationRef),
+    clockOffsetMs: def(num({ unit: 'ms', min: -86_400_000, max: 86_400_000 }), 0),
+    latencyMs: def(ms(0, 10_000), 0),
+    maxRangeM: def(num({ unit: 'meters', min: 0, minExclusive: true, max: 5000 }), 300),
+  },
+  (s, path, ctx) => {
+    if (s.intrinsics && s.kind !== 'camera') fail(ctx, [...path, 'intrinsics'], `only cameras have intrinsics; this sensor is a ${s.kind}`);
+    if (s.calibration) {
+      try {
+        const c = loadTumtrafCalibration(s.calibration.file, s.kind);
+        for (const w of c.warnings) warn(ctx, [...path, 'calibration'], w);
+        s.pose ??= c.pose;
+        if (s.kind === 'camera') s.intrinsics ??= c.intrinsics;
+      } catch (e) {
+        if (!(e instanceof CalibrationError)) throw e;
+        fail(ctx, [...path, 'calibration', 'file'], e.message);
+        return;
+      }
+    }
+    if (!s.pose) fail(ctx, [...path, 'pose'], 'missing: give the sensor\'s pose, or a calibration file to read it from');
+    if (s.kind === 'camera' && !s.intrinsics) fail(ctx, [...path, 'intrinsics'], 'missing: a camera needs intrinsics, or a calibration file to read them from');
+  },
+);
+
+function demoSensors(ctx: Ctx): unknown {
+  const dir = demoCalibrationDir();
+  if (!dir) {
+    fail(ctx, ['sensors'], `the demo sensors' calibration directory was not found (shared/perception/tumtraf-calib above the program, or $${CALIB_DIR_ENV}); set ${CALIB_DIR_ENV} or list sensors in the config`);
+    return [];
+  }
+  return DEMO_SENSORS.map((s) => ({ id: s.id, kind: s.kind, calibration: { format: 'tumtraf', file: join(dir, s.file) } }));
+}
+
+const sensors = refine(arr(sensor), (list, path, ctx) => {
+  const seen = new Map<string, number>();
+  list.forEach((s, i) => {
+    const j = seen.get(s.id);
+    if (j !== undefined) fail(ctx, [...path, i, 'id'], `duplicate sensor id "${s.id}" (also ${fmtPath([...path, j, 'id'])})`);
+    else seen.set(s.id, i);
+  });
+  return list;
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ingest
+
+const listener = obj<IngestListener>({
+  protocol: req(oneOf(INGEST_PROTOCOLS)),
+  listen: req(hostPort({ allowZeroPort: true })),
+  format: def(oneOf(INGEST_FORMATS), 'protobuf'),
+});
+
+const ingestSection = obj<IngestSection>(
+  {
+    listeners: def(arr(listener), [
+      { protocol: 'udp', listen: '127.0.0.1:5600', format: 'protobuf' },
+      { protocol: 'tcp', listen: '127.0.0.1:5600', format: 'protobuf' },
+      { protocol: 'tcp', listen: '127.0.0.1:5601', format: 'json' },
+    ]),
+    maxFutureMs: def(ms(0, 3_600_000), 500),
+    maxAgeMs: def(ms(1, 3_600_000), 2000),
+    maxObjectsPerFrame: def(num({ int: true, min: 1, max: 65_535 }), 1024),
+    maxFrameBytes: def(bytes({ min: 1024 }), '1MiB'),
+  },
+  (ing, path, ctx) => {
+    const used = new Map<string, number>();
+    ing.listeners.forEach((l, i) => {
+      const p = splitHostPort(l.listen)!.port;
+      if (p === 0) return;
+      const key = `${p}/${l.protocol}`;
+      const j = used.get(key);
+      if (j !== undefined) fail(ctx, [...path, 'listeners', i, 'listen'], `port ${key} is also used by ${fmtPath([...path, 'listeners', j])}`);
+      else used.set(key, i);
+    });
+  },
+);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Time
+
+const timeSection = obj<TimeSection>(
+  {
+    source: def(oneOf(TIME_SOURCES), 'system'),
+    maxClockOffsetMs: def(num({ unit: 'ms', min: 0, minExclusive: true, max: 60_000 }), 100),
+    gpsd: section(obj<TimeSection['gpsd']>({ host: def(str(), '127.0.0.1'), port: def(port(), 2947) })),
+    nmea: section(
+      obj<TimeSection['nmea']>({
+        device: def(filePath(), '/dev/ttyUSB0'),
+        baud: def(oneOf(BAUD_RATES), 9600),
+        configureTty: def(bool, true),
+        latencyMs: def(ms(0, 2000), 0),
+      }),
+    ),
+  },
+  (t, path, ctx) => {
+    if (t.source === 'nmea') {
+      try {
+        accessSync(t.nmea.device, constants.R_OK);
+      } catch (e) {
+        warn(ctx, [...path, 'nmea', 'device'], `cannot open ${t.nmea.device} now: ${errnoText(e)}; the daemon keeps retrying`);
+      }
+    }
+  },
+);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Radio
+
+/** A PSID as a number or a hex string ("0x8002"); must be p-encodable (IEEE 1609.12). */
+const psid: Spec<number> = {
+  expected: 'a PSID (number or hex string such as "0x8002")',
+  parse(v, path, ctx) {
+    const n = typeof v === 'number' ? v : typeof v === 'string' && /^0x[0-9a-fA-F]{1,8}$/.test(v) ? parseInt(v, 16) : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
+    if (!Number.isInteger(n)) return fail(ctx, path, `expected a PSID as a number or a hex string such as "0x8002", got ${show(v)}`);
+    const ok = n <= 0x7f || (n >= 0x8000 && n <= 0xbfff) || (n >= 0xc00000 && n <= 0xdfffff) || (n >= 0xe0000000 && n <= 0xefffffff);
+    if (!ok)
+      return fail(ctx, path, `PSID 0x${n.toString(16)} is not p-encodable: valid ranges are 0x00-0x7F, 0x8000-0xBFFF, 0xC00000-0xDFFFFF, 0xE0000000-0xEFFFFFFF`);
+    return n;
+  },
+};
+
+const ifmMessage = obj<ImmediateForwardMessage>({
+  psid: req(psid),
+  channel: def(num({ int: true, min: 172, max: 184 }), 183),
+});
+
+const radioSection = obj<RadioSection>({
+  mode: def(oneOf(RADIO_MODES), 'udp-raw'),
+  udpRaw: section(obj<RadioSection['udpRaw']>({ target: def(hostPort(), '127.0.0.1:15030') })),
+  immediateForward: section(
+    obj<RadioSection['immediateForward']>({
+      target: def(hostPort(), '127.0.0.1:1516'),
+      priority: def(num({ int: true, min: 0, max: 7 }), 6),
+      txMode: def(oneOf(['CONT', 'ALT'] as const), 'CONT'),
+      signature: def(bool, false),
+      encryption: def(bool, false),
+      // SAE J2735 / IEEE 1609.12 PSIDs; RSI goes out as TIM's PSID. No PSID is assigned for RSM here: give one.
+      messages: def(record(ifmMessage, RADIO_MESSAGE_TYPES), {
+        BSM: { psid: '0x20' },
+        SPAT: { psid: '0x8002' },
+        MAP: { psid: '0xE0000017' },
+        RSI: { psid: '0x8003' },
+      }),
+    }),
+  ),
+  receive: section(obj<RadioSection['receive']>({ listen: def(hostPort({ allowZeroPort: true }), '127.0.0.1:15031') })),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Uplink
+
+const MQTT_SCHEMES = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'];
+const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
+
+const url = (schemes: string[]): Spec<string> => ({
+  expected: `a URL (${schemes.join(' ')})`,
+  parse(v, path, ctx) {
+    if (typeof v !== 'string') return fail(ctx, path, `expected a URL such as mqtt://127.0.0.1:1883, got ${show(v)}`);
+    let u: URL;
+    try {
+      u = new URL(v);
+    } catch {
+      return fail(ctx, path, `expected a URL such as mqtt://127.0.0.1:1883, got ${show(v)}`);
+    }
+    if (!schemes.includes(u.protocol)) return fail(ctx, path, `URL scheme "${u.protocol.replace(/:$/, '')}" is not one of ${schemes.map((s) => s.replace(/:$/, '')).join(', ')}`);
+    if (!u.hostname) return fail(ctx, path, `URL ${show(v)} has no host`);
+    return v;
+  },
+});
+
+const tlsFiles = obj<TlsFiles>(
+  { ca: opt(filePath()), cert: opt(filePath()), key: opt(filePath()) },
+  (t, path, ctx) => {
+    if ((t.cert === undefined) !== (t.key === undefined)) fail(ctx, path, `cert and key go together: ${t.cert ? 'key' : 'cert'} is missing`);
+  },
+);
+
+const uplinkSection = obj<UplinkSection>({
+  mqtt: section(
+    obj<UplinkSection['mqtt']>(
+      {
+        enabled: def(bool, true),
+        url: def(url(MQTT_SCHEMES), 'mqtt://127.0.0.1:1883'),
+        version: def(oneOf([5, '3.1.1'] as const), 5),
+        embeddedBroker: def(bool, true),
+        clientId: opt(str({ maxLength: 65535 })),
+        qos: def(oneOf([0, 1, 2] as const), 1),
+        topicPrefix: def(str({ pattern: /^[^#+\0]*$/, patternText: 'a topic prefix without # or + wildcards' }), 'v2x/v1/rsu'),
+        tls: opt(tlsFiles),
+      },
+      (m, path, ctx) => {
+        if (!m.enabled) return;
+        const u = new URL(m.url);
+        if (m.embeddedBroker && (!LOCAL_HOSTS.includes(u.hostname) || !['mqtt:', 'tcp:'].includes(u.protocol)))
+          fail(ctx, [...path, 'embeddedBroker'], `the embedded broker listens on this machine over plain MQTT: url must be mqtt://localhost:PORT or mqtt://127.0.0.1:PORT, got ${m.url}`);
+        if (m.tls) {
+          for (const k of ['ca', 'cert', 'key'] as const) checkReadable(m.tls[k], [...path, 'tls', k], ctx);
+          if (!['mqtts:', 'ssl:', 'wss:'].includes(u.protocol)) warn(ctx, [...path, 'tls'], `ignored with a ${u.protocol}// URL: use mqtts:// for TLS`);
+        }
+      },
+    ),
+  ),
+  kafka: section(
+    obj<UplinkSection['kafka']>({
+      enabled: def(bool, false),
+      brokers: def(arr(hostPort(), { min: 1 }), ['127.0.0.1:9092']),
+      topicPrefix: def(str({ pattern: /^[A-Za-z0-9._-]+$/, patternText: 'a Kafka topic prefix of letters, digits, . _ -' }), 'v2x.v1'),
+      clientId: opt(str()),
+    }),
+  ),
+  spool: section(
+    obj<UplinkSection['spool']>({
+      dir: def(filePath(), DEMO_SPOOL_DIR),
+      maxBytes: def(bytes({ min: 1024 * 1024 }), '128MiB'),
+      fsync: def(oneOf(['always', 'interval', 'never'] as const), 'interval'),
+      fsyncIntervalMs: def(num({ unit: 'ms', int: true, min: 10, max: 600_000 }), 200),
+    }),
+  ),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Applications
+
+const spatPhase = obj<SpatPhase>({
+  id: req(num({ int: true, min: 1, max: 255 })),
+  green: req(num({ unit: 'seconds', min: 0, minExclusive: true })),
+  yellow: req(seconds()),
+  red: req(seconds()),
+  offset: def(seconds(), 0),
+});
+
+function uniqueIds(list: ReadonlyArray<{ id: number }>, path: Path, ctx: Ctx, what: string): void {
+  const seen = new Map<number, number>();
+  list.forEach((x, i) => {
+    const j = seen.get(x.id);
+    if (j !== undefined) fail(ctx, [...path, i, 'id'], `duplicate ${what} id ${x.id} (also ${fmtPath([...path, j])})`);
+    else seen.set(x.id, i);
+  });
+}
+
+const rsiEvent = obj<RsiEvent>({
+  id: req(num({ int: true, min: 0, max: 255 })),
+  type: req(num({ int: true, min: 0, max: 65535 })),
+  description: opt(str({ maxLength: 256 })),
+  lat: req(degrees(-90, 90)),
+  lon: req(degrees(-180, 180)),
+  radiusM: def(num({ unit: 'meters', min: 0, max: 6553.5 }), 50),
+  priority: def(num({ int: true, min: 0, max: 7 }), 3),
+});
+
+const applicationsSection = obj<ApplicationsSection>({
+  rsm: section(
+    obj<ApplicationsSection['rsm']>({
+      enabled: def(bool, true),
+      intervalMs: def(intervalMs(), 100),
+      maxParticipants: def(num({ int: true, min: 1, max: 16 }), 16),
+    }),
+  ),
+  spat: section(
+    obj<ApplicationsSection['spat']>(
+      {
+        enabled: def(bool, true),
+        intervalMs: def(intervalMs(), 100),
+        intersection: def(obj<IntersectionRef>({ region: def(num({ int: true, min: 0, max: 65535 }), 0), id: req(num({ int: true, min: 0, max: 65535 })) }), { id: 110 }),
+        // Two-phase fixed-time plan, 60 s cycle, 2 s all-red after each yellow.
+        phases: def(arr(spatPhase, { min: 1, max: 255 }), [
+          { id: 1, green: 25, yellow: 3, red: 32, offset: 0 },
+          { id: 2, green: 25, yellow: 3, red: 32, offset: 30 },
+        ]),
+      },
+      (s, path, ctx) => {
+        const phasesPath = [...path, 'phases'];
+        uniqueIds(s.phases, phasesPath, ctx, 'phase');
+        const cycle0 = s.phases[0]!.green + s.phases[0]!.yellow + s.phases[0]!.red;
+        s.phases.forEach((p, i) => {
+          const cycle = p.green + p.yellow + p.red;
+          if (Math.abs(cycle - cycle0) > 1e-9)
+            fail(ctx, [...phasesPath, i], `green + yellow + red = ${cycle} s, but ${fmtPath([...phasesPath, 0])} has ${cycle0} s: all phases of a fixed-time plan share one cycle`);
+          else if (p.offset >= cycle) fail(ctx, [...phasesPath, i, 'offset'], `expected an offset within the ${cycle} s cycle (0 to ${cycle}), got ${p.offset}`);
+        });
+      },
+    ),
+  ),
+  map: section(
+    obj<ApplicationsSection['map']>(
+      { enabled: def(bool, false), intervalMs: def(intervalMs(), 1000), file: opt(filePath()) },
+      (m, path, ctx) => {
+        if (!m.enabled) return;
+        if (m.file === undefined) fail(ctx, [...path, 'file'], 'missing: the MAP application needs a lane map file when enabled');
+        else checkReadable(m.file, [...path, 'file'], ctx);
+      },
+    ),
+  ),
+  rsi: section(
+    obj<ApplicationsSection['rsi']>(
+      { enabled: def(bool, true), intervalMs: def(intervalMs(), 1000), events: def(arr(rsiEvent, { max: 8 }), []) },
+      (r, path, ctx) => uniqueIds(r.events, [...path, 'events'], ctx, 'event'),
+    ),
+  ),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The whole file
+
+const configObj = obj<RsuConfig>(
+  {
+    rsu: section(rsuSection),
+    messageSet: def(oneOf(MESSAGE_SETS), 'csae2020'),
+    sensors: def(sensors, demoSensors),
+    ingest: section(ingestSection),
+    time: section(timeSection),
+    radio: section(radioSection),
+    uplink: section(uplinkSection),
+    applications: section(applicationsSection),
+    logging: section(obj<RsuConfig['logging']>({ level: def(oneOf(LOG_LEVELS), 'info') })),
+    metrics: section(obj<RsuConfig['metrics']>({ host: def(str(), '127.0.0.1'), port: def(port(true), 9464) })),
+  },
+  (c, _path, ctx) => {
+    if (c.radio.mode !== 'immediate-forward') return;
+    const needed: Array<[keyof RsuConfig['radio']['immediateForward']['messages'], boolean]> = [
+      ['SPAT', c.applications.spat.enabled],
+      ['RSM', c.applications.rsm.enabled],
+      ['MAP', c.applications.map.enabled],
+      ['RSI', c.applications.rsi.enabled],
+    ];
+    for (const [type, enabled] of needed) {
+      if (enabled && !c.radio.immediateForward.messages[type])
+        fail(ctx, ['radio', 'immediateForward', 'messages', type], `missing: radio.mode is immediate-forward and applications.${type.toLowerCase()} is enabled; give its psid (and channel)`);
+    }
+  },
+);
+
+export interface ValidationResult {
+  ok: boolean;
+  errors: ConfigIssue[];
+  warnings: ConfigIssue[];
+  /** The complete config; set when ok. */
+  config?: RsuConfig;
+}
+
+export interface ValidateOptions {
+  /** Directory relative file paths are resolved against (the config file's directory); default: cwd. */
+  baseDir?: string;
+}
+
+/**
+ * Validates a parsed config (e.g. from YAML) and fills in defaults. Collects every problem, each with its key
+ * path. Keys left out take their defaults; with no `sensors` key the demo site applies.
+ */
+export function validateConfig(input: unknown, opts: ValidateOptions = {}): ValidationResult {
+  const ctx: ConfigCtx = { ...newCtx(opts.baseDir ?? process.cwd()), demoSite: true };
+  const raw = input === undefined || input === null ? {} : input;
+  ctx.demoSite = !(isPlainObject(raw) && raw['sensors'] !== undefined && raw['sensors'] !== null);
+  if (!isPlainObject(raw)) {
+    fail(ctx, [], `expected a mapping of sections (rsu, messageSet, sensors, ...) at the top of the config, got ${show(raw)}`);
+    return { ok: false, errors: ctx.errors, warnings: ctx.warnings };
+  }
+  const config = configObj.parse(raw, [], ctx);
+  const ok = ctx.errors.length === 0 && config !== undefined;
+  return ok ? { ok, errors: [], warnings: ctx.warnings, config } : { ok: false, errors: ctx.errors, warnings: ctx.warnings };
+}
