@@ -1,0 +1,397 @@
+/**
+ * Kafka uplink to the regional cloud with node-rdkafka (librdkafka).
+ *
+ * One topic per message type (default `v2x.v1.{type}.up`), key = RSU id, so
+ * all records of one RSU and type land in one partition, in order.  Value =
+ * the protobuf Envelope, timestamp = capture time, headers rsu_id / seq /
+ * msg_type.
+ *
+ * The producer is idempotent (enable.idempotence: acks=all, at most 5
+ * requests in flight, retries without reordering or duplicates within one
+ * producer session) and message.timeout.ms = 0 (retry for ever): during a
+ * broker outage librdkafka keeps the (at most `window`) handed-over records
+ * and delivers them in order when the broker is back.  A record is
+ * acknowledged in the spool only from its delivery report (dr_cb).  A
+ * failed delivery report stops the hand-over, waits for the rest of the
+ * window to report, rewinds the spool reader to the first unacknowledged
+ * record and resumes after a backoff; a fatal (idempotence) error replaces
+ * the producer and rewinds the same way.  Re-sent records can be duplicates
+ * across producer sessions: at least once, consumers dedup on (rsu_id, seq).
+ */
+import { createRequire } from 'node:module';
+import type * as RdKafka from 'node-rdkafka';
+import { Backoff } from './backoff.js';
+import { decodeEnvelope } from './envelope.js';
+import type { SpoolReader, SpoolRecord } from './spool.js';
+import {
+  errorMessage,
+  messageTypeFromCode,
+  silentLogger,
+  UplinkConfigError,
+  type BrokerState,
+  type Logger,
+  type MessageTypeName,
+} from './types.js';
+
+export interface KafkaUplinkOptions {
+  /** bootstrap.servers, e.g. "kafka1:9093,kafka2:9093". */
+  brokers: string;
+  /** Default `rsu-{rsuId}`. */
+  clientId?: string;
+  /** Topic per message type; default `v2x.v1.{type}.up`. */
+  topics?: Partial<Record<MessageTypeName, string>>;
+  /** Max records handed to librdkafka without a delivery report yet. Default 5000. */
+  window?: number;
+  /** Initial metadata request timeout. Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Default 500 ms. */
+  reconnectMinMs?: number;
+  /** Default 30 s. */
+  reconnectMaxMs?: number;
+  /** Extra librdkafka properties (security.protocol, ssl.*, sasl.*, compression.type, linger.ms, ...). */
+  librdkafka?: Record<string, string | number | boolean>;
+}
+
+export interface KafkaStats {
+  state: BrokerState;
+  brokers: string;
+  connects: number;
+  connectFailures: number;
+  /** Records handed to librdkafka without a delivery report yet. */
+  inFlight: number;
+  /** Records handed to librdkafka (re-sends included). */
+  produced: number;
+  /** Successful delivery reports. */
+  acked: number;
+  deliveryErrors: number;
+  fatalErrors: number;
+  queueFull: number;
+  badRecords: number;
+  /** Records not yet acknowledged (in the spool). */
+  pending: number;
+  lastError: string;
+  lastErrorAt: number;
+}
+
+interface Session {
+  producer: RdKafka.Producer;
+  gen: number;
+  alive: boolean;
+  ready: boolean;
+  inFlight: number;
+  draining: boolean;
+}
+
+interface Opaque {
+  gen: number;
+  id: number;
+}
+
+type RdKafkaModule = typeof RdKafka;
+
+let rdkafka: RdKafkaModule | undefined;
+let rdkafkaError: string | undefined;
+
+/** Load node-rdkafka (native); returns the reason when it is not usable. */
+export function loadRdKafka(): { mod: RdKafkaModule } | { error: string } {
+  if (rdkafka) return { mod: rdkafka };
+  if (rdkafkaError) return { error: rdkafkaError };
+  try {
+    const require = createRequire(import.meta.url);
+    rdkafka = require('node-rdkafka') as RdKafkaModule;
+    return { mod: rdkafka };
+  } catch (err) {
+    rdkafkaError = `node-rdkafka is not usable: ${errorMessage(err)}`;
+    return { error: rdkafkaError };
+  }
+}
+
+export interface KafkaUplinkDeps {
+  logger?: Logger;
+}
+
+const ERR_QUEUE_FULL = -184;
+const ERR_ALL_BROKERS_DOWN = -187;
+
+export class KafkaUplink {
+  private readonly log: Logger;
+  private readonly backoff: Backoff;
+  private readonly kafka: RdKafkaModule;
+  private readonly window: number;
+  private readonly topics: Record<MessageTypeName, string>;
+  private session: Session | undefined;
+  private gen = 0;
+  private state: BrokerState = 'idle';
+  private timer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private held: SpoolRecord | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private readonly st = {
+    connects: 0,
+    connectFailures: 0,
+    produced: 0,
+    acked: 0,
+    deliveryErrors: 0,
+    fatalErrors: 0,
+    queueFull: 0,
+    badRecords: 0,
+    lastError: '',
+    lastErrorAt: 0,
+  };
+
+  constructor(
+    readonly rsuId: string,
+    private readonly o: KafkaUplinkOptions,
+    private readonly reader: SpoolReader,
+    deps: KafkaUplinkDeps = {},
+  ) {
+    const loaded = loadRdKafka();
+    if ('error' in loaded) throw new UplinkConfigError(`Kafka uplink configured but ${loaded.error}`);
+    this.kafka = loaded.mod;
+    if (!o.brokers) throw new UplinkConfigError('Kafka uplink needs `brokers` (bootstrap.servers)');
+    this.window = o.window ?? 5000;
+    if (!(this.window >= 1)) throw new RangeError(`Kafka window must be >= 1, got ${o.window}`);
+    this.topics = {
+      bsm: o.topics?.bsm ?? 'v2x.v1.bsm.up',
+      spat: o.topics?.spat ?? 'v2x.v1.spat.up',
+      map: o.topics?.map ?? 'v2x.v1.map.up',
+      rsi: o.topics?.rsi ?? 'v2x.v1.rsi.up',
+      rsm: o.topics?.rsm ?? 'v2x.v1.rsm.up',
+    };
+    this.log = deps.logger ?? silentLogger;
+    this.backoff = new Backoff(o.reconnectMinMs ?? 500, o.reconnectMaxMs ?? 30_000);
+  }
+
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.unsubscribe = this.reader.onAvailable(() => this.pump());
+    this.connect();
+  }
+
+  get brokerState(): BrokerState {
+    return this.state;
+  }
+
+  private fail(msg: string): void {
+    this.st.lastError = msg;
+    this.st.lastErrorAt = Date.now();
+    this.log.warn({ err: msg }, 'kafka uplink error');
+  }
+
+  private connect(): void {
+    if (this.closing) return;
+    this.state = 'connecting';
+    const gen = ++this.gen;
+    const conf: RdKafka.ProducerGlobalConfig = {
+      'bootstrap.servers': this.o.brokers,
+      'client.id': this.o.clientId ?? `rsu-${this.rsuId}`,
+      'enable.idempotence': true,
+      dr_cb: true,
+      'linger.ms': 5,
+      'socket.keepalive.enable': true,
+      'reconnect.backoff.ms': 100,
+      'reconnect.backoff.max.ms': 5000,
+      'queue.buffering.max.messages': Math.max(this.window * 2, 1000),
+      ...(this.o.librdkafka as Partial<RdKafka.ProducerGlobalConfig>),
+    };
+    let producer: RdKafka.Producer;
+    try {
+      producer = new this.kafka.Producer(conf, { 'request.required.acks': -1, 'message.timeout.ms': 0 });
+    } catch (err) {
+      this.fail(`cannot create Kafka producer: ${errorMessage(err)}`);
+      this.st.connectFailures++;
+      this.scheduleReconnect();
+      return;
+    }
+    const s: Session = { producer, gen, alive: true, ready: false, inFlight: 0, draining: false };
+    this.session = s;
+    producer.on('delivery-report', (err, report) => this.onDeliveryReport(s, err, report));
+    producer.on('event.error', (err: RdKafka.LibrdKafkaError) => this.onEventError(s, err));
+    producer.connect({ timeout: this.o.connectTimeoutMs ?? 10_000 }, (err) => {
+      if (s !== this.session || !s.alive) {
+        // closed or replaced while connecting
+        if (!err) this.dispose(s);
+        return;
+      }
+      if (err) {
+        this.st.connectFailures++;
+        this.fail(`Kafka ${this.o.brokers}: ${errorMessage(err)}`);
+        this.dispose(s);
+        this.session = undefined;
+        this.scheduleReconnect();
+        return;
+      }
+      s.ready = true;
+      this.st.connects++;
+      this.state = 'up';
+      producer.setPollInterval(50);
+      this.log.info({ brokers: this.o.brokers }, 'kafka uplink connected');
+      this.pump();
+    });
+  }
+
+  private onEventError(s: Session, err: RdKafka.LibrdKafkaError): void {
+    if (s !== this.session || !s.alive) return;
+    this.fail(`Kafka ${this.o.brokers}: ${errorMessage(err)}`);
+    if (err.code === ERR_ALL_BROKERS_DOWN) this.state = 'down';
+    if (err.isFatal) {
+      this.st.fatalErrors++;
+      this.log.error({ err: errorMessage(err) }, 'kafka uplink: fatal producer error, replacing the producer');
+      this.dispose(s);
+      this.session = undefined;
+      this.held = undefined;
+      this.reader.rewind();
+      this.scheduleReconnect();
+    }
+  }
+
+  private dispose(s: Session): void {
+    s.alive = false;
+    try {
+      s.producer.setPollInterval(0);
+    } catch {
+      /* ignore */
+    }
+    try {
+      if (s.producer.isConnected()) s.producer.disconnect(0, () => {});
+    } catch {
+      /* ignore */
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing) return;
+    this.state = 'down';
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), this.backoff.next());
+  }
+
+  private pump(): void {
+    const s = this.session;
+    if (!s || !s.ready || !s.alive || s.draining || this.closing) return;
+    while (s.inFlight < this.window) {
+      const rec = this.held ?? this.reader.next();
+      if (!rec) return;
+      this.held = undefined;
+      const type = messageTypeFromCode(rec.tag);
+      if (!type) {
+        this.st.badRecords++;
+        this.log.error({ id: rec.id, tag: rec.tag }, 'kafka uplink: spool record with unknown message type skipped');
+        this.reader.ack(rec.id);
+        continue;
+      }
+      let ts: number | null = null;
+      try {
+        ts = decodeEnvelope(rec.payload).captureTimeMs || null;
+      } catch {
+        ts = null;
+      }
+      const opaque: Opaque = { gen: s.gen, id: rec.id };
+      try {
+        s.producer.produce(this.topics[type], null, rec.payload, this.rsuId, ts, opaque, [
+          { rsu_id: this.rsuId },
+          { seq: String(rec.id) },
+          { msg_type: type },
+        ]);
+      } catch (err) {
+        this.held = rec;
+        const code = (err as { code?: number }).code;
+        if (code === ERR_QUEUE_FULL) {
+          this.st.queueFull++;
+          if (s.inFlight === 0) this.retryLater();
+        } else {
+          this.fail(`Kafka produce of record ${rec.id} failed: ${errorMessage(err)}`);
+          this.retryLater();
+        }
+        return;
+      }
+      s.inFlight++;
+      this.st.produced++;
+    }
+  }
+
+  private retryLater(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.pump(), this.backoff.next());
+  }
+
+  private onDeliveryReport(s: Session, err: RdKafka.LibrdKafkaError | null | undefined, report: RdKafka.DeliveryReport): void {
+    const op = report?.opaque as Opaque | undefined;
+    if (s !== this.session || !s.alive || !op || op.gen !== s.gen) return;
+    s.inFlight--;
+    if (err) {
+      this.st.deliveryErrors++;
+      this.fail(`Kafka delivery of record ${op.id} failed: ${errorMessage(err)}`);
+      s.draining = true;
+    } else {
+      this.st.acked++;
+      this.reader.ack(op.id);
+      if (this.state !== 'up') this.state = 'up';
+      this.backoff.reset();
+    }
+    if (s.draining) {
+      if (s.inFlight > 0) return;
+      this.held = undefined;
+      this.reader.rewind();
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => {
+        s.draining = false;
+        this.pump();
+      }, this.backoff.next());
+      return;
+    }
+    this.pump();
+  }
+
+  /**
+   * Stop handing over records, wait up to timeoutMs for delivery reports of
+   * the in-flight ones (flush) and disconnect.  Unacknowledged records stay
+   * in the spool.
+   */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearTimeout(this.timer);
+    this.unsubscribe?.();
+    const s = this.session;
+    if (s && s.alive && s.ready) {
+      const deadline = Date.now() + timeoutMs;
+      await new Promise<void>((resolve) => {
+        try {
+          s.producer.flush(timeoutMs, () => resolve());
+        } catch {
+          resolve();
+        }
+      });
+      while (s.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    }
+    if (s) {
+      s.alive = false;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2000);
+        try {
+          s.producer.setPollInterval(0);
+          s.producer.disconnect(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        } catch {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    }
+    this.session = undefined;
+    this.state = 'closed';
+  }
+
+  stats(): KafkaStats {
+    return {
+      state: this.state,
+      brokers: this.o.brokers,
+      ...this.st,
+      inFlight: this.session?.inFlight ?? 0,
+      pending: this.reader.pending,
+    };
+  }
+}

@@ -1,0 +1,597 @@
+/**
+ * MQTT uplink: drains the spool with QoS 1 publishes and acknowledges a
+ * record in the spool only when the broker's PUBACK for it arrived.
+ *
+ * Topics (prefix v2x/v1/rsu/{rsuId}):
+ *   {bsm|spat|map|rsi|rsm}/up   uplink records, protobuf Envelope, QoS 1
+ *   status                      RsuStatus, retained; the last will says OFFLINE_LOST
+ *   rsi/down, config/down       downlinks (subscribed, QoS 1), see downlink.ts
+ *   ack/up                      DownlinkAck for every downlink, QoS 1
+ *
+ * Delivery: at most `window` publishes (and never more than the broker's
+ * MQTT 5 receive maximum) are unacknowledged at a time; they are sent in
+ * spool order on one connection, so per message type the first delivery is
+ * in order.  When the connection drops (or a PUBACK carries a transient MQTT
+ * 5 error reason code) the reader is rewound to the first unacknowledged
+ * record and everything from there is sent again after reconnecting (or a
+ * backoff): at least once, consumers dedup on (rsu_id, seq).  A record the
+ * broker refuses for good (not authorized, ...) is dropped and counted by
+ * default, see MqttUplinkOptions.onBrokerRefusal.
+ *
+ * Reconnect: a fresh client per attempt, exponential backoff with jitter
+ * (reconnectMinMs .. reconnectMaxMs), reset after the first PUBACK of a
+ * connection.  TLS certificate files are read again at every attempt, so a
+ * rotated client certificate is picked up without a restart.
+ */
+import fs from 'node:fs';
+import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import { Backoff } from './backoff.js';
+import { DownlinkProcessor, type DownlinkHandler, type DownlinkHandlers, type DownlinkKind, type DownlinkStats } from './downlink.js';
+import { encodeDownlinkAck, encodeStatus, type RsuState } from './envelope.js';
+import type { SpoolReader, SpoolRecord } from './spool.js';
+import { errorMessage, messageTypeFromCode, mqttTopics, silentLogger, type BrokerState, type Logger, type MqttTopics } from './types.js';
+
+export interface MqttTlsOptions {
+  /** PEM text of the CA bundle that signs the broker certificate (or caFile). */
+  ca?: string | Buffer;
+  caFile?: string;
+  /** PEM client certificate (or certFile). */
+  cert?: string | Buffer;
+  certFile?: string;
+  /** PEM client private key (or keyFile). */
+  key?: string | Buffer;
+  keyFile?: string;
+  passphrase?: string;
+  /** SNI / name checked against the broker certificate. */
+  servername?: string;
+  /** Verify the broker certificate. Default true. */
+  rejectUnauthorized?: boolean;
+}
+
+export interface MqttUplinkOptions {
+  /** mqtt://host:1883 or mqtts://host:8883 (ws/wss work too). */
+  url: string;
+  /** 5 (default) or 4 (= MQTT 3.1.1). */
+  protocolVersion?: 4 | 5;
+  /** Default `rsu-{rsuId}`. */
+  clientId?: string;
+  username?: string;
+  password?: string;
+  tls?: MqttTlsOptions;
+  /** Default 30 s. */
+  keepaliveSec?: number;
+  /** Default 10 s. */
+  connectTimeoutMs?: number;
+  /** Max unacknowledged QoS 1 publishes. Default 64. */
+  window?: number;
+  /** Default 500 ms. */
+  reconnectMinMs?: number;
+  /** Default 30 s. */
+  reconnectMaxMs?: number;
+  /**
+   * false (default): persistent session, downlinks published while the RSU
+   * is offline are delivered after it reconnects.
+   */
+  cleanSession?: boolean;
+  /** MQTT 5 session expiry for the persistent session. Default 86400 s. */
+  sessionExpirySec?: number;
+  /** Default 'v2x/v1/rsu'. */
+  topicPrefix?: string;
+  softwareVersion?: string;
+  /** Validators/appliers of downlink messages; missing kinds are rejected with a reason. */
+  downlink?: DownlinkHandlers;
+  /** Largest accepted downlink payload. Default 64 KiB. */
+  maxDownlinkBytes?: number;
+  /**
+   * What to do with a record the broker refuses for good (MQTT 5 PUBACK
+   * 0x87 not authorized, 0x90 topic name invalid, 0x99 payload format
+   * invalid):
+   *   'drop' (default): count it (stats().refusedByBroker), log it and take it
+   *     out of the spool, so that one forbidden topic does not stall every
+   *     message type behind it;
+   *   'retry': keep it and retry after a backoff like any other failure.
+   * Other error reason codes (quota exceeded, server busy, ...) are always
+   * retried.  MQTT 3.1.1 has no negative PUBACK.
+   */
+  onBrokerRefusal?: 'drop' | 'retry';
+}
+
+/** PUBACK reason codes that will not change by retrying the same publish. */
+const PERMANENT_PUBACK_CODES = new Set([0x87, 0x90, 0x99]);
+
+export interface MqttStats {
+  state: BrokerState;
+  url: string;
+  protocolVersion: 4 | 5;
+  /** Successful CONNACKs. */
+  connects: number;
+  /** Attempts that ended without a CONNACK (refused, TLS failure, timeout, unreachable). */
+  connectFailures: number;
+  /** Established connections that were lost. */
+  disconnects: number;
+  /** Data publishes waiting for PUBACK. */
+  inFlight: number;
+  /** Effective in-flight window of the current connection. */
+  window: number;
+  /** Data publishes sent (re-sends included). */
+  published: number;
+  /** PUBACKs received for data publishes. */
+  acked: number;
+  /** PUBACKs with a transient MQTT 5 error reason code (record stays in the spool, retried). */
+  rejectedByBroker: number;
+  /** Records refused for good by the broker and dropped (see onBrokerRefusal). */
+  refusedByBroker: number;
+  /** Spool records with an unknown message type tag (acknowledged and skipped). */
+  badRecords: number;
+  /** Records not yet acknowledged by the broker (in the spool). */
+  pending: number;
+  controlQueued: number;
+  lastError: string;
+  lastErrorAt: number;
+  lastConnectAt: number;
+  downlink: DownlinkStats;
+}
+
+interface Control {
+  topic: string;
+  payload: Buffer;
+  retain: boolean;
+  kind: 'status' | 'ack';
+  properties?: IClientOptions['properties'] & { correlationData?: Buffer };
+}
+
+interface Conn {
+  client: MqttClient;
+  alive: boolean;
+  connected: boolean;
+  window: number;
+  inFlight: number;
+  dataInFlight: number;
+  controlInFlight: Control[];
+  gotPuback: boolean;
+  /** A PUBACK failed: send nothing new until in-flight drained, then rewind. */
+  draining: boolean;
+}
+
+export interface MqttUplinkDeps {
+  logger?: Logger;
+  /** Current spool backlog for the status message. */
+  pending?: () => number;
+}
+
+const MAX_CONTROL_QUEUE = 1000;
+
+export class MqttUplink {
+  readonly rsuId: string;
+  readonly topics: MqttTopics;
+  private readonly o: Required<Pick<MqttUplinkOptions, 'protocolVersion' | 'keepaliveSec' | 'connectTimeoutMs' | 'window' | 'cleanSession' | 'sessionExpirySec'>> &
+    MqttUplinkOptions;
+  private readonly log: Logger;
+  private readonly backoff: Backoff;
+  private readonly downlinks: DownlinkProcessor;
+  private conn: Conn | undefined;
+  private state: BrokerState = 'idle';
+  private timer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private unsubscribe: (() => void) | undefined;
+  private readonly control: Control[] = [];
+  private readonly pendingFn: () => number;
+  private readonly st = {
+    connects: 0,
+    connectFailures: 0,
+    disconnects: 0,
+    published: 0,
+    acked: 0,
+    rejectedByBroker: 0,
+    refusedByBroker: 0,
+    badRecords: 0,
+    lastError: '',
+    lastErrorAt: 0,
+    lastConnectAt: 0,
+  };
+
+  constructor(
+    rsuId: string,
+    opts: MqttUplinkOptions,
+    private readonly reader: SpoolReader,
+    deps: MqttUplinkDeps = {},
+  ) {
+    this.rsuId = rsuId;
+    this.o = {
+      protocolVersion: 5,
+      keepaliveSec: 30,
+      connectTimeoutMs: 10_000,
+      window: 64,
+      cleanSession: false,
+      sessionExpirySec: 86_400,
+      ...opts,
+    };
+    if (this.o.protocolVersion !== 4 && this.o.protocolVersion !== 5) throw new RangeError(`MQTT protocolVersion must be 4 or 5, got ${opts.protocolVersion}`);
+    if (!(this.o.window >= 1)) throw new RangeError(`MQTT window must be >= 1, got ${opts.window}`);
+    this.topics = mqttTopics(rsuId, opts.topicPrefix);
+    this.log = deps.logger ?? silentLogger;
+    this.pendingFn = deps.pending ?? (() => reader.pending);
+    this.backoff = new Backoff(opts.reconnectMinMs ?? 500, opts.reconnectMaxMs ?? 30_000);
+    this.downlinks = new DownlinkProcessor(rsuId, { ...opts.downlink }, { maxBytes: opts.maxDownlinkBytes, logger: this.log });
+  }
+
+  /** Start connecting; returns immediately. */
+  start(): void {
+    if (this.state !== 'idle') return;
+    this.unsubscribe = this.reader.onAvailable(() => this.pump());
+    this.connect();
+  }
+
+  get brokerState(): BrokerState {
+    return this.state;
+  }
+
+  // ------------------------------------------------------------ connection
+
+  private tlsOptions(): Partial<IClientOptions> {
+    const t = this.o.tls;
+    if (!t) return {};
+    const file = (f: string | undefined, v: string | Buffer | undefined): string | Buffer | undefined => (f ? fs.readFileSync(f) : v);
+    const out: Partial<IClientOptions> = { rejectUnauthorized: t.rejectUnauthorized ?? true };
+    const ca = file(t.caFile, t.ca);
+    const cert = file(t.certFile, t.cert);
+    const key = file(t.keyFile, t.key);
+    if (ca) out.ca = ca;
+    if (cert) out.cert = cert;
+    if (key) out.key = key;
+    if (t.passphrase) (out as Record<string, unknown>).passphrase = t.passphrase;
+    if (t.servername) out.servername = t.servername;
+    return out;
+  }
+
+  private statusPayload(state: RsuState): Buffer {
+    return Buffer.from(
+      encodeStatus({ rsuId: this.rsuId, state, timeMs: Date.now(), softwareVersion: this.o.softwareVersion ?? '', spoolPending: this.pendingFn() }),
+    );
+  }
+
+  private connect(): void {
+    if (this.closing) return;
+    this.state = 'connecting';
+    let opts: IClientOptions;
+    try {
+      opts = {
+        protocolVersion: this.o.protocolVersion,
+        clientId: this.o.clientId ?? `rsu-${this.rsuId}`,
+        clean: this.o.cleanSession,
+        keepalive: this.o.keepaliveSec,
+        connectTimeout: this.o.connectTimeoutMs,
+        reconnectPeriod: 0,
+        resubscribe: false,
+        queueQoSZero: false,
+        will: { topic: this.topics.status, payload: this.statusPayload('OFFLINE_LOST'), qos: 1, retain: true },
+        ...this.tlsOptions(),
+      };
+    } catch (err) {
+      this.fail(`cannot read MQTT TLS files: ${errorMessage(err)}`);
+      this.st.connectFailures++;
+      this.scheduleReconnect();
+      return;
+    }
+    if (this.o.username !== undefined) opts.username = this.o.username;
+    if (this.o.password !== undefined) opts.password = this.o.password;
+    if (this.o.protocolVersion === 5) {
+      opts.properties = { receiveMaximum: 32 };
+      if (!this.o.cleanSession) opts.properties.sessionExpiryInterval = this.o.sessionExpirySec;
+    }
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(this.o.url, opts);
+    } catch (err) {
+      this.fail(`MQTT connect to ${this.o.url} failed: ${errorMessage(err)}`);
+      this.st.connectFailures++;
+      this.scheduleReconnect();
+      return;
+    }
+    const conn: Conn = {
+      client,
+      alive: true,
+      connected: false,
+      window: this.o.window,
+      inFlight: 0,
+      dataInFlight: 0,
+      controlInFlight: [],
+      gotPuback: false,
+      draining: false,
+    };
+    this.conn = conn;
+    client.on('connect', (connack: IConnackPacket) => this.onConnect(conn, connack));
+    client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => this.onMessage(conn, topic, payload, packet));
+    client.on('error', (err: Error) => {
+      if (conn === this.conn) this.fail(`MQTT ${this.o.url}: ${describeMqttError(err)}`);
+    });
+    client.on('close', () => this.onClose(conn));
+  }
+
+  private fail(msg: string): void {
+    this.st.lastError = msg;
+    this.st.lastErrorAt = Date.now();
+    this.log.warn({ err: msg }, 'mqtt uplink error');
+  }
+
+  private onConnect(conn: Conn, connack: IConnackPacket): void {
+    if (conn !== this.conn || !conn.alive) return;
+    conn.connected = true;
+    this.state = 'up';
+    this.st.connects++;
+    this.st.lastConnectAt = Date.now();
+    const rm = connack.properties?.receiveMaximum;
+    // leave room for control messages (status, downlink acks) under the broker's receive maximum
+    conn.window = rm ? Math.max(1, Math.min(this.o.window, rm - 2)) : this.o.window;
+    this.log.info({ url: this.o.url, window: conn.window, sessionPresent: connack.sessionPresent }, 'mqtt uplink connected');
+    // status first, then downlinks
+    for (let i = this.control.length - 1; i >= 0; i--) if (this.control[i]!.kind === 'status') this.control.splice(i, 1);
+    this.control.unshift({ topic: this.topics.status, payload: this.statusPayload('ONLINE'), retain: true, kind: 'status' });
+    conn.client.subscribe(
+      [this.topics.rsiDown, this.topics.configDown],
+      { qos: 1 },
+      (err, granted) => {
+        if (conn !== this.conn) return;
+        if (err) this.fail(`MQTT subscribe to downlink topics failed: ${errorMessage(err)}`);
+        else if (granted?.some((g) => g.qos > 2)) this.fail(`MQTT broker refused a downlink subscription: ${JSON.stringify(granted)}`);
+      },
+    );
+    this.pump();
+  }
+
+  private onClose(conn: Conn): void {
+    if (!conn.alive) return;
+    conn.alive = false;
+    const wasConnected = conn.connected;
+    conn.connected = false;
+    try {
+      conn.client.end(true);
+    } catch {
+      /* ignore */
+    }
+    conn.client.removeAllListeners('message');
+    if (conn !== this.conn) return;
+    if (wasConnected) {
+      this.st.disconnects++;
+      this.log.warn({ url: this.o.url, inFlight: conn.dataInFlight }, 'mqtt uplink connection lost');
+    } else {
+      this.st.connectFailures++;
+      if (!this.st.lastError || Date.now() - this.st.lastErrorAt > 1000) this.fail(`MQTT ${this.o.url}: connection closed before CONNACK`);
+    }
+    // everything unacknowledged goes again, in order
+    this.reader.rewind();
+    for (const c of conn.controlInFlight.reverse()) if (c.kind === 'ack') this.control.unshift(c);
+    conn.controlInFlight = [];
+    conn.dataInFlight = 0;
+    conn.inFlight = 0;
+    this.conn = undefined;
+    if (this.closing) {
+      this.state = 'closed';
+      return;
+    }
+    this.state = 'down';
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closing) return;
+    this.state = 'down';
+    const delay = this.backoff.next();
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(), delay);
+  }
+
+  // ------------------------------------------------------------ uplink
+
+  private pump(): void {
+    const conn = this.conn;
+    if (!conn || !conn.connected || conn.draining || this.closing) return;
+    while (conn.inFlight < conn.window) {
+      const c = this.control.shift();
+      if (c) {
+        this.sendControl(conn, c);
+        continue;
+      }
+      const rec = this.reader.next();
+      if (!rec) return;
+      this.sendRecord(conn, rec);
+    }
+  }
+
+  private sendRecord(conn: Conn, rec: SpoolRecord): void {
+    const type = messageTypeFromCode(rec.tag);
+    if (!type) {
+      this.st.badRecords++;
+      this.log.error({ id: rec.id, tag: rec.tag }, 'mqtt uplink: spool record with unknown message type skipped');
+      this.reader.ack(rec.id);
+      return;
+    }
+    conn.inFlight++;
+    conn.dataInFlight++;
+    this.st.published++;
+    const opts: mqtt.IClientPublishOptions = { qos: 1, retain: false };
+    if (this.o.protocolVersion === 5) opts.properties = { contentType: 'application/x-protobuf; proto=v2x.uplink.v1.Envelope' };
+    conn.client.publish(this.topics.up(type), rec.payload, opts, (err) => {
+      if (conn !== this.conn || !conn.alive) return; // the close handler rewound already
+      conn.inFlight--;
+      conn.dataInFlight--;
+      if (err) {
+        const code = (err as { code?: unknown }).code;
+        if (typeof code === 'number' && PERMANENT_PUBACK_CODES.has(code) && (this.o.onBrokerRefusal ?? 'drop') === 'drop') {
+          this.st.refusedByBroker++;
+          this.fail(`MQTT broker refused record ${rec.id} on ${this.topics.up(type)} for good, dropped: ${errorMessage(err)}`);
+          this.reader.ack(rec.id);
+          this.afterCompletion(conn);
+          return;
+        }
+        this.st.rejectedByBroker++;
+        this.fail(`MQTT broker rejected record ${rec.id} on ${this.topics.up(type)}, will retry: ${errorMessage(err)}`);
+        this.startDrain(conn);
+        return;
+      }
+      this.st.acked++;
+      this.reader.ack(rec.id);
+      if (!conn.gotPuback) {
+        conn.gotPuback = true;
+        this.backoff.reset();
+      }
+      this.afterCompletion(conn);
+    });
+  }
+
+  private sendControl(conn: Conn, c: Control): void {
+    conn.inFlight++;
+    conn.controlInFlight.push(c);
+    const opts: mqtt.IClientPublishOptions = { qos: 1, retain: c.retain };
+    if (c.properties && this.o.protocolVersion === 5) opts.properties = c.properties;
+    conn.client.publish(c.topic, c.payload, opts, (err) => {
+      if (conn !== this.conn || !conn.alive) return;
+      conn.inFlight--;
+      const i = conn.controlInFlight.indexOf(c);
+      if (i >= 0) conn.controlInFlight.splice(i, 1);
+      if (err) this.fail(`MQTT broker rejected ${c.kind} publish: ${errorMessage(err)}`);
+      this.afterCompletion(conn);
+    });
+  }
+
+  private startDrain(conn: Conn): void {
+    conn.draining = true;
+    this.afterCompletion(conn);
+  }
+
+  private afterCompletion(conn: Conn): void {
+    if (conn.draining) {
+      if (conn.dataInFlight > 0) return;
+      // go back to the first unacknowledged record after a pause
+      this.reader.rewind();
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => {
+        conn.draining = false;
+        this.pump();
+      }, this.backoff.next());
+      return;
+    }
+    this.pump();
+  }
+
+  private queueControl(c: Control): void {
+    this.control.push(c);
+    if (this.control.length > MAX_CONTROL_QUEUE) {
+      const i = this.control.findIndex((x) => x.kind === 'ack');
+      this.control.splice(i >= 0 ? i : 0, 1);
+      this.log.warn({}, 'mqtt uplink: control queue full, oldest downlink ack dropped');
+    }
+    this.pump();
+  }
+
+  // ------------------------------------------------------------ downlink
+
+  private onMessage(_conn: Conn, topic: string, payload: Buffer, packet: IPublishPacket): void {
+    let kind: DownlinkKind;
+    if (topic === this.topics.rsiDown) kind = 'rsi';
+    else if (topic === this.topics.configDown) kind = 'config';
+    else {
+      this.log.warn({ topic }, 'mqtt uplink: message on an unexpected topic ignored');
+      return;
+    }
+    const correlationData = packet.properties?.correlationData;
+    void this.downlinks.process(kind, payload).then((ack) => {
+      const c: Control = { topic: this.topics.ack, payload: Buffer.from(encodeDownlinkAck(ack)), retain: false, kind: 'ack' };
+      if (correlationData) c.properties = { correlationData };
+      this.queueControl(c);
+    });
+  }
+
+  /** Install or replace the validator/applier of one downlink kind (undefined removes it). */
+  setDownlinkHandler(kind: DownlinkKind, handler: DownlinkHandler | undefined): void {
+    this.downlinks.setHandler(kind, handler);
+  }
+
+  /** Resolves when every downlink received so far has been processed and its ack queued. */
+  async downlinkIdle(): Promise<void> {
+    await this.downlinks.idle();
+    await new Promise((r) => setImmediate(r));
+  }
+
+  // ------------------------------------------------------------ shutdown
+
+  /**
+   * Stop publishing, wait up to timeoutMs for outstanding PUBACKs, publish
+   * the OFFLINE status and disconnect.  Unacknowledged records stay in the
+   * spool.
+   */
+  async close(timeoutMs = 2000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    clearTimeout(this.timer);
+    this.unsubscribe?.();
+    const conn = this.conn;
+    if (!conn || !conn.alive) {
+      this.state = 'closed';
+      return;
+    }
+    const deadline = Date.now() + timeoutMs;
+    while (conn.alive && conn.connected && conn.inFlight > 0 && Date.now() < deadline) await sleep(10);
+    if (conn.alive && conn.connected) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.max(100, deadline - Date.now()));
+        conn.client.publish(this.topics.status, this.statusPayload('OFFLINE'), { qos: 1, retain: true }, () => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    conn.alive = false;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 1000);
+      conn.client.end(false, {}, () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+    conn.client.end(true);
+    this.conn = undefined;
+    this.state = 'closed';
+  }
+
+  stats(): MqttStats {
+    const conn = this.conn;
+    return {
+      state: this.state,
+      url: this.o.url,
+      protocolVersion: this.o.protocolVersion,
+      ...this.st,
+      inFlight: conn?.dataInFlight ?? 0,
+      window: conn?.window ?? this.o.window,
+      pending: this.reader.pending,
+      controlQueued: this.control.length,
+      downlink: this.downlinks.stats(),
+    };
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Turn TLS / CONNACK errors into a message an operator can act on. */
+export function describeMqttError(err: unknown): string {
+  const e = err as { code?: string | number; message?: string };
+  const msg = errorMessage(err);
+  const ssl = /SSL routines:[^:]*:([^:]+):/.exec(msg);
+  if (ssl) {
+    const reason = ssl[1]!;
+    let hint = '';
+    if (/unknown ca|bad certificate|certificate unknown/.test(reason)) hint = ' (the broker does not accept our client certificate: is it signed by the CA the broker trusts?)';
+    else if (/certificate required/.test(reason)) hint = ' (the broker requires a client certificate and none is configured)';
+    else if (/certificate expired/.test(reason)) hint = ' (our client certificate has expired)';
+    return `TLS handshake refused by the broker: ${reason}${hint}`;
+  }
+  if (typeof e.code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|HOSTNAME|ERR_TLS/.test(e.code)) {
+    return `broker certificate not accepted: ${msg} [${e.code}] (check tls.ca / tls.servername)`;
+  }
+  if (typeof e.code === 'number' && e.code >= 0x80) return `broker refused the connection: ${msg} (reason code 0x${e.code.toString(16)})`;
+  if (typeof e.code === 'number' && e.code > 0 && e.code < 6) return `broker refused the connection: ${msg} (MQTT 3.1.1 return code ${e.code})`;
+  return msg;
+}
+
