@@ -55,6 +55,7 @@ export interface IngestStats {
 }
 
 export type FrameListener = (frame: DetectionFrame) => void;
+export type RawListener = (data: Uint8Array | string, format: IngestFormat) => void;
 
 interface ListenerState {
   cfg: IngestListener;
@@ -72,6 +73,7 @@ export function ingestOptionsFromConfig(cfg: RsuConfig, extra: Partial<IngestOpt
 export class SensorIngest {
   private readonly processor: FrameProcessor;
   private readonly subscribers = new Set<FrameListener>();
+  private readonly rawSubscribers = new Set<RawListener>();
   private readonly iterators = new Set<() => void>();
   private readonly listeners: ListenerState[];
   private readonly rl: RateLimitedLogger;
@@ -101,6 +103,12 @@ export class SensorIngest {
       throw e;
     }
     return this.listeners.map(({ stats: { protocol, format, address, port } }) => ({ protocol, format, address, port }));
+  }
+
+  /** Calls `fn` with every frame as it arrived, before any check (for `rsu record`). Returns the unsubscribe function. */
+  onRaw(fn: RawListener): () => void {
+    this.rawSubscribers.add(fn);
+    return () => this.rawSubscribers.delete(fn);
   }
 
   /** Calls `fn` for each accepted frame, synchronously on arrival. Returns the unsubscribe function. */
@@ -274,6 +282,7 @@ export class SensorIngest {
   }
 
   private handleProtobuf(buf: Uint8Array): void {
+    for (const fn of this.rawSubscribers) fn(buf, 'protobuf');
     let wire: WireFrame;
     try {
       wire = decodeProtobuf(buf);
@@ -286,6 +295,7 @@ export class SensorIngest {
 
   private handleJson(line: string): void {
     if (line.trim() === '') return;
+    for (const fn of this.rawSubscribers) fn(line, 'json');
     let wire: WireFrame;
     try {
       wire = parseJsonFrame(line);
