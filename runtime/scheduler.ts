@@ -1,0 +1,174 @@
+// Builds and sends V2X messages at the rates the standards expect: RSM after each processed sensor frame (at
+// most every rsm.intervalMs) from the tracks, SPAT every spat.intervalMs, MAP every map.intervalMs, RSI while
+// configured events are active. SPAT and RSM are withheld while the clock is known to be off; RSM while
+// perception is not valid. Nothing here throws at its caller: a message that fails to build or encode is
+// counted and logged.
+import type { Logger } from 'pino';
+import type { MessageSet as Codec } from '../codecs/index.js';
+import type { RsiEvent, RsuConfig } from './config/types.js';
+import { MsgCounter } from './apps/clock.js';
+import { rsuIdHex, type MessageType } from './apps/messages.js';
+import { buildRsi } from './apps/rsi.js';
+import { buildRsm, ParticipantIds, type TrackLike } from './apps/rsm.js';
+import type { FixedTimePlan } from './apps/signal-plan.js';
+import { buildSpat } from './apps/spat.js';
+
+export interface Outgoing {
+  type: MessageType;
+  bytes: Uint8Array;
+  frame: unknown;
+  atMs: number;
+  /** Arrival time of the sensor frame this message was built from (RSM), for the latency histogram. */
+  triggerMs?: number;
+}
+
+export interface SchedulerDeps {
+  cfg: RsuConfig;
+  codec: Codec;
+  now: () => number;
+  tracks: (atMs: number) => TrackLike[];
+  /** Why perception output must not be broadcast now (stale or missing sensors), or undefined when it is valid. */
+  perceptionInvalid: (nowMs: number) => string | undefined;
+  clockTrusted: () => boolean;
+  plan?: FixedTimePlan;
+  /** The MAP frame to send (built from the lane map), given its msgCnt; undefined when there is none. */
+  mapFrame?: (msgCnt: number, atMs: number) => unknown;
+  rsiEvents: () => RsiEvent[];
+  send: (m: Outgoing) => void;
+  withheld: (type: MessageType, reason: string) => void;
+  log: Logger;
+}
+
+export interface SchedulerStats {
+  sent: Record<string, number>;
+  withheld: Record<string, number>;
+  lastRsmMs: number;
+  participantIdsExhausted: number;
+}
+
+export class Scheduler {
+  private timers: NodeJS.Timeout[] = [];
+  private counter = new MsgCounter();
+  private ids = new ParticipantIds();
+  private lastRsmMs = 0;
+  private sent: Record<string, number> = {};
+  private withheldCount: Record<string, number> = {};
+  private lastLog = new Map<string, number>();
+  private readonly idHex: string;
+
+  constructor(private readonly d: SchedulerDeps) {
+    this.idHex = rsuIdHex(d.cfg.rsu.id);
+  }
+
+  start(): void {
+    const a = this.d.cfg.applications;
+    if (a.spat.enabled && this.d.plan) this.every(a.spat.intervalMs, () => this.spat());
+    if (a.map.enabled && this.d.mapFrame) this.every(a.map.intervalMs, () => this.map());
+    if (a.rsi.enabled) this.every(a.rsi.intervalMs, () => this.rsi());
+    if (a.rsm.enabled) this.every(a.rsm.intervalMs, () => this.rsmTimer());
+  }
+
+  stop(): void {
+    this.timers.forEach(clearInterval);
+    this.timers = [];
+  }
+
+  /** After perception has processed a frame that arrived at arrivalMs: send RSM if one is due. */
+  onFrameProcessed(arrivalMs: number): void {
+    const cfg = this.d.cfg.applications.rsm;
+    if (!cfg.enabled) return;
+    const now = this.d.now();
+    if (now - this.lastRsmMs >= cfg.intervalMs * 0.9) this.rsm(now, arrivalMs);
+  }
+
+  stats(): SchedulerStats {
+    return { sent: { ...this.sent }, withheld: { ...this.withheldCount }, lastRsmMs: this.lastRsmMs, participantIdsExhausted: this.ids.exhausted };
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(() => {
+      try {
+        fn();
+      } catch (e) {
+        this.warn('scheduler', `a scheduled message failed: ${(e as Error).message}`);
+      }
+    }, ms);
+    t.unref?.();
+    this.timers.push(t);
+  }
+
+  /** Without frames, RSM still goes out at its rate from predicted tracks, as long as perception is valid. */
+  private rsmTimer(): void {
+    const now = this.d.now();
+    if (now - this.lastRsmMs >= this.d.cfg.applications.rsm.intervalMs * 1.5) this.rsm(now, undefined);
+  }
+
+  private rsm(now: number, triggerMs: number | undefined): void {
+    this.lastRsmMs = now;
+    if (!this.d.clockTrusted()) return this.withhold('rsm', 'clock_untrusted');
+    const invalid = this.d.perceptionInvalid(now);
+    if (invalid) return this.withhold('rsm', invalid);
+    const tracks = this.d.tracks(now);
+    if (!tracks.length) return;
+    const frames = buildRsm(tracks, now, {
+      std: this.d.cfg.messageSet,
+      rsuIdHex: this.idHex,
+      ref: { lat: this.d.cfg.rsu.reference.lat, lon: this.d.cfg.rsu.reference.lon, elevation: this.d.cfg.rsu.reference.elevation },
+      nextMsgCnt: () => this.counter.next('rsm'),
+      maxParticipants: this.d.cfg.applications.rsm.maxParticipants,
+      ids: this.ids,
+    });
+    for (const f of frames) this.emit('rsm', f, now, triggerMs);
+  }
+
+  private spat(): void {
+    const now = this.d.now();
+    if (!this.d.clockTrusted()) return this.withhold('spat', 'clock_untrusted');
+    const s = this.d.cfg.applications.spat;
+    this.emit('spat', buildSpat(this.d.plan!.snapshot(now), { std: this.d.cfg.messageSet, msgCnt: this.counter.next('spat'), intersection: s.intersection }), now);
+  }
+
+  private map(): void {
+    const now = this.d.now();
+    const f = this.d.mapFrame!(this.counter.next('map'), now);
+    if (f) this.emit('map', f, now);
+  }
+
+  private rsi(): void {
+    const now = this.d.now();
+    const frames = buildRsi(this.d.rsiEvents(), now, {
+      std: this.d.cfg.messageSet,
+      rsuIdHex: this.idHex,
+      ref: { lat: this.d.cfg.rsu.reference.lat, lon: this.d.cfg.rsu.reference.lon, elevation: this.d.cfg.rsu.reference.elevation },
+      nextMsgCnt: () => this.counter.next('rsi'),
+    });
+    for (const f of frames) this.emit('rsi', f, now);
+  }
+
+  private emit(type: MessageType, frame: unknown, atMs: number, triggerMs?: number): void {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.d.codec.encode('MessageFrame', frame as never);
+    } catch (e) {
+      this.warn(`encode:${type}`, `${type} not sent: ${(e as Error).message}`);
+      return this.withhold(type, 'encode_error');
+    }
+    this.sent[type] = (this.sent[type] ?? 0) + 1;
+    this.d.send({ type, bytes, frame, atMs, triggerMs });
+  }
+
+  private withhold(type: MessageType, reason: string): void {
+    const k = `${type}:${reason}`;
+    this.withheldCount[k] = (this.withheldCount[k] ?? 0) + 1;
+    this.d.withheld(type, reason);
+    this.warn(k, `${type} withheld: ${reason.replace(/_/g, ' ')}`);
+  }
+
+  /** At most one log line per key every 10 s. */
+  private warn(key: string, msg: string): void {
+    const now = Date.now();
+    if (now - (this.lastLog.get(key) ?? 0) < 10_000) return;
+    this.lastLog.set(key, now);
+    this.d.log.warn(msg);
+  }
+}
