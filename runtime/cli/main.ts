@@ -3,16 +3,32 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { codecCommand, decodeCommand, encodeCommand } from './codec.js';
+import { configCommand, recordCommand, replayCommand, runCommand, sendTestCommand, statusCommand, tailCommand } from './daemon-cmds.js';
 import { UsageError, processIo, type Io } from './io.js';
 
-const USAGE = `usage: rsu <command> [options]
+const USAGE = `usage: rsu <command> [options]     (rsu <command> --help for each)
 commands:
-  decode         decode UPER hex to JER JSON           (rsu decode --help)
-  encode         encode JER JSON to UPER hex           (rsu encode --help)
-  codec compile  compile a deployer's ASN.1 modules    (rsu codec compile --help)`;
+  run            run the daemon (--config FILE; without it, the built-in defaults)
+  demo           the demo: simulated intersection, embedded MQTT broker, live status
+  status         the running daemon's state (--json)
+  tail           live decoded messages (--type spat,rsm)
+  record FILE    record the running daemon's raw inputs
+  replay FILE    run the daemon on recorded inputs
+  config check   validate a config file
+  send-test      build and send one message (--type rsi|spat|map|rsm)
+  decode         decode UPER hex to JER JSON
+  encode         encode JER JSON to UPER hex
+  codec compile  compile a deployer's ASN.1 modules`;
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
+  run: runCommand,
+  status: statusCommand,
+  tail: tailCommand,
+  record: recordCommand,
+  replay: replayCommand,
+  config: configCommand,
+  'send-test': sendTestCommand,
   decode: decodeCommand,
   encode: encodeCommand,
   codec: codecCommand,

@@ -1,0 +1,341 @@
+// The daemon: wires sensors → perception → message builders → codec → radio and uplink, plus the radio receive
+// path, time health, metrics and the local status socket. One process; every stage is a component with its
+// own stats(); nothing a peer sends can stop it.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import pino, { type Logger } from 'pino';
+import { loadMessageSet, type MessageSet as Codec } from '../codecs/index.js';
+import { startTimeSource, type TimeSourceHandle } from '../hw/gnss/index.js';
+import { radioRxFromConfig, radioTxFromConfig, type RadioRx, type RadioTx } from '../hw/radio/index.js';
+import { SensorIngest, ingestOptionsFromConfig, type BoundListener } from '../hw/sensors/index.js';
+import { FixedTimePlan } from './apps/signal-plan.js';
+import { buildMap } from './apps/map.js';
+import { MESSAGE_TYPES, type MessageType } from './apps/messages.js';
+import type { RsiEvent, RsuConfig } from './config/types.js';
+import { RsiEvents, validateRsiDownlink } from './downlinks.js';
+import { loadLaneMap, type LaneMap } from './map/index.js';
+import { startEmbeddedBroker } from './broker.js';
+import { Metrics } from './metrics.js';
+import { createPerception, type PerceptionStage } from './perception/index.js';
+import { Scheduler, type Outgoing } from './scheduler.js';
+import { defaultSocketPath, serveStatus, type RecordEvent, type TailEvent } from './status.js';
+import { Uplink } from './uplink/index.js';
+
+export interface DaemonOptions {
+  config: RsuConfig;
+  logger?: Logger;
+  /** Unix socket for `rsu status` / `rsu tail`; false: none. Default defaultSocketPath(). */
+  socketPath?: string | false;
+  /** Write every raw input (sensor frames, received radio messages) to this file as JSON lines (`rsu record`). */
+  recordTo?: string;
+  /** Perception output older than this is not broadcast (RSM withheld), ms. */
+  perceptionStaleMs?: number;
+}
+
+export interface Daemon {
+  readonly config: RsuConfig;
+  readonly ingestPorts: BoundListener[];
+  readonly radioRxPort?: number;
+  readonly metricsPort?: number;
+  status(): DaemonStatus;
+  onTail(fn: (e: TailEvent) => void): () => void;
+  onRecord(fn: (e: RecordEvent) => void): () => void;
+  /** Feed a recorded input as if it had arrived (`rsu replay`). */
+  inject(e: RecordEvent): void;
+  stop(): Promise<void>;
+}
+
+export interface DaemonStatus {
+  rsuId: string;
+  messageSet: string;
+  startedAt: string;
+  uptimeS: number;
+  time: unknown;
+  sensors: unknown;
+  perception: unknown;
+  messages: { radioTxPerS: Record<string, number>; uplinkPerS: Record<string, number>; radioRxPerS: Record<string, number> };
+  scheduler: unknown;
+  radio: { tx?: unknown; rx?: unknown };
+  uplink?: unknown;
+  alarms: string[];
+  recentErrors: { at: string; msg: string }[];
+}
+
+/** Messages per second over a sliding window, per type. */
+class Rates {
+  private events: { t: number; type: string }[] = [];
+  add(type: string, t: number): void {
+    this.events.push({ t, type });
+    if (this.events.length > 20000) this.events.splice(0, 10000);
+  }
+  perS(now: number, windowMs = 5000): Record<string, number> {
+    this.events = this.events.filter((e) => now - e.t <= windowMs);
+    const out: Record<string, number> = {};
+    for (const e of this.events) out[e.type] = (out[e.type] ?? 0) + 1000 / windowMs;
+    for (const k of Object.keys(out)) out[k] = Math.round(out[k]! * 10) / 10;
+    return out;
+  }
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const cfg = opts.config;
+  const recentErrors: { at: string; msg: string }[] = [];
+  // Warnings and errors are also kept for `rsu status`.
+  const log =
+    opts.logger ??
+    pino({
+      level: cfg.logging.level,
+      hooks: {
+        logMethod(args, method, level) {
+          if (level >= 40) {
+            const text = args.map((a) => (typeof a === 'string' ? a : a && typeof a === 'object' && 'err' in a ? `(${String((a as { err: unknown }).err)})` : '')).filter(Boolean);
+            recentErrors.push({ at: new Date().toISOString(), msg: [...text.slice(1), text[0]].filter(Boolean).join(' ') });
+            if (recentErrors.length > 20) recentErrors.shift();
+          }
+          method.apply(this, args);
+        },
+      },
+    });
+  const startedMs = Date.now();
+  const metrics = new Metrics();
+  const closers: (() => Promise<void> | void)[] = [];
+  const tails = new Set<(e: TailEvent) => void>();
+  const records = new Set<(e: RecordEvent) => void>();
+  const rates = { tx: new Rates(), up: new Rates(), rx: new Rates() };
+  const stop = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log.warn(`shutdown: ${(e as Error).message}`);
+      }
+    }
+  };
+
+  try {
+    const codec: Codec = (await loadMessageSet(cfg.messageSet)) as Codec;
+    const time: TimeSourceHandle = startTimeSource(cfg.time, { logger: log.child({ component: 'time' }) });
+    closers.push(() => time.close());
+
+    // Cloud uplink (store and forward); the cloud can issue RSI events.
+    const rsiEvents = new RsiEvents(cfg.applications.rsi.events);
+    let uplink: Uplink | undefined;
+    const u = cfg.uplink;
+    if (u.mqtt.enabled && u.mqtt.embeddedBroker) {
+      const url = new URL(u.mqtt.url);
+      const b = await startEmbeddedBroker(url.hostname, Number(url.port || 1883));
+      closers.push(() => b.close());
+      log.info(`embedded MQTT broker on ${b.url}`);
+    }
+    if (u.mqtt.enabled || u.kafka.enabled) {
+      uplink = await Uplink.open({
+        rsuId: cfg.rsu.id,
+        messageSet: cfg.messageSet,
+        logger: log.child({ component: 'uplink' }),
+        spool: { dir: u.spool.dir, maxBytes: u.spool.maxBytes, fsync: { mode: u.spool.fsync, intervalMs: u.spool.fsyncIntervalMs } },
+        mqtt: u.mqtt.enabled
+          ? {
+              url: u.mqtt.url,
+              // The embedded broker (aedes) speaks MQTT 3.1.1 only.
+              protocolVersion: u.mqtt.version === 5 && !u.mqtt.embeddedBroker ? 5 : 4,
+              clientId: u.mqtt.clientId,
+              topicPrefix: u.mqtt.topicPrefix,
+              tls: u.mqtt.tls ? { caFile: u.mqtt.tls.ca, certFile: u.mqtt.tls.cert, keyFile: u.mqtt.tls.key } : undefined,
+            }
+          : undefined,
+        kafka: u.kafka.enabled
+          ? {
+              brokers: u.kafka.brokers.join(','),
+              clientId: u.kafka.clientId,
+              topics: Object.fromEntries(MESSAGE_TYPES.map((t) => [t, `${u.kafka.topicPrefix}.${t}.up`])),
+            }
+          : undefined,
+      });
+      uplink.setDownlinkHandler('rsi', {
+        validate: (m) => validateRsiDownlink(m.payload),
+        apply: (m) => rsiEvents.addFromCloud(m.payload, Date.now()),
+      });
+      closers.push(() => uplink!.close());
+    }
+
+    const submit = (type: MessageType, bytes: Uint8Array, atMs: number) => {
+      if (!uplink) return;
+      const r = uplink.submit({ type, uper: bytes, captureTimeMs: Math.round(atMs) });
+      if (r.ok) {
+        metrics.messages.inc({ type, path: 'uplink' });
+        rates.up.add(type, Date.now());
+      } else log.warn(`uplink refused a ${type}: ${r.error}`);
+    };
+    const tail = (e: TailEvent) => {
+      for (const fn of tails) fn(e);
+    };
+    const record = (e: RecordEvent) => {
+      for (const fn of records) fn(e);
+    };
+
+    // Radio out and in.
+    const radioTx: RadioTx | undefined = radioTxFromConfig(cfg.radio, { messageSet: cfg.messageSet });
+    if (radioTx) closers.push(() => radioTx.close());
+    const radioRx: RadioRx | undefined = radioRxFromConfig(cfg.radio, codec, { logger: log.child({ component: 'radio-rx' }) });
+    let radioRxPort: number | undefined;
+    if (radioRx) {
+      radioRxPort = (await radioRx.start()).port;
+      closers.push(() => radioRx.close());
+      radioRx.onMessage((m) => {
+        metrics.messages.inc({ type: m.type, path: 'radio_rx' });
+        rates.rx.add(m.type, Date.now());
+        submit(m.type, m.bytes, m.receivedAt);
+        if (tails.size) tail({ dir: 'rx', type: m.type, atMs: m.receivedAt, value: m.value });
+        if (records.size) record({ t: m.receivedAt, kind: 'radio', data: Buffer.from(m.bytes).toString('base64') });
+      });
+    }
+
+    // Perception and the applications.
+    const perception: PerceptionStage = createPerception(cfg, { logger: log.child({ component: 'perception' }) });
+    const plan = cfg.applications.spat.enabled ? new FixedTimePlan(cfg.applications.spat.phases) : undefined;
+    let laneMap: LaneMap | undefined;
+    if (cfg.applications.map.enabled && cfg.applications.map.file) laneMap = loadLaneMap(cfg.applications.map.file);
+    const ingest = new SensorIngest(ingestOptionsFromConfig(cfg, { logger: log.child({ component: 'ingest' }) }));
+    const staleMs = opts.perceptionStaleMs ?? 1000;
+    const enabledSensors = cfg.sensors.filter((s) => s.enabled).map((s) => s.id);
+
+    const scheduler = new Scheduler({
+      cfg,
+      codec,
+      now: Date.now,
+      tracks: (at) => perception.tracks(at),
+      perceptionInvalid: (now) => {
+        const st = ingest.stats().sensors;
+        const fresh = enabledSensors.filter((id) => {
+          const age = st[id]?.lastFrameAgeMs;
+          return age !== null && age !== undefined && age <= staleMs;
+        });
+        if (!fresh.length) return 'perception_stale';
+        void now;
+        return undefined;
+      },
+      clockTrusted: () => time.health.clockTrusted(),
+      plan,
+      mapFrame: laneMap ? (msgCnt, at) => buildMap(laneMap!, { std: cfg.messageSet, msgCnt, atMs: at, intersection: cfg.applications.spat.intersection }) : undefined,
+      rsiEvents: () => rsiEvents.active(Date.now()),
+      send: (m: Outgoing) => {
+        const sent = radioTx ? radioTx.send({ type: m.type, bytes: m.bytes }) : false;
+        const now = Date.now();
+        if (sent) {
+          metrics.messages.inc({ type: m.type, path: 'radio_tx' });
+          rates.tx.add(m.type, now);
+          if (m.triggerMs !== undefined) metrics.frameToRadio.observe((now - m.triggerMs) / 1000);
+        }
+        submit(m.type, m.bytes, m.atMs);
+        if (tails.size) tail({ dir: 'tx', type: m.type, atMs: m.atMs, value: m.frame });
+      },
+      withheld: (type, reason) => metrics.withheld.inc({ type, reason }),
+      log: log.child({ component: 'scheduler' }),
+    });
+
+    ingest.onFrame((f) => {
+      try {
+        perception.push(f);
+      } catch (e) {
+        log.error(`perception failed on a frame of ${f.sensorId}: ${(e as Error).message}`);
+        return;
+      }
+      scheduler.onFrameProcessed(f.receivedMs);
+    });
+    ingest.onRaw((data, format) => {
+      if (records.size) record({ t: Date.now(), kind: 'sensor', format, data: typeof data === 'string' ? data : Buffer.from(data).toString('base64') });
+    });
+    const ingestPorts = await ingest.start();
+    closers.push(() => ingest.close());
+    scheduler.start();
+    closers.push(() => scheduler.stop());
+
+    // Metrics read the components when scraped.
+    metrics.gauge('rsu_tracks', 'Confirmed tracks', () => (perception.stats() as { confirmedTracks?: number }).confirmedTracks ?? 0);
+    metrics.gauge('rsu_sensor_last_frame_age_seconds', 'Since the last accepted frame, per sensor', () => {
+      const out: Record<string, number> = {};
+      for (const [id, s] of Object.entries(ingest.stats().sensors)) if (s.lastFrameAgeMs !== null) out[id] = s.lastFrameAgeMs / 1000;
+      return out;
+    }, 'sensor');
+    metrics.gauge('rsu_sensor_frames_dropped', 'Frames dropped by ingest, per reason', () => {
+      const out: Record<string, number> = {};
+      const st = ingest.stats();
+      for (const s of [...Object.values(st.sensors).map((x) => x.framesDropped), st.unattributed]) for (const [k, v] of Object.entries(s)) out[k] = (out[k] ?? 0) + (v ?? 0);
+      return out;
+    }, 'reason');
+    metrics.gauge('rsu_radio_rx_decode_errors', 'Received datagrams that did not decode', () => radioRx?.stats().errors.decode_error ?? 0);
+    if (uplink) {
+      metrics.gauge('rsu_spool_depth_records', 'Uplink records waiting in the spool', () => uplink!.stats().mqtt?.pending ?? uplink!.stats().kafka?.pending ?? 0);
+      metrics.gauge('rsu_spool_dropped_records', 'Uplink records dropped because the spool was full', () => uplink!.stats().spool.droppedRecords);
+    }
+    metrics.gauge('rsu_clock_offset_ms', 'System clock minus GNSS time (0 when unknown)', () => time.health.snapshot().offsetMs ?? 0);
+    let metricsPort: number | undefined;
+    if (cfg.metrics.port > 0) {
+      const m = await metrics.serve(cfg.metrics.host, cfg.metrics.port);
+      metricsPort = m.port;
+      closers.push(() => m.close());
+    }
+
+    let recordFile: WriteStream | undefined;
+    if (opts.recordTo) {
+      recordFile = createWriteStream(opts.recordTo, { flags: 'a' });
+      const w = recordFile;
+      records.add((e) => w.write(JSON.stringify(e) + '\n'));
+      closers.push(() => new Promise<void>((resolve) => w.end(() => resolve())));
+    }
+
+    const status = (): DaemonStatus => {
+      const now = Date.now();
+      const th = time.health.snapshot();
+      const alarms: string[] = [];
+      if (!time.health.clockTrusted()) alarms.push('clock offset beyond the bound: SPAT and RSM withheld');
+      const invalid = scheduler.stats().withheld;
+      if (Object.keys(invalid).some((k) => k.startsWith('rsm:perception_stale'))) {
+        const st = ingest.stats().sensors;
+        const stale = enabledSensors.filter((id) => (st[id]?.lastFrameAgeMs ?? Infinity) > staleMs);
+        if (stale.length === enabledSensors.length) alarms.push('no fresh sensor frames: RSM withheld');
+      }
+      return {
+        rsuId: cfg.rsu.id,
+        messageSet: cfg.messageSet,
+        startedAt: new Date(startedMs).toISOString(),
+        uptimeS: Math.round((now - startedMs) / 1000),
+        time: th,
+        sensors: ingest.stats(),
+        perception: { mode: perception.mode, ...(perception.stats() as object) },
+        messages: { radioTxPerS: rates.tx.perS(now), uplinkPerS: rates.up.perS(now), radioRxPerS: rates.rx.perS(now) },
+        scheduler: scheduler.stats(),
+        radio: { tx: radioTx?.stats(), rx: radioRx?.stats() },
+        uplink: uplink?.stats(),
+        alarms,
+        recentErrors: [...recentErrors],
+      };
+    };
+
+    const daemon: Daemon = {
+      config: cfg,
+      ingestPorts,
+      radioRxPort,
+      metricsPort,
+      status,
+      onTail: (fn) => (tails.add(fn), () => tails.delete(fn)),
+      onRecord: (fn) => (records.add(fn), () => records.delete(fn)),
+      inject: (e) => {
+        if (e.kind === 'sensor') ingest.ingest(e.format === 'json' ? e.data : Buffer.from(e.data, 'base64'), e.format === 'json' ? 'json' : 'protobuf');
+        else if (radioRx) radioRx.process(Buffer.from(e.data, 'base64'));
+      },
+      stop,
+    };
+
+    if (opts.socketPath !== false) {
+      const s = await serveStatus(opts.socketPath ?? defaultSocketPath(), daemon);
+      closers.push(() => s.close());
+    }
+    log.info({ rsuId: cfg.rsu.id, messageSet: cfg.messageSet, ingest: ingestPorts, radioRxPort, metricsPort, perception: perception.mode }, 'rsu daemon running');
+    return daemon;
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+export type { RsiEvent };
