@@ -3,6 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { codecCommand, decodeCommand, encodeCommand } from './codec.js';
+import { demoCommand } from './demo.js';
 import { configCommand, recordCommand, replayCommand, runCommand, sendTestCommand, statusCommand, tailCommand } from './daemon-cmds.js';
 import { UsageError, processIo, type Io } from './io.js';
 
@@ -23,6 +24,7 @@ commands:
 type Command = (argv: string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   run: runCommand,
+  demo: demoCommand,
   status: statusCommand,
   tail: tailCommand,
   record: recordCommand,

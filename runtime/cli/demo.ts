@@ -1,0 +1,150 @@
+// `rsu demo` (npm start): the daemon on a simulated intersection, with no config and no external service. The
+// simulator sends detections to the real UDP ingest; an embedded MQTT broker takes the uplink; the radio output
+// goes to a local UDP sink that decodes what arrives, so the live view shows what a receiver would get.
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { loadMessageSet, type MessageSet } from '../../codecs/index.js';
+import { DetectionSender } from '../../hw/sensors/index.js';
+import { typeOfFrame } from '../apps/messages.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
+import { defaultConfig, MESSAGE_SETS, type MessageSet as StdName } from '../config/index.js';
+import { startDaemon, type Daemon } from '../daemon.js';
+import { demoLaneMapPath, loadLaneMap } from '../map/index.js';
+import { runSimulation } from '../sim/index.js';
+import { defaultSocketPath } from '../status.js';
+import { renderStatus, untilStopped } from './daemon-cmds.js';
+import { UsageError, type Io } from './io.js';
+import { paint, table } from './term.js';
+
+export const DEMO_HELP = `usage: npm start -- [--duration S] [--std S] [--seed N] [--mqtt URL] [--radio udp://HOST:PORT] [--kafka BROKERS]
+The RSU on a simulated intersection: two lidars and three cameras placed with the S110 calibrations, cars, buses,
+cyclists and pedestrians following the lanes and the signal plan. Ctrl-C stops it.
+  --duration S   stop by itself after S seconds
+  --std S        message set: ${MESSAGE_SETS.join(' | ')} (default csae2020)
+  --mqtt URL     publish to this MQTT broker instead of the embedded one
+  --radio udp://HOST:PORT   send the radio output (udp-raw) there instead of the local sink
+  --kafka BROKERS           also publish to Kafka (HOST:PORT,...)
+  --seed N       simulation seed (default 1)`;
+
+export async function demoCommand(argv: string[], io: Io): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      duration: { type: 'string' },
+      std: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      mqtt: { type: 'string' },
+      radio: { type: 'string' },
+      kafka: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) return io.out(DEMO_HELP), 0;
+  const duration = values.duration !== undefined ? Number(values.duration) : undefined;
+  if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration ${values.duration}: expected seconds > 0`);
+  if (values.std && !MESSAGE_SETS.includes(values.std as StdName)) throw new UsageError(`--std ${values.std}: expected one of ${MESSAGE_SETS.join(', ')}`);
+
+  const cfg = defaultConfig({ onWarning: () => {} });
+  cfg.messageSet = (values.std as StdName | undefined) ?? 'csae2020';
+  cfg.ingest.listeners = [{ protocol: 'udp', listen: '127.0.0.1:0', format: 'protobuf' }];
+  cfg.applications.map = { ...cfg.applications.map, enabled: true, file: cfg.applications.map.file ?? demoLaneMapPath() };
+  cfg.metrics.port = 0;
+  const work = mkdtempSync(join(tmpdir(), 'rsu-demo-'));
+  cfg.uplink.spool.dir = join(work, 'spool');
+  const logFile = join(work, 'rsu.log');
+
+  const cleanups: (() => Promise<void> | void)[] = [() => rmSync(work, { recursive: true, force: true })];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c();
+  };
+  try {
+    let broker: EmbeddedBroker | undefined;
+    if (values.mqtt) cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: values.mqtt, embeddedBroker: false };
+    else {
+      broker = await startEmbeddedBroker('127.0.0.1', 0);
+      cleanups.push(() => broker!.close());
+      cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: broker.url, embeddedBroker: false, version: '3.1.1' };
+    }
+    if (values.kafka) cfg.uplink.kafka = { ...cfg.uplink.kafka, enabled: true, brokers: values.kafka.split(',') };
+
+    // The radio side: a local sink that decodes every datagram, unless the output goes elsewhere.
+    const ms = (await loadMessageSet(cfg.messageSet)) as MessageSet;
+    const heard: Record<string, number> = {};
+    let undecodable = 0;
+    cfg.radio.mode = 'udp-raw';
+    if (values.radio) cfg.radio.udpRaw.target = values.radio.replace(/^udp:\/\//, '');
+    else {
+      const sink = createSocket('udp4');
+      await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
+      cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
+      sink.on('message', (b) => {
+        try {
+          const t = typeOfFrame(cfg.messageSet, ms.decode('MessageFrame', new Uint8Array(b))) ?? 'other';
+          heard[t] = (heard[t] ?? 0) + 1;
+        } catch {
+          undecodable++;
+        }
+      });
+      cfg.radio.udpRaw.target = `127.0.0.1:${sink.address().port}`;
+    }
+
+    let socketPath: string | false = defaultSocketPath();
+    let daemon: Daemon;
+    const logger = pino({ level: 'info' }, pino.destination({ dest: logFile, sync: false }));
+    try {
+      daemon = await startDaemon({ config: cfg, logger, socketPath });
+    } catch (e) {
+      if (!/another rsu daemon is running/.test((e as Error).message)) throw e;
+      io.err(`note: ${(e as Error).message}; this demo runs without a status socket`);
+      socketPath = false;
+      daemon = await startDaemon({ config: cfg, logger, socketPath });
+    }
+    cleanups.push(() => daemon.stop());
+
+    const laneMap = loadLaneMap(cfg.applications.map.file!);
+    const sender = await DetectionSender.connect(`127.0.0.1:${daemon.ingestPorts[0]!.port}`, { protocol: 'udp' });
+    cleanups.push(() => sender.close());
+    const abort = new AbortController();
+    const sim = runSimulation({ config: cfg, laneMap, seed: Number(values.seed), realtime: true, send: (f) => sender.send(f), signal: abort.signal });
+    cleanups.push(async () => {
+      abort.abort();
+      await sim.catch(() => {});
+    });
+
+    const tty = !!process.stdout.isTTY;
+    const p = paint(tty);
+    io.out(
+      `${p.bold('rsu demo')}: ${cfg.messageSet}, ingest udp://127.0.0.1:${daemon.ingestPorts[0]!.port}, radio udp://${cfg.radio.udpRaw.target}, mqtt ${cfg.uplink.mqtt.url}` +
+        `${socketPath ? `, status: rsu status / rsu tail` : ''}, log ${logFile}. ${duration ? `Stops after ${duration} s.` : 'Ctrl-C stops it.'}`,
+    );
+    const t0 = Date.now();
+    const view = setInterval(() => {
+      const st = daemon.status();
+      const secs = (Date.now() - t0) / 1000;
+      const radioLine = values.radio
+        ? `radio: sending to ${cfg.radio.udpRaw.target}`
+        : `${p.bold('radio receiver')} (decoded): ${Object.entries(heard).map(([k, v]) => `${k.toUpperCase()} ${v} (${(v / secs).toFixed(1)}/s)`).join('  ')}${undecodable ? p.red(`  undecodable ${undecodable}`) : ''}`;
+      if (tty) io.out(`\x1b[2J\x1b[H${renderStatus(st, true)}\n${radioLine}\n${p.dim(`Ctrl-C stops the demo. ${secs.toFixed(0)} s`)}`);
+      else if (Math.round(secs) % 5 === 0) io.out(`${secs.toFixed(0)} s: tracks ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0}; ${radioLine}`);
+    }, 1000);
+    cleanups.push(() => clearInterval(view));
+
+    const why = await untilStopped(duration);
+    const st = daemon.status();
+    const secs = (Date.now() - t0) / 1000;
+    await cleanup();
+    io.out(`\nrsu demo stopped (${why}) after ${secs.toFixed(1)} s.`);
+    const rows = ['rsm', 'spat', 'map', 'rsi'].map((t) => [t.toUpperCase(), String(heard[t] ?? 0), ((heard[t] ?? 0) / secs).toFixed(1)]);
+    if (!values.radio) io.out(table(['radio message', 'received', 'per second'], rows));
+    const up = st.uplink as { mqtt?: { acked: number; pending: number } } | undefined;
+    io.out(`uplink: ${up?.mqtt?.acked ?? 0} records acknowledged by the broker, ${up?.mqtt?.pending ?? 0} waiting; tracks at the end: ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0}`);
+    return undecodable ? 1 : 0;
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
