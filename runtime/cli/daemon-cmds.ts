@@ -102,7 +102,8 @@ export function renderStatus(st: DaemonStatus, color: boolean): string {
     ),
   );
   const per = st.perception as { mode: string; confirmedTracks?: number; liveTracks?: number };
-  lines.push(`perception: ${per.mode}, ${fmt(per.confirmedTracks)} tracks`);
+  const lat = st.frameToRadio;
+  lines.push(`perception: ${per.mode}, ${fmt(per.confirmedTracks)} tracks; frame → radio p50 ${fmt(lat.p50Ms, 2)} ms, p99 ${fmt(lat.p99Ms, 2)} ms`);
   const types = MESSAGE_TYPES.filter((t) => st.messages.radioTxPerS[t] || st.messages.uplinkPerS[t] || st.messages.radioRxPerS[t]);
   lines.push(table(['messages/s', ...types], [['radio tx', ...types.map((t) => fmt(st.messages.radioTxPerS[t] ?? 0))], ['radio rx', ...types.map((t) => fmt(st.messages.radioRxPerS[t] ?? 0))], ['uplink', ...types.map((t) => fmt(st.messages.uplinkPerS[t] ?? 0))]]));
   const up = st.uplink as { spool: { records?: number; bytes?: number; droppedRecords: number }; mqtt?: { state: string; pending: number; acked: number }; kafka?: { state: string; pending: number } } | undefined;

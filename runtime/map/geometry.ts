@@ -161,24 +161,34 @@ export class Path {
   project(p: P2, s0 = 0, s1 = this.length): { s: number; lateral: number; dist: number } | undefined {
     const i0 = Math.max(0, Math.floor(Math.max(0, s0) / this.ds));
     const i1 = Math.min(this.n - 1, Math.ceil(Math.min(this.length, s1) / this.ds));
-    let best: { s: number; lateral: number; dist: number } | undefined;
+    let bi = -1;
+    let bt = 0;
+    let bd2 = Infinity;
+    const xs = this.xs;
+    const ys = this.ys;
     for (let i = i0; i < i1; i++) {
-      const ax = this.xs[i]!;
-      const ay = this.ys[i]!;
-      const dx = this.xs[i + 1]! - ax;
-      const dy = this.ys[i + 1]! - ay;
+      const ax = xs[i]!;
+      const ay = ys[i]!;
+      const dx = xs[i + 1]! - ax;
+      const dy = ys[i + 1]! - ay;
       const l2 = dx * dx + dy * dy;
       let t = l2 > 0 ? ((p.x - ax) * dx + (p.y - ay) * dy) / l2 : 0;
-      t = Math.max(0, Math.min(1, t));
-      const qx = ax + dx * t;
-      const qy = ay + dy * t;
-      const dist = Math.hypot(p.x - qx, p.y - qy);
-      if (!best || dist < best.dist) {
-        const l = Math.sqrt(l2) || 1;
-        const lateral = (dx * (p.y - ay) - dy * (p.x - ax)) / l;
-        best = { s: Math.min(this.length, i * this.ds + t * Math.sqrt(l2)), lateral, dist };
+      t = t < 0 ? 0 : t > 1 ? 1 : t;
+      const ex = p.x - ax - dx * t;
+      const ey = p.y - ay - dy * t;
+      const d2 = ex * ex + ey * ey;
+      if (d2 < bd2) {
+        bd2 = d2;
+        bi = i;
+        bt = t;
       }
     }
-    return best;
+    if (bi < 0) return undefined;
+    const ax = xs[bi]!;
+    const ay = ys[bi]!;
+    const dx = xs[bi + 1]! - ax;
+    const dy = ys[bi + 1]! - ay;
+    const l = Math.sqrt(dx * dx + dy * dy) || 1;
+    return { s: Math.min(this.length, bi * this.ds + bt * l), lateral: (dx * (p.y - ay) - dy * (p.x - ax)) / l, dist: Math.sqrt(bd2) };
   }
 }

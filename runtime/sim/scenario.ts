@@ -167,6 +167,7 @@ export class Scenario {
   private explain: Map<number, string> | undefined;
   /** Vehicles in each vehicle's path, last step and this step. */
   private blockedBy = new Map<number, Set<number>>();
+  private poses = new Map<Vehicle, { c: P2; h: number }>();
   private nextBlockedBy = new Map<number, Set<number>>();
 
   constructor(readonly opts: ScenarioOptions) {
@@ -239,8 +240,7 @@ export class Scenario {
   groundTruth(): TruthTick {
     const objects: TruthObject[] = [];
     for (const v of this.vehicles) {
-      const p = v.route.path.pointAt(v.s, v.lateral);
-      const h = v.route.path.headingAt(v.s);
+      const { c: p, h } = this.pose(v);
       const c = v.route.connection;
       objects.push({
         id: v.id,
@@ -483,6 +483,7 @@ export class Scenario {
       }
     }
     this.insertPending();
+    this.poses.clear();
     const nowMs = this.timeMs;
     const lanesOcc = new Map<number, Vehicle[]>();
     const connOcc = new Map<string, Vehicle[]>();
@@ -514,6 +515,7 @@ export class Scenario {
     const before = this.vehicles.length;
     this.vehicles = this.vehicles.filter((v) => v.s - v.size.length / 2 < v.route.path.length);
     this.stats.finished += before - this.vehicles.length;
+    this.poses.clear();
     this.movePedestrians(dt, nowMs);
     this.t += dt;
     this.stats.steps++;
@@ -544,6 +546,8 @@ export class Scenario {
       { s0: r.sStop, s1: r.sExit, list: connOcc.get(r.connection.key), local: (w) => w.s - r.sStop },
       { s0: r.sExit, s1: path.length, list: lanesOcc.get(r.egress.laneId), local: (w) => w.s - w.route.sExit },
     ];
+    // How far ahead other obstacles matter: up to 30 m, or the leader's rear.
+    let horizon = front + 30;
     for (const seg of segs) {
       if (seg.s1 < v.s - 1e-9) continue;
       if (seg.s0 - v.s > 150) break;
@@ -559,7 +563,9 @@ export class Scenario {
       }
       if (best) {
         const b = best;
-        interact(bestD - (v.size.length + best.size.length) / 2, best.v, () => `leader ${b.id}`);
+        const gap = bestD - (v.size.length + best.size.length) / 2;
+        interact(gap, best.v, () => `leader ${b.id}`);
+        horizon = Math.min(horizon, front + Math.max(0, gap) + 1);
         break;
       }
     }
@@ -585,17 +591,16 @@ export class Scenario {
         if (w === v || seen.has(w.id) || w.route.connection === r.connection) continue;
         seen.add(w.id);
         if (w.s < w.route.sStop - 15 || w.s > w.route.sExit + 20) continue;
-        const wc = w.route.path.pointAt(w.s, w.lateral);
+        const { c: wc, h: wh } = this.pose(w);
         const rx = wc.x - here.x;
         const ry = wc.y - here.y;
         const reachW = (w.size.length + w.size.width) / 2;
         if (Math.abs(rx) > 32 + reachW || Math.abs(ry) > 32 + reachW || rx * ux + ry * uy < -reachW) continue;
-        const prC = path.project(wc, front - 0.5, front + 30);
+        const prC = path.project(wc, front - 0.5, horizon);
         if (!prC || prC.dist > reachW + v.size.width / 2 + 0.5) continue;
-        const wh = w.route.path.headingAt(w.s);
         let gapMin = Infinity;
         for (const c of boxCorners(wc, wh, w.size)) {
-          const pr = path.project(c, front - 0.5, front + 30);
+          const pr = path.project(c, front - 0.5, horizon);
           if (!pr || pr.dist > 6 || Math.abs(pr.lateral - v.lateral) > v.size.width / 2 + 0.4) continue;
           gapMin = Math.min(gapMin, pr.s - front);
         }
@@ -703,7 +708,7 @@ export class Scenario {
     // Crosswalks ahead: stop before one while a pedestrian on it is at or heading for our path.
     for (const c of r.crosswalks) {
       const gap = c.sIn - front - 1;
-      if (front > c.sIn || gap > 40 || !(v.v < 1 || gap >= (v.v * v.v) / (2 * B_HARD))) continue;
+      if (front > c.sIn || gap > 40 || c.sIn > horizon + 1 || !(v.v < 1 || gap >= (v.v * v.v) / (2 * B_HARD))) continue;
       const tClear = timeToCover(c.sOut + v.size.length - front, v.v, d.a, Math.max(v.v, 8));
       for (const q of this.peds) {
         if (q.crosswalk !== c.crosswalk.laneId || q.blockedBy === v.id) continue;
@@ -733,7 +738,7 @@ export class Scenario {
       if (Math.abs(qp.x - fp.x) > 35 || Math.abs(qp.y - fp.y) > 35) continue;
       const reach = v.size.width / 2 + q.size.width / 2 + 0.6;
       const check = (pt: P2) => {
-        const pr = path.project(pt, front - 1, front + 30);
+        const pr = path.project(pt, front - 1, horizon);
         if (!pr || Math.abs(pr.lateral - v.lateral) > reach) return undefined;
         return pr.s - front - q.size.length / 2;
       };
@@ -780,9 +785,8 @@ export class Scenario {
     const here = q.path.pointAt(q.s);
     for (const v of this.vehicles) {
       if (v.v < 1) continue; // it stops for us
-      const c = v.route.path.pointAt(v.s, v.lateral);
+      const { c, h } = this.pose(v);
       if (Math.abs(c.x - here.x) > 15 || Math.abs(c.y - here.y) > 15) continue;
-      const h = v.route.path.headingAt(v.s);
       for (let k = 0.5; k <= ahead; k += 0.5) if (inBox(q.path.pointAt(q.s + k), c, h, v.size, margin)) return true;
     }
     return false;
@@ -793,9 +797,8 @@ export class Scenario {
     const here = q.path.pointAt(q.s);
     const ahead = q.path.pointAt(q.s + 1.0);
     for (const v of this.vehicles) {
-      const c = v.route.path.pointAt(v.s, v.lateral);
+      const { c, h } = this.pose(v);
       if (Math.abs(c.x - here.x) > 12 || Math.abs(c.y - here.y) > 12) continue;
-      const h = v.route.path.headingAt(v.s);
       if (inBox(ahead, c, h, v.size, 0.45) && !inBox(here, c, h, v.size, 0.45)) {
         if (v.id === q.ignore) continue;
         if (q.blockedBy === v.id && v.v < 0.3 && (q.blockedS ?? 0) > 3) {
@@ -818,13 +821,35 @@ export class Scenario {
     return false;
   }
 
+  /**
+   * Where a vehicle's box is: both ends on its path (front and rear axle regions), so that in a curve a long
+   * vehicle's body lies inside the curve as a real one's does, rather than swinging out around its centre.
+   * Cached for the current step.
+   */
+  private pose(v: Vehicle): { c: P2; h: number } {
+    let p = this.poses.get(v);
+    if (!p) {
+      p = footprintAt(v, v.s);
+      this.poses.set(v, p);
+    }
+    return p;
+  }
+
   private segmentHitsVehicle(a: P2, b: P2, v: Vehicle, margin: number, s = v.s): boolean {
-    const c = v.route.path.pointAt(s, v.lateral);
-    const h = v.route.path.headingAt(s);
+    const { c, h } = s === v.s ? this.pose(v) : footprintAt(v, s);
     const n = Math.max(2, Math.ceil(dist(a, b) / 0.25));
     for (let i = 0; i <= n; i++) if (inBox(lerp(a, b, i / n), c, h, v.size, margin)) return true;
     return false;
   }
+}
+
+function footprintAt(v: Vehicle, s: number): { c: P2; h: number } {
+  const path = v.route.path;
+  const half = v.size.length * 0.4;
+  if (half < 1) return { c: path.pointAt(s, v.lateral), h: path.headingAt(s) };
+  const f = path.pointAt(s + half, v.lateral);
+  const r = path.pointAt(s - half, v.lateral);
+  return { c: { x: (f.x + r.x) / 2, y: (f.y + r.y) / 2 }, h: Math.atan2(f.y - r.y, f.x - r.x) };
 }
 
 /** Time to cover a distance from speed v accelerating at a up to vMax, seconds. */
