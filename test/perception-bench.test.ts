@@ -25,6 +25,9 @@ import {
 const T0 = 1_750_000_000_000;
 const SECONDS = Number(process.env['PERCEPTION_BENCH_SECONDS'] ?? 20);
 
+/** Where the station frame's origin (the sensor mast) is in the local frame: the scene is laid out around it. */
+let mast = { x: 0, y: 0 };
+
 /** 100 road users on lanes through the three cameras' views and the lidars' range, looping. */
 function scene(ts: number): GroundTruthObject[] {
   const out: GroundTruthObject[] = [];
@@ -32,7 +35,7 @@ function scene(ts: number): GroundTruthObject[] {
   const lane = (n: number, x0: number, y0: number, yaw: number, len: number, speed: number, cls: GroundTruthObject['classification'], size: [number, number, number]) => {
     for (let i = 0; i < n; i++) {
       const s = (i * (len / n) + speed * ts) % len;
-      out.push({ id: id++, classification: cls, x: x0 + s * Math.cos(yaw), y: y0 + s * Math.sin(yaw), yaw, length: size[0], width: size[1], height: size[2], vx: speed * Math.cos(yaw), vy: speed * Math.sin(yaw) });
+      out.push({ id: id++, classification: cls, x: mast.x + x0 + s * Math.cos(yaw), y: mast.y + y0 + s * Math.sin(yaw), yaw, length: size[0], width: size[1], height: size[2], vx: speed * Math.cos(yaw), vy: speed * Math.sin(yaw) });
     }
   };
   const car: [number, number, number] = [4.5, 1.8, 1.5];
@@ -83,6 +86,7 @@ function* frames(events: FrameEvent[]): Generator<DetectionFrame> {
 }
 
 function measure(t: Test, name: string, cfg: RsuConfig): void {
+  mast = { x: cfg.rsu.stationFrame.x, y: cfg.rsu.stationFrame.y };
   const events = schedule(cfg);
   // Warm up (JIT) on a separate stage, then time a fresh one: push() of every frame, and tracks() at 10 Hz as the
   // RSM builder calls it.

@@ -118,11 +118,15 @@ const rsuId = str({
   patternText: 'an RSU id of 1-8 letters, digits, . _ - or 0x and 2-16 hex digits',
 });
 
+/** The demo mast stands this far west of the intersection reference, where the S110 cameras look, metres. */
+const DEMO_MAST_WEST_M = 20;
+
 function demoStationFrame(ctx: Ctx): unknown {
   const dir = (ctx as ConfigCtx).demoSite ? demoCalibrationDir() : undefined;
   if (!dir) return {};
   try {
-    return loadTumtrafStationFrame(join(dir, DEMO_STATION_FRAME_FILE)) ?? {};
+    const f = loadTumtrafStationFrame(join(dir, DEMO_STATION_FRAME_FILE));
+    return f ? { ...f, x: f.x - DEMO_MAST_WEST_M } : {};
   } catch {
     return {}; // reported where the demo sensors load the same directory
   }

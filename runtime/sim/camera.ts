@@ -37,7 +37,7 @@ export interface CameraOptions {
 export const DEFAULT_CAMERA: CameraOptions = {
   rateHz: 15,
   rangeM: 200,
-  height50Px: 14,
+  height50Px: 20,
   pMax: 0.97,
   occlusion: true,
   pixelSd0: 1.5,

@@ -83,6 +83,8 @@ interface Vehicle {
   yellow?: 'stop' | 'go';
   /** Seconds stopped inside the intersection. */
   stuckS: number;
+  /** Scratch mark for candidate searches. */
+  stamp?: number;
 }
 
 interface Pedestrian {
@@ -168,6 +170,7 @@ export class Scenario {
   /** Vehicles in each vehicle's path, last step and this step. */
   private blockedBy = new Map<number, Set<number>>();
   private poses = new Map<Vehicle, { c: P2; h: number }>();
+  private stampCounter = 0;
   private nextBlockedBy = new Map<number, Set<number>>();
 
   constructor(readonly opts: ScenarioOptions) {
@@ -531,40 +534,42 @@ export class Scenario {
     const free = d.a * (1 - (v.v / v0) ** 4);
     let worst = 0; // most negative interaction term
     let why = '';
-    const interact = (gap: number, speed: number, reason: string | (() => string)) => {
-      const sStar = d.s0 + Math.max(0, v.v * d.T + (v.v * (v.v - speed)) / (2 * Math.sqrt(d.a * d.b)));
-      const term = -d.a * (sStar / Math.max(gap, 0.05)) ** 2;
+    const sqrtAB = 2 * Math.sqrt(d.a * d.b);
+    // IDM interaction term for an obstacle `gap` metres ahead moving at `speed`; `what`/`id` say what it is.
+    const interact = (gap: number, speed: number, what: string, id = -1, extra = '') => {
+      const sStar = d.s0 + Math.max(0, v.v * d.T + (v.v * (v.v - speed)) / sqrtAB);
+      const q = sStar / (gap > 0.05 ? gap : 0.05);
+      const term = -d.a * q * q;
       if (term < worst) {
         worst = term;
-        if (this.explain) why = typeof reason === 'string' ? reason : reason();
+        if (this.explain) why = `${what}${id >= 0 ? ` ${id}` : ''}${extra}`;
       }
     };
 
     // Leaders along the route: the nearest vehicle ahead on the same lane or connection.
-    const segs: Array<{ s0: number; s1: number; list: Vehicle[] | undefined; local: (w: Vehicle) => number }> = [
-      { s0: 0, s1: r.sStop, list: lanesOcc.get(r.ingress.laneId), local: (w) => w.s },
-      { s0: r.sStop, s1: r.sExit, list: connOcc.get(r.connection.key), local: (w) => w.s - r.sStop },
-      { s0: r.sExit, s1: path.length, list: lanesOcc.get(r.egress.laneId), local: (w) => w.s - w.route.sExit },
-    ];
     // How far ahead other obstacles matter: up to 30 m, or the leader's rear.
     let horizon = front + 30;
-    for (const seg of segs) {
-      if (seg.s1 < v.s - 1e-9) continue;
-      if (seg.s0 - v.s > 150) break;
+    for (let k = 0; k < 3; k++) {
+      const s0 = k === 0 ? 0 : k === 1 ? r.sStop : r.sExit;
+      const s1 = k === 0 ? r.sStop : k === 1 ? r.sExit : path.length;
+      if (s1 < v.s - 1e-9) continue;
+      if (s0 - v.s > 150) break;
+      const list = k === 0 ? lanesOcc.get(r.ingress.laneId) : k === 1 ? connOcc.get(r.connection.key) : lanesOcc.get(r.egress.laneId);
+      if (!list) continue;
       let best: Vehicle | undefined;
       let bestD = Infinity;
-      for (const w of seg.list ?? []) {
+      for (const w of list) {
         if (w === v) continue;
-        const dd = seg.s0 + seg.local(w) - v.s;
+        const local = k === 0 ? w.s : k === 1 ? w.s - r.sStop : w.s - w.route.sExit;
+        const dd = s0 + local - v.s;
         if ((dd > 0 || (dd === 0 && w.id < v.id)) && dd < bestD) {
           bestD = dd;
           best = w;
         }
       }
       if (best) {
-        const b = best;
         const gap = bestD - (v.size.length + best.size.length) / 2;
-        interact(gap, best.v, () => `leader ${b.id}`);
+        interact(gap, best.v, 'leader', best.id);
         horizon = Math.min(horizon, front + Math.max(0, gap) + 1);
         break;
       }
@@ -578,7 +583,7 @@ export class Scenario {
     const sigNow = front < r.sStop ? this.signals.state(r.connection.signalGroup, nowMs).light : 'green';
     const waitingAtRed = v.v < 0.1 && sigNow !== 'green';
     if (front > r.sStop - 30 && v.s < r.sExit + 30 && !waitingAtRed) {
-      const seen = new Set<number>();
+      const stamp = ++this.stampCounter;
       const here = path.pointAt(front);
       const hh = path.headingAt(front);
       const ux = Math.cos(hh);
@@ -586,10 +591,10 @@ export class Scenario {
       const cands: Vehicle[] = [];
       for (const n of this.network.neighbours.get(r.connection.key) ?? []) for (const w of byConn.get(n.key) ?? []) cands.push(w);
       for (const list of connOcc.values()) for (const w of list) cands.push(w);
-      const blocking = new Set<number>();
+      let blocking: Set<number> | undefined;
       for (const w of cands) {
-        if (w === v || seen.has(w.id) || w.route.connection === r.connection) continue;
-        seen.add(w.id);
+        if (w === v || w.stamp === stamp || w.route.connection === r.connection) continue;
+        w.stamp = stamp;
         if (w.s < w.route.sStop - 15 || w.s > w.route.sExit + 20) continue;
         const { c: wc, h: wh } = this.pose(w);
         const rx = wc.x - here.x;
@@ -605,13 +610,13 @@ export class Scenario {
           gapMin = Math.min(gapMin, pr.s - front);
         }
         if (!Number.isFinite(gapMin)) continue;
-        blocking.add(w.id);
+        (blocking ??= new Set()).add(w.id);
         if (this.blockedBy.get(w.id)?.has(v.id) && v.id < w.id) continue; // each in the other's way: we go
         if (gridlocked && w.v < 0.1) continue;
         const hd = wh - path.headingAt(Math.min(path.length, front + Math.max(0, gapMin)));
-        interact(Math.max(0.05, gapMin), Math.max(0, w.v * Math.cos(hd)), () => `in path ${w.id}`);
+        interact(Math.max(0.05, gapMin), Math.max(0, w.v * Math.cos(hd)), 'in path', w.id);
       }
-      this.nextBlockedBy.set(v.id, blocking);
+      if (blocking) this.nextBlockedBy.set(v.id, blocking);
     }
 
     // The signal.
@@ -637,12 +642,14 @@ export class Scenario {
       // or while our exit has no room.
       if (front <= r.sStop) {
         let by = '';
+        let byId = -1;
         for (const z of r.connection.conflicts) {
           if (z.permissive) continue;
           for (const w of byConn.get(z.other.key) ?? []) {
             const wr = w.route;
             if (w.s + w.size.length / 2 > wr.sStop && w.s - w.size.length / 2 <= wr.sStop + z.otherOut) {
-              by = `box: ${w.id} (${z.other.key})`;
+              by = 'box:';
+              byId = w.id;
               break;
             }
           }
@@ -651,13 +658,14 @@ export class Scenario {
         if (!by) {
           for (const w of lanesOcc.get(r.egress.laneId) ?? []) {
             if (w.s - w.size.length / 2 - w.route.sExit < v.size.length + 1 && w.v < 2) {
-              by = `exit: ${w.id}`;
+              by = 'exit:';
+              byId = w.id;
               break;
             }
           }
         }
         const dLine = r.sStop - front;
-        if (by && (v.v < 1 || dLine >= (v.v * v.v) / (2 * B_HARD))) interact(Math.max(0.05, dLine) + d.s0 - 0.5, 0, by);
+        if (by && (v.v < 1 || dLine >= (v.v * v.v) / (2 * B_HARD))) interact(Math.max(0.05, dLine) + d.s0 - 0.5, 0, by, byId);
       }
       // Movements with green at the same time: the lower-priority one gives way (a left turn to oncoming traffic,
       // a merge); nobody drives into a zone someone is in.
@@ -700,7 +708,7 @@ export class Scenario {
           for (const c of r.crosswalks) if (stopAt > c.sIn - 1 && stopAt - v.size.length < c.sOut + 0.5 && front <= c.sIn) stopAt = Math.min(stopAt, c.sIn - 1);
           const gap = stopAt - front;
           const canStop = v.v < 1 || gap >= (v.v * v.v) / (2 * B_HARD);
-          if (canStop || occupied) interact(Math.max(0.05, gap) + d.s0, 0, () => `yield ${yieldTo} (${z.other.key})`);
+          if (canStop || occupied) interact(Math.max(0.05, gap) + d.s0, 0, 'yield', yieldTo, ` (${z.other.key})`);
         }
       }
     }
@@ -724,7 +732,7 @@ export class Scenario {
         const rel = (c.u - pr.s) * dir; // ahead of the pedestrian: positive
         const reach = v.size.width / 2 + 1.2;
         if (Math.abs(rel) < reach || (rel > 0 && rel < reach + q.vWalk * (tClear + 2))) {
-          interact(Math.max(0.05, gap) + d.s0, 0, () => `crosswalk ${c.crosswalk.laneId} pedestrian ${q.id}`);
+          interact(Math.max(0.05, gap) + d.s0, 0, `crosswalk ${c.crosswalk.laneId} pedestrian`, q.id);
           break;
         }
       }
@@ -748,7 +756,7 @@ export class Scenario {
         const g2 = check(ahead);
         if (g2 !== undefined) g = g2;
       }
-      if (g !== undefined && g > -0.5) interact(Math.max(0.05, g) + d.s0 - 1.5, 0, () => `pedestrian ${q.id}`);
+      if (g !== undefined && g > -0.5) interact(Math.max(0.05, g) + d.s0 - 1.5, 0, 'pedestrian', q.id);
     }
 
     if (this.explain) this.explain.set(v.id, why || 'free');
@@ -843,12 +851,21 @@ export class Scenario {
   }
 }
 
+/** A point at arc length s, continuing straight beyond either end of the path. */
+function pointBeyond(path: Path, s: number, lateral: number): P2 {
+  const over = s > path.length ? s - path.length : s < 0 ? s : 0;
+  const p = path.pointAt(s, lateral);
+  if (over === 0) return p;
+  const h = path.headingAt(s);
+  return { x: p.x + Math.cos(h) * over, y: p.y + Math.sin(h) * over };
+}
+
 function footprintAt(v: Vehicle, s: number): { c: P2; h: number } {
   const path = v.route.path;
   const half = v.size.length * 0.4;
   if (half < 1) return { c: path.pointAt(s, v.lateral), h: path.headingAt(s) };
-  const f = path.pointAt(s + half, v.lateral);
-  const r = path.pointAt(s - half, v.lateral);
+  const f = pointBeyond(path, s + half, v.lateral);
+  const r = pointBeyond(path, s - half, v.lateral);
   return { c: { x: (f.x + r.x) / 2, y: (f.y + r.y) / 2 }, h: Math.atan2(f.y - r.y, f.x - r.x) };
 }
 
