@@ -55,6 +55,7 @@ t.test('detections in, V2X messages out on the radio and the uplink', async (t) 
   cfg.uplink.kafka.enabled = false;
   cfg.uplink.spool.dir = spool;
   cfg.applications.map = { ...cfg.applications.map, enabled: true, file: demoLaneMapPath() };
+  cfg.applications.rsi = { enabled: true, intervalMs: 1000, events: [{ id: 7, type: 9902, description: 'e2e event', lat: cfg.rsu.reference.lat + 0.0003, lon: cfg.rsu.reference.lon, radiusM: 50, priority: 3 }] };
   cfg.metrics.port = await freeTcpPort(); // port 0 means "no metrics endpoint" in the config
   cfg.logging.level = 'silent';
   const socketPath = join(spool, 'rsu.sock');
@@ -110,6 +111,8 @@ t.test('detections in, V2X messages out on the radio and the uplink', async (t) 
   const count = (type: string) => radio.filter((x) => x.type === type).length;
   t.ok(count('spatFrame') >= 8 * elapsedS && count('spatFrame') <= 11 * elapsedS, `SPAT at 10 Hz: ${count('spatFrame')} in ${elapsedS.toFixed(1)} s`);
   t.ok(count('mapFrame') >= elapsedS - 1.5 && count('mapFrame') <= elapsedS + 1, `MAP at 1 Hz: ${count('mapFrame')}`);
+  t.ok(count('rsiFrame') >= elapsedS - 1.5, `RSI for the configured event at 1 Hz: ${count('rsiFrame')}`);
+  t.same(radio.find((x) => x.type === 'rsiFrame')!.v.rsiFrame.rtes[0].description, { textString: 'e2e event' });
   const rsm = radio.filter((x) => x.type === 'rsmFrame');
   t.ok(rsm.length >= 20 && rsm.length <= 35, `RSM from the frames: ${rsm.length}`);
   const last = rsm.at(-1)!.v.rsmFrame;
@@ -123,7 +126,7 @@ t.test('detections in, V2X messages out on the radio and the uplink', async (t) 
   t.ok(spats.every((c, i) => i === 0 || c === (spats[i - 1]! + 1) % 128), 'SPAT msgCnt counts up by one, wrapping at 127');
 
   const types = new Set(uplink.map((u) => u.topic.split('/').at(-2)));
-  t.ok(['spat', 'map', 'rsm', 'bsm'].every((x) => types.has(x)), `uplink topics: ${[...types].join(', ')}`);
+  t.ok(['spat', 'map', 'rsm', 'rsi', 'bsm'].every((x) => types.has(x)), `uplink topics: ${[...types].join(', ')}`);
   t.ok(uplink.filter((u) => u.topic.endsWith('/bsm/up')).length === 1, 'the received BSM went to the uplink once');
 
   const st = (await request(socketPath, { cmd: 'status' })) as any;
