@@ -41,6 +41,7 @@ async function one(n: number): Promise<Row> {
   cfg.ingest.listeners = [{ protocol: 'udp', listen: '127.0.0.1:0', format: 'protobuf' }];
   cfg.radio.mode = 'udp-raw';
   cfg.radio.udpRaw.target = `127.0.0.1:${sink.address().port}`;
+  cfg.radio.receive.listen = '127.0.0.1:0'; // no radio receiver
   cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: broker.url, embeddedBroker: false, version: '3.1.1' };
   cfg.uplink.spool.dir = join(work, 'spool');
   cfg.applications.map = { ...cfg.applications.map, enabled: true, file: demoLaneMapPath() };

@@ -11,7 +11,7 @@ import { FixedTimePlan } from './apps/signal-plan.js';
 import { buildMap } from './apps/map.js';
 import { MESSAGE_TYPES, type MessageType } from './apps/messages.js';
 import type { RsiEvent, RsuConfig } from './config/types.js';
-import { RsiEvents, validateRsiDownlink } from './downlinks.js';
+import { parseConfigDownlink, RsiEvents, validateRsiDownlink } from './downlinks.js';
 import { loadLaneMap, type LaneMap } from './map/index.js';
 import { startEmbeddedBroker } from './broker.js';
 import { Metrics } from './metrics.js';
@@ -181,6 +181,27 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         validate: (m) => validateRsiDownlink(m.payload),
         apply: (m) => rsiEvents.addFromCloud(m.payload, Date.now()),
       });
+      uplink.setDownlinkHandler('config', {
+        validate: (m) => {
+          const r = parseConfigDownlink(m.payload);
+          return r.ok ? { ok: true } : r;
+        },
+        apply: (m) => {
+          const r = parseConfigDownlink(m.payload);
+          if (!r.ok) throw new Error(r.reason);
+          const c = r.value;
+          if (c.logLevel) {
+            cfg.logging.level = c.logLevel;
+            log.level = c.logLevel;
+          }
+          for (const [k, v] of Object.entries(c.enabled ?? {})) cfg.applications[k as 'rsm'].enabled = v!;
+          if (c.rsiEvents) {
+            cfg.applications.rsi.events = c.rsiEvents;
+            rsiEvents.setConfigured(c.rsiEvents);
+          }
+          log.warn(`configuration changed from the cloud (${m.msgId}): ${JSON.stringify(c)}`);
+        },
+      });
       closers.push(() => uplink!.close());
     }
 
@@ -218,9 +239,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
     // Perception and the applications.
     const perception: PerceptionStage = createPerception(cfg, { logger: log.child({ component: 'perception' }) });
-    const plan = cfg.applications.spat.enabled ? new FixedTimePlan(cfg.applications.spat.phases) : undefined;
+    const plan = cfg.applications.spat.phases.length ? new FixedTimePlan(cfg.applications.spat.phases) : undefined;
     let laneMap: LaneMap | undefined;
-    if (cfg.applications.map.enabled && cfg.applications.map.file) laneMap = loadLaneMap(cfg.applications.map.file);
+    if (cfg.applications.map.file) laneMap = loadLaneMap(cfg.applications.map.file);
     const ingest = new SensorIngest(ingestOptionsFromConfig(cfg, { logger: log.child({ component: 'ingest' }) }));
     const staleMs = opts.perceptionStaleMs ?? 1000;
     const enabledSensors = cfg.sensors.filter((s) => s.enabled).map((s) => s.id);

@@ -1,5 +1,6 @@
 // RSI events from the cloud (MQTT rsi/down): validated before anything changes, active until they expire.
-import type { RsiEvent } from './config/types.js';
+import { formatIssue, validateConfig } from './config/index.js';
+import type { RsiEvent, RsuConfig } from './config/types.js';
 
 /** Payload of an rsi/down message: JSON, UTF-8. */
 export interface RsiDownlink {
@@ -54,7 +55,12 @@ export function validateRsiDownlink(payload: Uint8Array): { ok: true } | { ok: f
 /** Configured events (always active) plus cloud-issued ones until they expire; a cloud event replaces one with its id. */
 export class RsiEvents {
   private cloud = new Map<number, { e: RsiEvent; untilMs: number }>();
-  constructor(private readonly configured: RsiEvent[]) {}
+  constructor(private configured: RsiEvent[]) {}
+
+  /** Replace the configured events (a config/down change). */
+  setConfigured(events: RsiEvent[]): void {
+    this.configured = events;
+  }
 
   addFromCloud(payload: Uint8Array, nowMs: number): void {
     const r = parseRsiDownlink(payload);
@@ -67,4 +73,54 @@ export class RsiEvents {
     const ids = new Set(this.cloud.keys());
     return [...this.configured.filter((e) => !ids.has(e.id)), ...[...this.cloud.values()].map((c) => c.e)];
   }
+}
+
+/** What the cloud may change at run time (config/down); everything else needs a new config file and a restart. */
+export const REMOTE_CONFIG_KEYS = ['logging.level', 'applications.{rsm,spat,map,rsi}.enabled', 'applications.rsi.events'];
+
+export interface ConfigChange {
+  logLevel?: RsuConfig['logging']['level'];
+  enabled?: Partial<Record<'rsm' | 'spat' | 'map' | 'rsi', boolean>>;
+  rsiEvents?: RsiEvent[];
+}
+
+/** Parse and validate a config/down payload (JSON, a partial config); nothing is applied here. */
+export function parseConfigDownlink(payload: Uint8Array): { ok: true; value: ConfigChange } | { ok: false; reason: string } {
+  let v: unknown;
+  try {
+    v = JSON.parse(Buffer.from(payload).toString('utf8'));
+  } catch (e) {
+    return { ok: false, reason: `payload is not JSON: ${(e as Error).message}` };
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, reason: 'payload must be a JSON object (a partial config)' };
+  const o = v as Record<string, unknown>;
+  const notAllowed = (k: string) => ({ ok: false as const, reason: `${k} cannot be changed remotely (allowed: ${REMOTE_CONFIG_KEYS.join(', ')})` });
+  for (const k of Object.keys(o)) if (k !== 'logging' && k !== 'applications') return notAllowed(k);
+  const logging = o.logging as Record<string, unknown> | undefined;
+  if (logging !== undefined) {
+    if (typeof logging !== 'object' || logging === null) return { ok: false, reason: 'logging: expected an object' };
+    for (const k of Object.keys(logging)) if (k !== 'level') return notAllowed(`logging.${k}`);
+  }
+  const apps = o.applications as Record<string, Record<string, unknown>> | undefined;
+  if (apps !== undefined) {
+    if (typeof apps !== 'object' || apps === null) return { ok: false, reason: 'applications: expected an object' };
+    for (const [a, sec] of Object.entries(apps)) {
+      if (!['rsm', 'spat', 'map', 'rsi'].includes(a)) return notAllowed(`applications.${a}`);
+      if (typeof sec !== 'object' || sec === null) return { ok: false, reason: `applications.${a}: expected an object` };
+      for (const k of Object.keys(sec)) if (k !== 'enabled' && !(a === 'rsi' && k === 'events')) return notAllowed(`applications.${a}.${k}`);
+    }
+  }
+  if (Object.keys(o).length === 0) return { ok: false, reason: 'the payload changes nothing' };
+  // The same validator as the config file: a change that would not pass `rsu config check` is refused.
+  const r = validateConfig({ logging: o.logging, applications: o.applications });
+  if (!r.ok || !r.config) return { ok: false, reason: r.errors[0] ? formatIssue(r.errors[0]) : 'invalid configuration' };
+  const cfg = r.config;
+  const change: ConfigChange = {};
+  if (logging?.level !== undefined) change.logLevel = cfg.logging.level;
+  if (apps) {
+    change.enabled = {};
+    for (const a of ['rsm', 'spat', 'map', 'rsi'] as const) if (apps[a]?.enabled !== undefined) change.enabled[a] = cfg.applications[a].enabled;
+    if (apps.rsi?.events !== undefined) change.rsiEvents = cfg.applications.rsi.events;
+  }
+  return { ok: true, value: change };
 }

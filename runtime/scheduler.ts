@@ -60,12 +60,13 @@ export class Scheduler {
     this.idHex = rsuIdHex(d.cfg.rsu.id);
   }
 
+  /** Timers for every application; each tick looks at `enabled` again, so config/down can switch them. */
   start(): void {
     const a = this.d.cfg.applications;
-    if (a.spat.enabled && this.d.plan) this.every(a.spat.intervalMs, () => this.spat());
-    if (a.map.enabled && this.d.mapFrame) this.every(a.map.intervalMs, () => this.map());
-    if (a.rsi.enabled) this.every(a.rsi.intervalMs, () => this.rsi());
-    if (a.rsm.enabled) this.every(a.rsm.intervalMs, () => this.rsmTimer());
+    if (this.d.plan) this.every(a.spat.intervalMs, () => a.spat.enabled && this.spat());
+    if (this.d.mapFrame) this.every(a.map.intervalMs, () => a.map.enabled && this.map());
+    this.every(a.rsi.intervalMs, () => a.rsi.enabled && this.rsi());
+    this.every(a.rsm.intervalMs, () => a.rsm.enabled && this.rsmTimer());
   }
 
   stop(): void {

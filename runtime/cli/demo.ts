@@ -92,6 +92,12 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
       cfg.radio.udpRaw.target = `127.0.0.1:${sink.address().port}`;
     }
 
+    // Radio receive on a free port, so the demo runs beside a daemon that holds the configured one.
+    const probe = createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+    cfg.radio.receive.listen = `127.0.0.1:${probe.address().port}`;
+    await new Promise<void>((r) => probe.close(() => r()));
+
     let socketPath: string | false = defaultSocketPath();
     let daemon: Daemon;
     const logger = pino({ level: 'info' }, pino.destination({ dest: logFile, sync: false }));
