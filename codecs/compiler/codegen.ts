@@ -2,7 +2,7 @@
 // Every type gets straight-line code for its own layout: no schema walk happens when a message is coded.
 import type { Alt, Field, IR, MessageSetIR, SizeC } from '../asn1/ir.js';
 
-export const CODEGEN_VERSION = 5;
+export const CODEGEN_VERSION = 6;
 
 export interface Generated {
   /** JavaScript ES module: exports `codecs` (name -> [encode, decode]) and `typeNames`. */
@@ -353,10 +353,17 @@ class Gen {
       return `(${x} !== undefined)`;
     };
     const addPresent = ir.adds.map((a) => ('group' in a ? `(${a.group.map(present).join(' || ')})` : present(a.field)));
+    // The preamble (extension bit, then a presence bit per optional root component) in one write.
+    const pre: string[] = [];
     if (ir.ext) {
-      lines.push(`const ext = ${addPresent.length ? addPresent.join(' || ') : 'false'};`, 'w.bit(ext);');
+      lines.push(`const ext = ${addPresent.length ? addPresent.join(' || ') : 'false'};`);
+      pre.push('ext');
     }
-    for (const fl of ir.fields) if (fl.opt) lines.push(`w.bit(${present(fl)});`);
+    for (const fl of ir.fields) if (fl.opt) pre.push(present(fl));
+    for (let i = 0; i < pre.length; i += 24) {
+      const chunk = pre.slice(i, i + 24);
+      lines.push(`w.bits(${chunk.map((p, j) => `(${p} ? ${1 << (chunk.length - 1 - j)} : 0)`).join(' | ')}, ${chunk.length});`);
+    }
     const encField = (fl: Field, w: string) => {
       const x = vars.get(fl)!;
       const body = this.encStmtIn(fl.type, x, allFields, vars, w);
@@ -603,12 +610,20 @@ function onlyKey(v) {
   if (n !== 1) bad('a CHOICE as an object with exactly one key', v);
   return k;
 }
-/** Length of a named-bit string without its trailing 0 bits. */
+/** Length of a named-bit string without its trailing 0 bits, a hex digit at a time. */
 function trimBits(hex, n) {
   while (n > 0) {
-    const d = parseInt(hex[(n - 1) >> 2], 16);
-    if ((d >> (3 - ((n - 1) & 3))) & 1) break;
-    n--;
+    const i = (n - 1) >> 2;
+    const c = hex.charCodeAt(i);
+    const keep = ((n - 1) & 3) + 1; // bits of this digit inside the length
+    const v = (c <= 57 ? c - 48 : (c | 32) - 87) & ((0xf << (4 - keep)) & 0xf);
+    if (v === 0) {
+      n -= keep;
+      continue;
+    }
+    let b = keep;
+    while (((v >> (4 - b)) & 1) === 0) b--;
+    return (i << 2) + b;
   }
   return n;
 }
