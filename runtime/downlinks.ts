@@ -68,10 +68,11 @@ export class RsiEvents {
     for (const { durationS, ...e } of r.value.events) this.cloud.set(e.id, { e, untilMs: nowMs + durationS * 1000 });
   }
 
-  active(nowMs: number): RsiEvent[] {
+  /** Active events; cloud-issued ones carry their end (`untilMs`), which a J2735 TIM states as its duration. */
+  active(nowMs: number): (RsiEvent & { untilMs?: number })[] {
     for (const [id, c] of this.cloud) if (c.untilMs <= nowMs) this.cloud.delete(id);
     const ids = new Set(this.cloud.keys());
-    return [...this.configured.filter((e) => !ids.has(e.id)), ...[...this.cloud.values()].map((c) => c.e)];
+    return [...this.configured.filter((e) => !ids.has(e.id)), ...[...this.cloud.values()].map((c) => ({ ...c.e, untilMs: c.untilMs }))];
   }
 }
 

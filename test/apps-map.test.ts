@@ -62,6 +62,7 @@ t.test('cloud RSI events: validated, applied until they expire', async (t) => {
   const ev = new RsiEvents([{ id: 1, type: 5, lat: 48, lon: 11, radiusM: 10, priority: 1 }]);
   ev.addFromCloud(ok, 1000);
   t.same(ev.active(2000).map((e) => e.id), [1, 3]);
+  t.equal(ev.active(2000)[1]!.untilMs, 61_000, 'a cloud event carries its end');
   t.same(ev.active(61_000).map((e) => e.id), [1], 'expired after 60 s');
   t.throws(() => ev.addFromCloud(Buffer.from('{}'), 0), /events/);
 });

@@ -1,8 +1,10 @@
-// RSI (CSAE) for configured road traffic events: one RTEData per active event, at most 8 per message.
+// RSI (CSAE) for configured road traffic events: one RTEData per active event, at most 8 per message. In J2735
+// mode the same events go out as TIMs (tim.ts).
 import type { MessageSet as StdName, RsiEvent } from '../config/types.js';
 import { minuteOfYear } from './clock.js';
 import { offsetLL, position3D, type LatLon } from './geo.js';
 import { frameOf, isJ2735 } from './messages.js';
+import { buildTim } from './tim.js';
 
 export interface RsiContext {
   std: StdName;
@@ -26,7 +28,8 @@ export function rteData(e: RsiEvent, ref: LatLon): Record<string, unknown> {
 }
 
 export function buildRsi(events: RsiEvent[], atMs: number, ctx: RsiContext): unknown[] {
-  if (isJ2735(ctx.std) || !events.length) return []; // J2735's counterpart (TIM with ITIS codes) is not built yet
+  if (isJ2735(ctx.std)) return buildTim(events, atMs, ctx); // J2735's counterpart: TravelerInformation
+  if (!events.length) return [];
   const out: unknown[] = [];
   for (let i = 0; i < events.length; i += 8) {
     out.push(
