@@ -252,11 +252,14 @@ t.test('sensor → station → local → WGS-84 and back, for the S110 demo sens
     t.ok(geoDist(geo.stationToGeodetic(inStation), wgs) < 1e-6, `${s.id}: station → WGS-84 agrees`);
     t.ok(dist(geo.geodeticToStation(wgs), inStation) < 1e-6);
   }
-  // The demo station frame is rotated -90° (its x axis points south): station (+10, 0) is 10 m south.
+  // The demo station frame is rotated -90° (its x axis points south) and stands at (x0, y0) in the local frame:
+  // station (+10, 0) is 10 m south of the station origin.
+  const { x: x0, y: y0 } = cfg.rsu.stationFrame;
   const south = geo.stationToGeodetic({ x: 10, y: 0, z: 0 });
   const l = geo.geodeticToLocal(south);
-  t.ok(dist(l, { x: 0, y: -10, z: 0 }) < 1e-6, `station +x is local south: ${JSON.stringify(l)}`);
-  t.ok(south.lat < cfg.rsu.reference.lat && Math.abs(south.lon - cfg.rsu.reference.lon) < 1e-9);
+  t.ok(dist(l, { x: x0, y: y0 - 10, z: 0 }) < 1e-6, `station +x is local south: ${JSON.stringify(l)}`);
+  const origin = geo.stationToGeodetic({ x: 0, y: 0, z: 0 });
+  t.ok(south.lat < origin.lat && Math.abs(south.lon - origin.lon) < 1e-9);
 });
 
 t.test('invalid origins are refused', async (t) => {
