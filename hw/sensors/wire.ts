@@ -195,3 +195,28 @@ export class DelimitedReader {
     return this.buf.length;
   }
 }
+
+function int64ToBigInt(v: Int64): bigint {
+  return typeof v === 'number' ? BigInt(v) : (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+}
+
+/**
+ * A recorded frame with its capture time moved by deltaNs (`rsu replay` places old recordings on today's
+ * timeline, where the ingest's age checks accept them). Undecodable input comes back unchanged: the ingest
+ * then counts it as it would have the first time. A frame without a capture time keeps none.
+ */
+export function shiftCaptureTime<T extends Uint8Array | string>(data: T, deltaNs: bigint): T {
+  try {
+    const msg = typeof data === 'string' ? FrameType.fromObject(JSON.parse(data)) : FrameType.decode(data);
+    const h = (msg as unknown as { header?: { captureTimeNs?: Int64 } }).header;
+    if (!h?.captureTimeNs) return data;
+    const t = int64ToBigInt(h.captureTimeNs);
+    if (t === 0n) return data;
+    const s = BigInt.asUintN(64, t + deltaNs);
+    h.captureTimeNs = { low: Number(s & 0xffffffffn), high: Number(s >> 32n), unsigned: true };
+    if (typeof data === 'string') return JSON.stringify(FrameType.toObject(msg, { longs: String, enums: String })) as T;
+    return FrameType.encode(msg).finish() as T;
+  } catch {
+    return data;
+  }
+}

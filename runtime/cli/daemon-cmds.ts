@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { loadMessageSet, toHex, type MessageSet } from '../../codecs/index.js';
 import { radioTxFromConfig } from '../../hw/radio/index.js';
+import { shiftCaptureTime } from '../../hw/sensors/wire.js';
 import { MsgCounter } from '../apps/clock.js';
 import { buildMap } from '../apps/map.js';
 import { MESSAGE_TYPES, rsuIdHex, type MessageType } from '../apps/messages.js';
@@ -161,21 +162,20 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-export const REPLAY_HELP = `usage: rsu replay FILE [--config FILE] [--std S] [--speed X]
-Run the daemon on recorded inputs at their recorded pace (--speed 2: twice as fast, 0: as fast as possible).`;
+export const REPLAY_HELP = `usage: rsu replay FILE [--config FILE] [--std S]
+Run the daemon on recorded inputs at their recorded pace, the recording moved onto today's timeline as a whole
+(faster replay would put frames in the future, where the ingest rightly drops them).`;
 
 export async function replayCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { config: { type: 'string' }, std: { type: 'string' }, speed: { type: 'string', default: '1' }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string' }, std: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
     allowPositionals: true,
   });
   if (values.help) return io.out(REPLAY_HELP), 0;
   if (positionals.length !== 1) throw new UsageError('give the FILE to replay');
   const file = positionals[0]!;
   const size = statSync(file).size;
-  const speed = Number(values.speed);
-  if (!Number.isFinite(speed) || speed < 0) throw new UsageError(`--speed ${values.speed}: expected a number >= 0`);
   const cfg = configFrom(values.config, values.std, io);
   // Recorded inputs are injected; the daemon's own listeners take free ports so a live daemon is not disturbed.
   cfg.ingest.listeners = cfg.ingest.listeners.map((l) => ({ ...l, listen: l.listen.replace(/:\d+$/, ':0') }));
@@ -187,7 +187,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   let read = 0;
   let bad = 0;
   let n = 0;
-  let t0: number | undefined;
+  let t0 = NaN;
   const wall0 = Date.now();
   const tty = !!process.stderr.isTTY;
   for await (const line of rl) {
@@ -200,10 +200,14 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
       bad++;
       continue;
     }
-    t0 ??= e.t;
-    if (speed > 0) {
-      const wait = (e.t - t0) / speed - (Date.now() - wall0);
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (Number.isNaN(t0)) t0 = e.t;
+    const wait = e.t - t0 - (Date.now() - wall0);
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    // Recorded frames carry their original capture times: move the whole recording onto today's timeline by one
+    // offset, so the times between frames (and so speeds) stay as recorded.
+    if (e.kind === 'sensor') {
+      const delta = BigInt(Math.round(wall0 - t0)) * 1_000_000n;
+      e.data = e.format === 'json' ? shiftCaptureTime(e.data, delta) : Buffer.from(shiftCaptureTime(Buffer.from(e.data, 'base64'), delta)).toString('base64');
     }
     d.inject(e);
     n++;
