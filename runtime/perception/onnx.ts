@@ -1,0 +1,312 @@
+// Learned camera–lidar fusion (issue 4): the late-fusion idea of CLOCs (Pang et al., IROS 2020) on top of the
+// plain tracker.
+//
+// Lidar (and radar) frames go through the tracker as in plain fusion: the tracks carry the lidar boxes. At each
+// camera frame every live track's 3D box is projected into that camera, each camera detection is paired with the
+// tracks near it in the image or on the ground, plus a "no track" pair, and one onnxruntime call scores all pairs
+// of the frame (models/fusion.onnx, features in fusion-features.ts). Per pair the model gives an association
+// probability, a class distribution and an existence probability. Then:
+//   - assignment: the Hungarian method on −ln p(assoc), each detection against the tracks and its own "no track"
+//     option (cost −ln p(no track)); pairs below `assocMinProb` are not allowed;
+//   - an associated detection updates its track (Kalman update of the ground placement; its covariance inflated
+//     when it lies outside the ground gate: the image said "same object", the ground placement is off), with the
+//     model's class as the vote and its existence probability for the track's existence and confirmation (a hit
+//     does not count below `existLow`, counts double above `existHigh` for a track with a lidar box);
+//   - a detection left alone starts a camera-only tentative track on the ground plane (the calibration's
+//     placement) only when its "no track" pair's existence is at least `birthMinExist` and no track claims it
+//     with p ≥ 0.5 (a duplicate of a tracked object);
+//   - lidar-only objects keep their own evidence (the tracker's, unchanged).
+//
+// When onnxruntime-node or the model cannot be loaded, the backend warns once, names itself
+// 'onnx (fallback: rule-based)' (stats().mode, the daemon's status) and fuses exactly as 'plain'.
+
+import type { Box2D } from '../../hw/sensors/frame.js';
+import { FEATURE_COUNT, OUTPUT_CLASSES, buildPairs, type CandidatePair, type PairSet } from './fusion-features.js';
+import { OrtScorer, defaultModelPath, type FusionScorer, type FusionScores } from './fusion-ort.js';
+import { hungarian } from './hungarian.js';
+import type { Measurement } from './measure.js';
+import { registerFusion } from './stage.js';
+import { Tracker, type MeasurementBatch, type TrackEstimate, type TrackState } from './tracker.js';
+import type { FusionBackend, FusionBatch, FusionContext } from './types.js';
+
+type Edge = ReturnType<Tracker['gate']>[number];
+
+export const ONNX_MODE = 'onnx';
+export const ONNX_FALLBACK_MODE = 'onnx (fallback: rule-based)';
+
+export interface OnnxFusionOptions {
+  /** Model file; default models/fusion.onnx of this package. */
+  modelPath: string;
+  /** A scorer to use instead of loading the model (tests); null: rule-based from the start. */
+  scorer?: FusionScorer | null;
+  /** Where the fallback is reported (once); default process.emitWarning. */
+  logger?: { warn(msg: string): void };
+  /** Pairs whose association probability is below this are never assigned. */
+  assocMinProb: number;
+  /** A detection nobody claims starts a track only when its existence probability reaches this. */
+  birthMinExist: number;
+  /** An associated detection with existence below this does not count as a hit; above existHigh it counts two. */
+  existLow: number;
+  existHigh: number;
+  /** Data generation and tests: called with each camera frame's pairs, and with every frame's outcome. */
+  hooks?: FusionHooks;
+}
+
+export interface FusionHooks {
+  /** Before a camera frame is applied: its pairs (tracks predicted to the frame's time). */
+  pairs?(batch: FusionBatch, set: PairSet, tracks: readonly TrackState[]): void;
+  /** After any frame: which measurement updated which track, and the tracks it started. */
+  applied?(batch: FusionBatch, updated: Array<{ track: TrackState; m: Measurement }>, born: Array<{ track: TrackState; m: Measurement }>): void;
+}
+
+export const DEFAULT_ONNX_FUSION_OPTIONS: Omit<OnnxFusionOptions, 'modelPath'> = {
+  assocMinProb: 0.2,
+  birthMinExist: 0.15,
+  existLow: 0.3,
+  existHigh: 0.9,
+};
+
+/** The plain tracker with a seam: a camera frame's edges can be decided outside (by the model). */
+class ModelTracker extends Tracker {
+  forced: Edge[] | null = null;
+  lastChosen: Edge[] = [];
+
+  override gate(batch: MeasurementBatch): Edge[] {
+    return this.forced ?? super.gate(batch);
+  }
+
+  override associate(edges: Edge[], nTracks: number, nMeas: number): Edge[] {
+    const chosen = this.forced ? edges : super.associate(edges, nTracks, nMeas);
+    this.lastChosen = chosen;
+    return chosen;
+  }
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** Timing and counts of the model part, for tests and the benchmark. */
+export interface OnnxFusionStats {
+  mode: string;
+  fallbackReason: string | null;
+  cameraFrames: number;
+  pairs: number;
+  /** Time in buildPairs + session.run + assignment per camera frame, ms (last and mean). */
+  lastModelMs: number;
+  meanModelMs: number;
+  associated: number;
+  birthsRejected: number;
+}
+
+export class OnnxFusion implements FusionBackend {
+  readonly mode: string;
+  readonly fallbackReason: string | null;
+  readonly tracker: ModelTracker;
+  private readonly scorer: FusionScorer | null;
+  private readonly o: OnnxFusionOptions;
+  private readonly gateChi2: number;
+  private st = { cameraFrames: 0, pairs: 0, lastModelMs: 0, sumModelMs: 0, associated: 0, birthsRejected: 0 };
+
+  constructor(ctx: FusionContext, opts: Partial<OnnxFusionOptions> = {}) {
+    this.o = { ...DEFAULT_ONNX_FUSION_OPTIONS, modelPath: defaultModelPath(), ...opts };
+    this.tracker = new ModelTracker(ctx.tracker);
+    this.gateChi2 = this.tracker.opts.gateChi2;
+    let scorer: FusionScorer | null = null;
+    let reason: string | null = null;
+    if (opts.scorer !== undefined) {
+      scorer = opts.scorer;
+      if (!scorer) reason = 'no scorer given';
+    } else {
+      try {
+        scorer = new OrtScorer(this.o.modelPath);
+      } catch (e) {
+        reason = e instanceof Error ? e.message : String(e);
+      }
+    }
+    this.scorer = scorer;
+    this.fallbackReason = reason;
+    this.mode = scorer ? ONNX_MODE : ONNX_FALLBACK_MODE;
+    if (reason && opts.scorer === undefined) {
+      const msg = `perception: the learned fusion model cannot be used (${reason}); running rule-based fusion (mode '${this.mode}')`;
+      if (this.o.logger) this.o.logger.warn(msg);
+      else process.emitWarning(msg, { code: 'RSU_FUSION_FALLBACK' });
+    }
+  }
+
+  stats(): OnnxFusionStats {
+    const s = this.st;
+    return {
+      mode: this.mode,
+      fallbackReason: this.fallbackReason,
+      cameraFrames: s.cameraFrames,
+      pairs: s.pairs,
+      lastModelMs: s.lastModelMs,
+      meanModelMs: s.cameraFrames ? s.sumModelMs / s.cameraFrames : 0,
+      associated: s.associated,
+      birthsRejected: s.birthsRejected,
+    };
+  }
+
+  process(batch: FusionBatch): void {
+    const tr = this.tracker;
+    const hooks = this.o.hooks;
+    const camera = batch.sensorKind === 'camera' && batch.sensor.camera !== undefined && batch.measurements.length > 0;
+    // Late camera frames (older than the tracker's time) and every lidar/radar frame: the plain path.
+    if (!camera || batch.timeMs < tr.timeMs || (!this.scorer && !hooks?.pairs)) return this.plain(batch);
+    tr.advance(batch.timeMs);
+    const t0 = performance.now();
+    const tracks = tr.tracks;
+    const ms = batch.measurements;
+    const boxes: Box2D[] = ms.map((m) => batch.frame.objects[m.objectIndex]!.box2d!);
+    const set = buildPairs(batch.sensor, tracks, ms, boxes, batch.timeMs, { gateChi2: this.gateChi2 });
+    hooks?.pairs?.(batch, set, tracks);
+    if (!this.scorer) return this.plain(batch);
+    const n = set.pairs.length;
+    const scores = this.scorer.score(set.features, n);
+    this.applyModel(batch, set, scores, t0);
+  }
+
+  private plain(batch: FusionBatch): void {
+    const tr = this.tracker;
+    const before = this.o.hooks?.applied ? new Set(tr.tracks) : null;
+    const tracksAtStart = tr.tracks;
+    tr.forced = null;
+    tr.process(batch);
+    if (before) this.report(batch, batch.measurements, tracksAtStart, before);
+  }
+
+  private report(batch: FusionBatch, ms: readonly Measurement[], tracksAtStart: readonly TrackState[], before: Set<TrackState>): void {
+    const tr = this.tracker;
+    const used = new Uint8Array(ms.length);
+    const updated = tr.lastChosen.map((e) => {
+      used[e.m] = 1;
+      return { track: tracksAtStart[e.t]!, m: ms[e.m]! };
+    });
+    const born: Array<{ track: TrackState; m: Measurement }> = [];
+    for (const t of tr.tracks) {
+      if (before.has(t)) continue;
+      const j = ms.findIndex((m, k) => !used[k] && Math.abs(m.x - t.x) < 1e-6 && Math.abs(m.y - t.y) < 1e-6);
+      if (j >= 0) born.push({ track: t, m: ms[j]! });
+    }
+    this.o.hooks!.applied!(batch, updated, born);
+  }
+
+  private applyModel(batch: FusionBatch, set: PairSet, s: FusionScores, t0: number): void {
+    const tr = this.tracker;
+    const tracks = tr.tracks;
+    const ms = batch.measurements;
+    const nt = tracks.length;
+    const nm = ms.length;
+    const C = OUTPUT_CLASSES.length;
+    // Cost matrix: rows = detections, columns = tracks then one "no track" column per detection.
+    const cols = nt + nm;
+    const cost = new Float64Array(nm * cols).fill(Infinity);
+    const pairAt = new Int32Array(nm * cols).fill(-1);
+    const bestClaim = new Float64Array(nm);
+    const pNull = new Float64Array(nm);
+    for (let k = 0; k < set.pairs.length; k++) {
+      const p: CandidatePair = set.pairs[k]!;
+      const pa = sigmoid(s.assoc[k]!);
+      if (p.t < 0) {
+        pNull[p.m] = pa;
+        cost[p.m * cols + nt + p.m] = -Math.log(Math.max(pa, 1e-6));
+        pairAt[p.m * cols + nt + p.m] = k;
+        continue;
+      }
+      if (pa > bestClaim[p.m]!) bestClaim[p.m] = pa;
+      if (pa < this.o.assocMinProb) continue;
+      cost[p.m * cols + p.t] = -Math.log(pa);
+      pairAt[p.m * cols + p.t] = k;
+    }
+    const a = nm > 0 ? hungarian(cost, nm, cols) : null;
+    // The frame as the tracker will see it: associated detections and accepted births, with the model's class.
+    const kept: Measurement[] = [];
+    const forced: Edge[] = [];
+    const exist: number[] = [];
+    let births = 0;
+    for (let j = 0; j < nm; j++) {
+      const col = a ? a.rowToCol[j]! : -1;
+      const k = col >= 0 ? pairAt[j * cols + col]! : -1;
+      const m = ms[j]!;
+      const pk = k >= 0 ? k : pairAt[j * cols + nt + j]!;
+      // Class: the model's distribution for the chosen pair.
+      let best = 0;
+      let z = 0;
+      let mx = -Infinity;
+      for (let c = 0; c < C; c++) mx = Math.max(mx, s.cls[pk * C + c]!);
+      for (let c = 0; c < C; c++) {
+        const e = Math.exp(s.cls[pk * C + c]! - mx);
+        z += e;
+        if (s.cls[pk * C + c]! > s.cls[pk * C + best]!) best = c;
+      }
+      const pBest = 1 / z;
+      const pe = sigmoid(s.exist[pk]!);
+      const mm: Measurement = { ...m, classification: OUTPUT_CLASSES[best]!, confidence: Math.min(1, Math.max(0.05, pBest * m.confidence + (1 - m.confidence) * pBest * 0.5)) };
+      if (col >= 0 && col < nt) {
+        const p = set.pairs[k]!;
+        const track = tracks[col]!;
+        // Outside the ground gate the image association stands; the ground placement counts for little.
+        let r = m.cov;
+        let d2 = p.d2;
+        if (!(d2 <= this.gateChi2)) {
+          const f = (Number.isFinite(d2) ? d2 : 1e6) / this.gateChi2;
+          r = [r[0] * f, r[1] * f, r[2] * f];
+          d2 = this.gateChi2;
+        }
+        // Existence feeds confirmation.
+        if (!track.confirmed) {
+          if (pe < this.o.existLow) track.hits--;
+          else if (pe > this.o.existHigh && track.sizeFromBox) track.hits++;
+        }
+        forced.push({ t: col, m: kept.length, cost: cost[j * cols + col]!, zx: m.x, zy: m.y, r, d2 });
+        exist.push(pe);
+        kept.push(mm);
+        this.st.associated++;
+      } else if (pe >= this.o.birthMinExist && bestClaim[j]! < 0.5) {
+        kept.push(mm);
+        births++;
+      } else {
+        this.st.birthsRejected++;
+      }
+    }
+    void births;
+    const ms2 = kept;
+    tr.forced = forced;
+    const before = this.o.hooks?.applied ? new Set(tracks) : null;
+    try {
+      tr.process({ sensorId: batch.sensorId, sensorKind: batch.sensorKind, timeMs: batch.timeMs, measurements: ms2, covers: batch.covers });
+    } finally {
+      tr.forced = null;
+    }
+    // The model's existence for the tracks it updated (blended with the tracker's own evidence).
+    for (let q = 0; q < forced.length; q++) {
+      const track = tracks[forced[q]!.t]!;
+      track.existence = 0.5 * track.existence + 0.5 * exist[q]!;
+    }
+    if (before) this.report(batch, ms2, tracks, before);
+    const dt = performance.now() - t0;
+    this.st.cameraFrames++;
+    this.st.pairs += set.pairs.length;
+    this.st.lastModelMs = dt;
+    this.st.sumModelMs += dt;
+  }
+
+  estimates(atMs: number, all = false): TrackEstimate[] {
+    return this.tracker.estimates(atMs, all);
+  }
+
+  counts(): { live: number; confirmed: number; created: number } {
+    let confirmed = 0;
+    for (const t of this.tracker.tracks) if (t.confirmed) confirmed++;
+    return { live: this.tracker.tracks.length, confirmed, created: this.tracker.created };
+  }
+}
+
+/** A factory for registerFusion / createPerception({ backend }) with options (model path, logger). */
+export function onnxFusionFactory(opts: Partial<OnnxFusionOptions> = {}): (ctx: FusionContext) => OnnxFusion {
+  return (ctx) => new OnnxFusion(ctx, opts);
+}
+
+export { FEATURE_COUNT };
+
+// Importing this module makes `createPerception(cfg, { mode: 'onnx' })` available.
+registerFusion(ONNX_MODE, onnxFusionFactory());

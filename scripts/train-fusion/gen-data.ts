@@ -1,0 +1,135 @@
+// Training data for the fusion model: simulated scenarios (seeds ≥ 1000, disjoint from the evaluation seeds
+// 1-99) run through the rule-based tracker; at every camera frame, the pair features of fusion-features.ts for
+// every candidate (track, detection) pair and every "no track" pair, with labels from the simulator's ground
+// truth (which truth object each detection came from; a track's truth object by the votes of the detections
+// that updated it).
+//
+//   npx tsx scripts/train-fusion/gen-data.ts --seeds 1000-1011 --duration 120 --out /tmp/rsu-fusion-data
+//
+// Writes features.f32 (N × FEATURE_COUNT float32, little-endian), labels.i32 (N × 5 int32: assoc, exist, class
+// (index in OUTPUT_CLASSES or -1), has_track, seed) and meta.json.
+
+import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, OUTPUT_CLASSES } from '../../runtime/perception/fusion-features.js';
+import { onnxFusionFactory } from '../../runtime/perception/onnx.js';
+import type { TrackState } from '../../runtime/perception/tracker.js';
+import { runScenario, spawnFor } from './run-sim.js';
+import { parseSeeds } from './seeds.js';
+
+const { values } = parseArgs({ options: { seeds: { type: 'string', default: '1000-1011' }, duration: { type: 'string', default: '120' }, out: { type: 'string', default: '/tmp/rsu-fusion-data' } } });
+const seeds = parseSeeds(values.seeds!);
+if (seeds.some((s) => s < 1000)) throw new Error('training seeds must be ≥ 1000 (1-99 are evaluation seeds)');
+const out = values.out!;
+mkdirSync(out, { recursive: true });
+const fOut = createWriteStream(join(out, 'features.f32'));
+const lOut = createWriteStream(join(out, 'labels.i32'));
+let rows = 0;
+const counts = { pairs: 0, assocPos: 0, nullPairs: 0, nullPos: 0, existPos: 0 };
+
+for (const seed of seeds) {
+  /** Truth ids of the current frame of each sensor (by object index), and the class of each truth id. */
+  const frameTruth = new Map<string, Array<number | null>>();
+  const truthClass = new Map<number, string>();
+  /** Votes for each track's truth object (null = clutter). */
+  const votes = new Map<TrackState, Map<number | null, number>>();
+  const trackTruth = (t: TrackState): number | null | undefined => {
+    const v = votes.get(t);
+    if (!v) return undefined;
+    let best: number | null | undefined;
+    let bw = 0;
+    let sum = 0;
+    for (const [k, w] of v) {
+      sum += w;
+      if (w > bw) {
+        bw = w;
+        best = k;
+      }
+    }
+    return bw > 0.5 * sum ? best : null;
+  };
+  const vote = (t: TrackState, id: number | null, w: number) => {
+    let v = votes.get(t);
+    if (!v) votes.set(t, (v = new Map()));
+    for (const [k, x] of v) v.set(k, x * 0.9);
+    v.set(id, (v.get(id) ?? 0) + w);
+  };
+  const fBuf: Float32Array[] = [];
+  const lBuf: Int32Array[] = [];
+  const backend = onnxFusionFactory({
+    scorer: null,
+    hooks: {
+      pairs(batch, set, tracks) {
+        const ids = frameTruth.get(batch.sensorId) ?? [];
+        const ms = batch.measurements;
+        const detTruth = ms.map((m) => ids[m.objectIndex] ?? null);
+        const tTruth = tracks.map((t) => trackTruth(t));
+        const tracked = new Set(tTruth.filter((x): x is number => typeof x === 'number'));
+        const n = set.pairs.length;
+        const lab = new Int32Array(n * 5);
+        const detHasPos = new Uint8Array(ms.length);
+        set.pairs.forEach((p, k) => {
+          if (p.t < 0) return;
+          const dt = detTruth[p.m];
+          const tt = tTruth[p.t];
+          if (dt !== null && dt !== undefined && tt === dt) {
+            lab[k * 5] = 1;
+            detHasPos[p.m] = 1;
+          }
+        });
+        set.pairs.forEach((p, k) => {
+          const dt = detTruth[p.m] ?? null;
+          const o = k * 5;
+          let cls: string | undefined;
+          if (p.t < 0) {
+            lab[o] = detHasPos[p.m] ? 0 : 1;
+            lab[o + 1] = dt !== null && !tracked.has(dt) ? 1 : 0;
+            cls = dt !== null ? truthClass.get(dt) : undefined;
+            counts.nullPairs++;
+            counts.nullPos += lab[o]!;
+          } else {
+            const tt = tTruth[p.t];
+            lab[o + 1] = typeof tt === 'number' && dt !== null ? 1 : 0;
+            cls = typeof tt === 'number' ? truthClass.get(tt) : dt !== null ? truthClass.get(dt) : undefined;
+            lab[o + 3] = 1;
+            counts.assocPos += lab[o]!;
+          }
+          lab[o + 2] = cls ? OUTPUT_CLASSES.indexOf(cls as (typeof OUTPUT_CLASSES)[number]) : -1;
+          lab[o + 4] = seed;
+          counts.existPos += lab[o + 1]!;
+        });
+        counts.pairs += n;
+        fBuf.push(set.features.slice());
+        lBuf.push(lab);
+        rows += n;
+      },
+      applied(batch, updated, born) {
+        const ids = frameTruth.get(batch.sensorId) ?? [];
+        const w = batch.sensorKind === 'camera' ? 0.5 : 1;
+        for (const u of updated) vote(u.track, ids[u.m.objectIndex] ?? null, w);
+        for (const b of born) vote(b.track, ids[b.m.objectIndex] ?? null, w);
+      },
+    },
+  });
+  const density = seed % 3;
+  const r = await runScenario({
+    seed,
+    durationS: Number(values.duration),
+    perception: { backend },
+    spawn: spawnFor(density),
+    onObservation: (obs, tick) => {
+      frameTruth.set(obs.frame.sensorId, obs.truthIds);
+      for (const o of tick.objects) truthClass.set(o.id, o.class);
+    },
+  });
+  for (const b of fBuf) fOut.write(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  for (const b of lBuf) lOut.write(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  console.log(`seed ${seed} (density ${density}): ${r.frames} frames, ${rows} rows so far, ${(r.wallMs / 1000).toFixed(1)} s`);
+}
+await Promise.all([new Promise((r) => fOut.end(r)), new Promise((r) => lOut.end(r))]);
+writeFileSync(
+  join(out, 'meta.json'),
+  JSON.stringify({ rows, featureCount: FEATURE_COUNT, featureVersion: FEATURE_VERSION, featureNames: FEATURE_NAMES, outputClasses: OUTPUT_CLASSES, seeds, durationS: Number(values.duration), counts }, null, 2),
+);
+console.log(JSON.stringify(counts));
