@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CODEGEN_VERSION } from './compiler/codegen.js';
 import { compileSources, readModuleDir } from './compiler/compile.js';
-import { BitReader, BitWriter, DecodeError, EncodeError, fromHex, toHex } from './per/runtime.js';
+import { BitReader, BitWriter, checks, DecodeError, EncodeError, fromHex, toHex } from './per/runtime.js';
 import type { Types as Csae2019Types } from './generated/csae2019.js';
 import type { Types as Csae2020Types } from './generated/csae2020.js';
 
@@ -48,7 +48,10 @@ export interface MessageSet<T = Record<string, unknown>> {
   /** Every type name the set can code: the ASN.1 name, or Module.Name where two modules share a name. */
   readonly typeNames: readonly string[];
   has(typeName: string): boolean;
+  /** Encode; a component the type does not have is an error (JSON from people and the cloud may carry typos). */
   encode<K extends keyof T & string>(typeName: K, value: T[K]): Uint8Array;
+  /** Encode a value built by code, skipping the unknown-component check (every other check stays). */
+  encodeTrusted<K extends keyof T & string>(typeName: K, value: T[K]): Uint8Array;
   /** Decode one complete value; leftover bytes raise TrailingBytesError (which carries the value). */
   decode<K extends keyof T & string>(typeName: K, bytes: Uint8Array): T[K];
   /** Decode one complete value and return the bytes after it instead of failing on them. */
@@ -150,21 +153,26 @@ function wrap(name: StdName, mod: GeneratedModule): MessageSet {
     if (used > bytes.length) throw new DecodeError('empty input', 0).finish(typeName);
     return { value, trailing: bytes.subarray(used) };
   };
+  const encode = (typeName: string, value: unknown, strict: boolean): Uint8Array => {
+    const [enc] = codec(typeName);
+    writer.reset();
+    checks.unknownKeys = strict;
+    try {
+      enc(writer, value);
+    } catch (e) {
+      if (e instanceof EncodeError) throw e.finish(typeName);
+      throw e;
+    } finally {
+      checks.unknownKeys = true;
+    }
+    return writer.finish();
+  };
   return {
     name,
     typeNames: mod.typeNames,
     has: (t) => codecs.has(t),
-    encode(typeName, value) {
-      const [enc] = codec(typeName);
-      writer.reset();
-      try {
-        enc(writer, value);
-      } catch (e) {
-        if (e instanceof EncodeError) throw e.finish(typeName);
-        throw e;
-      }
-      return writer.finish();
-    },
+    encode: (typeName, value) => encode(typeName, value, true),
+    encodeTrusted: (typeName, value) => encode(typeName, value, false),
     decode(typeName, bytes) {
       const { value, trailing } = decodePrefix(typeName, bytes);
       if (trailing.length) throw new TrailingBytesError(value, trailing, (bytes.length - trailing.length) * 8).finish(typeName);

@@ -150,3 +150,17 @@ t.test('encode errors name the path and the problem', async (t) => {
   t.throws(() => ms.enc('Bits4', 'A'), { message: /BIT STRING of 4 bits/ });
   t.throws(() => ms.enc('Frame', { id: 1, value: 3 }), { message: 'Frame.value: expected a BOOLEAN, got 3' });
 });
+
+t.test('unknown components: encode rejects them, encodeTrusted (values built by code) skips the check', async (t) => {
+  const { loadMessageSet } = await import('../codecs/index.js');
+  const ms = await loadMessageSet('csae2020');
+  const v = { msgCnt: 1, id: '0000000000000001', refPos: { lat: 1, long: 2 }, participants: [] as never[] };
+  const withTypo = { ...v, refpos: v.refPos } as never;
+  t.throws(() => ms.encode('RoadsideSafetyMessage', withTypo), { name: 'EncodeError', message: /RoadsideSafetyMessage: unknown component "refpos"/ });
+  const ok = { ...v, participants: [] } as never;
+  t.throws(() => ms.encode('RoadsideSafetyMessage', ok), /size 0 is outside 1\.\.16/, 'every other check stays');
+  const good = { ...v, participants: [{ ptcType: 'pedestrian', ptcId: 1, source: 'lidar', secMark: 0, pos: { offsetLL: { 'position-LL1': { lon: 0, lat: 0 } } }, posConfidence: { pos: 'a1m' }, speed: 0, heading: 0, size: { width: 50, length: 50 } }] };
+  const bytes = ms.encode('RoadsideSafetyMessage', good as never);
+  t.same(ms.encodeTrusted('RoadsideSafetyMessage', { ...good, extra: 1 } as never), bytes, 'trusted: the unknown component is ignored');
+  t.throws(() => ms.encode('RoadsideSafetyMessage', { ...good, extra: 1 } as never), /unknown component "extra"/, 'and encode is strict again afterwards');
+});

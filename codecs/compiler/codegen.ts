@@ -2,7 +2,7 @@
 // Every type gets straight-line code for its own layout: no schema walk happens when a message is coded.
 import type { Alt, Field, IR, MessageSetIR, SizeC } from '../asn1/ir.js';
 
-export const CODEGEN_VERSION = 6;
+export const CODEGEN_VERSION = 7;
 
 export interface Generated {
   /** JavaScript ES module: exports `codecs` (name -> [encode, decode]) and `typeNames`. */
@@ -11,7 +11,7 @@ export interface Generated {
   types: string;
 }
 
-const RUNTIME_NAMES = 'BitWriter, BitReader, DecodeError, EncodeError, withPath, takeWriter, giveWriter, jerEqual, utf8, toHex';
+const RUNTIME_NAMES = 'BitWriter, BitReader, DecodeError, EncodeError, withPath, takeWriter, giveWriter, jerEqual, utf8, toHex, checks';
 
 export function generate(set: MessageSetIR, runtimeImport: string): Generated {
   return new Gen(set).run(runtimeImport);
@@ -344,9 +344,9 @@ class Gen {
       lines.push(`const ${allFields.map((fl) => `${vars.get(fl)} = v[${JSON.stringify(fl.name)}]`).join(', ')};`);
       lines.push(
         `let known = ${allFields.map((fl) => `(${vars.get(fl)} !== undefined)`).join(' + ')};`,
-        `for (const k in v) if (--known < 0) unknownKey(v, ${this.konst(JSON.stringify(allFields.map((x) => x.name)))});`,
+        `if (checks.unknownKeys) for (const k in v) if (--known < 0) unknownKey(v, ${this.konst(JSON.stringify(allFields.map((x) => x.name)))});`,
       );
-    } else lines.push(`unknownKey(v, []);`);
+    } else lines.push(`if (checks.unknownKeys) unknownKey(v, []);`);
     const present = (fl: Field) => {
       const x = vars.get(fl)!;
       if (fl.def !== undefined) return `(${x} !== undefined && !jerEqual(${x}, ${this.konst(JSON.stringify(fl.def))}))`;

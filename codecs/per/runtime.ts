@@ -40,6 +40,12 @@ export class EncodeError extends Error {
   }
 }
 
+/**
+ * Whether encoders reject components they do not know (a typo in JSON from a person or the cloud). The daemon's
+ * own message builders produce values by code and encode them with the check off (encodeTrusted).
+ */
+export const checks = { unknownKeys: true };
+
 /** Add one path segment to an error unwinding through a generated function. */
 export function withPath(e: unknown, seg: string): unknown {
   if (e instanceof DecodeError || e instanceof EncodeError) e.segs.unshift(seg);
@@ -108,6 +114,12 @@ export class BitWriter {
       this.bits(hi, n - 32);
       v = v >>> 0;
       n = 32;
+    }
+    if (n > 25) {
+      // Two writes that each fit the one-shift path below.
+      this.bits(v >>> 16, n - 16);
+      v &= 0xffff;
+      n = 16;
     }
     const buf = this.buf;
     let pos = this.pos;
@@ -313,6 +325,10 @@ export class BitReader {
     if (n > 32) {
       const hi = this.bits(n - 32);
       return hi * 4294967296 + this.bits(32);
+    }
+    if (n > 25) {
+      const hi = this.bits(n - 16);
+      return hi * 65536 + this.bits(16);
     }
     const buf = this.buf;
     let pos = this.pos;
