@@ -2,7 +2,7 @@
 // Every type gets straight-line code for its own layout: no schema walk happens when a message is coded.
 import type { Alt, Field, IR, MessageSetIR, SizeC } from '../asn1/ir.js';
 
-export const CODEGEN_VERSION = 7;
+export const CODEGEN_VERSION = 8;
 
 export interface Generated {
   /** JavaScript ES module: exports `codecs` (name -> [encode, decode]) and `typeNames`. */
@@ -343,8 +343,7 @@ class Gen {
     if (allFields.length) {
       lines.push(`const ${allFields.map((fl) => `${vars.get(fl)} = v[${JSON.stringify(fl.name)}]`).join(', ')};`);
       lines.push(
-        `let known = ${allFields.map((fl) => `(${vars.get(fl)} !== undefined)`).join(' + ')};`,
-        `if (checks.unknownKeys) for (const k in v) if (--known < 0) unknownKey(v, ${this.konst(JSON.stringify(allFields.map((x) => x.name)))});`,
+        `if (checks.unknownKeys) { let known = ${allFields.map((fl) => `(${vars.get(fl)} !== undefined)`).join(' + ')}; for (const k in v) if (--known < 0) unknownKey(v, ${this.konst(JSON.stringify(allFields.map((x) => x.name)))}); }`,
       );
     } else lines.push(`if (checks.unknownKeys) unknownKey(v, []);`);
     const present = (fl: Field) => {
