@@ -7,6 +7,7 @@ import { loadMessageSet, type MessageSet as Codec } from '../codecs/index.js';
 import { startTimeSource, type TimeSourceHandle } from '../hw/gnss/index.js';
 import { radioRxFromConfig, radioTxFromConfig, type RadioRx, type RadioTx } from '../hw/radio/index.js';
 import { SensorIngest, ingestOptionsFromConfig, type BoundListener } from '../hw/sensors/index.js';
+import { BsmMatcher } from './apps/bsm-match.js';
 import { FixedTimePlan } from './apps/signal-plan.js';
 import { buildMap } from './apps/map.js';
 import { MESSAGE_TYPES, type MessageType } from './apps/messages.js';
@@ -224,11 +225,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const radioTx: RadioTx | undefined = radioTxFromConfig(cfg.radio, { messageSet: cfg.messageSet });
     if (radioTx) closers.push(() => radioTx.close());
     const radioRx: RadioRx | undefined = radioRxFromConfig(cfg.radio, codec, { logger: log.child({ component: 'radio-rx' }) });
+    const bsms = new BsmMatcher();
     let radioRxPort: number | undefined;
     if (radioRx) {
       radioRxPort = (await radioRx.start()).port;
       closers.push(() => radioRx.close());
       radioRx.onMessage((m) => {
+        if (m.type === 'bsm') {
+          const f = m.value as { bsmFrame?: unknown; value?: unknown };
+          bsms.hear(f.bsmFrame ?? f.value, m.receivedAt);
+        }
         metrics.messages.inc({ type: m.type, path: 'radio_rx' });
         rates.rx.add(m.type, Date.now());
         submit(m.type, m.bytes, m.receivedAt);
@@ -250,7 +256,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       cfg,
       codec,
       now: Date.now,
-      tracks: (at) => perception.tracks(at),
+      // A road user the sensors see that also broadcasts BSMs carries its BSM id in the RSM.
+      tracks: (at) => {
+        const tracks = perception.tracks(at);
+        const ids = bsms.match(tracks, at);
+        return ids.size ? tracks.map((t) => (ids.has(t.id) ? { ...t, bsmId: ids.get(t.id) } : t)) : tracks;
+      },
       perceptionInvalid: (now) => {
         const st = ingest.stats().sensors;
         const fresh = enabledSensors.filter((id) => {

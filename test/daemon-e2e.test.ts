@@ -94,6 +94,12 @@ t.test('detections in, V2X messages out on the radio and the uplink', async (t) 
       { id: 2, classification: 'pedestrian' as const, x: lidar.origin.x + 12, y: lidar.origin.y + 3 + 1.4 * s, yaw: Math.PI / 2, length: 0.5, width: 0.5, height: 1.7 },
     ];
     const dets = objs.map((o) => lidarDetection(lidar, o)).filter((x) => x !== null);
+    if (k === 27) {
+      // The car also broadcasts BSMs: its RSM participant must carry the BSM's id.
+      const g = georef.localToGeodetic({ x: objs[0]!.x, y: objs[0]!.y, z: 0 });
+      const bsm = { bsmFrame: { msgCnt: 1, id: 'CA7CA7CA7CA7CA7C', secMark: 0, pos: { lat: Math.round(g.lat * 1e7), long: Math.round(g.lon * 1e7) }, transmission: 'forwardGears', speed: 500, heading: 7200, accelSet: { long: 0, lat: 0, vert: 0, yaw: 0 }, brakes: {}, size: { width: 180, length: 450 }, vehicleClass: { classification: 10 } } };
+      garbage.send(ms.encode('MessageFrame', bsm as never), d.radioRxPort!, '127.0.0.1');
+    }
     sender.send({ sensorId: 'lidar_north', captureTimeNs: BigInt(Date.now()) * 1_000_000n, frameNumber: k + 1, objects: dets });
     // Garbage on the ingest and radio ports must change nothing.
     garbage.send(Buffer.from([0xff, 0x00, 0x13, k]), d.ingestPorts[0]!.port, '127.0.0.1');
@@ -121,13 +127,15 @@ t.test('detections in, V2X messages out on the radio and the uplink', async (t) 
   const ids = new Set(rsm.slice(-10).flatMap((m) => m.v.rsmFrame.participants.map((p: any) => p.ptcId)));
   t.equal(ids.size, 2, 'participant ids stay stable');
   const car = last.participants.find((p: any) => p.ptcType === 'motor');
+  t.equal(car.id, 'CA7CA7CA7CA7CA7C', 'the car heard as a BSM carries that BSM id in the RSM');
+  t.notOk(last.participants.find((p: any) => p.ptcType === 'pedestrian').id, 'the pedestrian carries none');
   t.ok(Math.abs(car.speed * 0.02 - 10) < 1.5, `car speed ${car.speed * 0.02} m/s (true 10)`);
   const spats = radio.filter((x) => x.type === 'spatFrame').map((x) => x.v.spatFrame.msgCnt);
   t.ok(spats.every((c, i) => i === 0 || c === (spats[i - 1]! + 1) % 128), 'SPAT msgCnt counts up by one, wrapping at 127');
 
   const types = new Set(uplink.map((u) => u.topic.split('/').at(-2)));
   t.ok(['spat', 'map', 'rsm', 'rsi', 'bsm'].every((x) => types.has(x)), `uplink topics: ${[...types].join(', ')}`);
-  t.ok(uplink.filter((u) => u.topic.endsWith('/bsm/up')).length === 1, 'the received BSM went to the uplink once');
+  t.ok(uplink.filter((u) => u.topic.endsWith('/bsm/up')).length === 2, 'the received BSMs went to the uplink once each');
 
   const st = (await request(socketPath, { cmd: 'status' })) as any;
   t.equal(st.rsuId, 'E2E01');

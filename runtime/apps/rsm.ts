@@ -20,6 +20,8 @@ export interface TrackLike {
   headingStdDeg?: number;
   accel?: number; // m/s², along the heading
   sources: string[];
+  /** Temporary id of the BSM this road user also broadcasts (hex), when one was matched. */
+  bsmId?: string;
 }
 
 /**
@@ -142,6 +144,7 @@ export function participant(t: TrackLike, ptcId: number, atMs: number, ref: LatL
       height: clamp(Math.round(t.size.height / 0.05), 0, 127),
     },
   };
+  if (t.bsmId && /^[0-9A-Fa-f]{16}$/.test(t.bsmId)) p.id = t.bsmId.toUpperCase();
   const v = verticalOffset(t, ref);
   if (v) (p.pos as Record<string, unknown>).offsetV = v;
   if (t.accel !== undefined && Number.isFinite(t.accel)) {
