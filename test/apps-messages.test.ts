@@ -168,3 +168,19 @@ t.test('RSI for configured events', async (t) => {
   t.equal(back.rsiFrame.moy, 10);
   t.same(back.rsiFrame.rtes[0], { rteId: 0, eventType: 401, eventSource: 'unknown', eventPos: { offsetLL: { 'position-LL1': { lon: 1000, lat: 1000 } } }, eventRadius: 500, description: { textString: 'Road works' }, priority: 'A0' });
 });
+
+t.test('J2735: vulnerable road users as PSMs (no RSM in J2735 2016/2020)', { skip: process.env.RSU_J2735_ASN1_DIR ? false : 'RSU_J2735_ASN1_DIR is not set: SAE J2735 modules cannot ship with the project' }, async (t) => {
+  for (const std of ['j2735-2020', 'j2735-2016'] as const) {
+    const ms = (await loadMessageSet(std)) as MessageSet;
+    const cnt = new MsgCounter();
+    const ctx = { std, rsuIdHex: rsuIdHex('RSU9'), ref: { lat: 48.2, lon: 11.6, elevation: 500 }, nextMsgCnt: () => cnt.next('rsm'), maxParticipants: 16, ids: new ParticipantIds() };
+    const frames = buildRsm([track(1, 10, 0, 'car'), track(2, 5, 5, 'pedestrian'), track(3, -5, 2, 'bicycle')], 1_000_000, ctx) as any[];
+    t.equal(frames.length, 2, 'one PSM per pedestrian or cyclist, none for the car');
+    for (const f of frames) t.same(ms.decode('MessageFrame', ms.encode('MessageFrame', f)), f, `${std}: round trip`);
+    t.same(frames.map((f) => f.value.basicType), ['aPEDESTRIAN', 'aPEDALCYCLIST']);
+    t.equal(frames[0].messageId, 32);
+    const again = buildRsm([track(2, 6, 5, 'pedestrian')], 1_000_100, ctx) as any[];
+    t.equal(again[0].value.id, frames[0].value.id, 'the temporary id stays with the track');
+    t.not(frames[0].value.id, frames[1].value.id, 'and differs between tracks');
+  }
+});

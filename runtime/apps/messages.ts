@@ -32,6 +32,7 @@ export function typeOfFrame(std: StdName, frame: unknown): MessageType | undefin
   if (typeof frame !== 'object' || frame === null) return undefined;
   if (isJ2735(std)) {
     const id = (frame as { messageId?: number }).messageId;
+    if (id === 32) return 'rsm'; // PSM: what this RSU sends for RSM's road users in J2735 (psm.ts)
     return (Object.entries(J2735_IDS) as [MessageType, number][]).find(([, v]) => v === id)?.[0];
   }
   const alt = Object.keys(frame)[0];

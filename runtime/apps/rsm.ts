@@ -4,6 +4,7 @@ import type { MessageSet as StdName } from '../config/types.js';
 import { dSecond } from './clock.js';
 import { offsetLL, position3D, verticalOffset, type LatLon } from './geo.js';
 import { frameOf, isJ2735 } from './messages.js';
+import { buildPsm, isVulnerable } from './psm.js';
 
 /** What the RSM builder needs of a track (the perception stage's Track has all of it). */
 export interface TrackLike {
@@ -157,7 +158,8 @@ export function participant(t: TrackLike, ptcId: number, atMs: number, ref: LatL
 
 /** RSM frames for the tracks: as many messages as it takes to carry them all, maxParticipants each. */
 export function buildRsm(tracks: TrackLike[], atMs: number, ctx: RsmContext): unknown[] {
-  if (isJ2735(ctx.std)) return []; // no RSM in J2735 2016/2020 (J3224 SDSM needs the deployer's modules)
+  // J2735 2016/2020 have no RSM (J3224 SDSM needs the deployer's modules): vulnerable road users go out as PSMs.
+  if (isJ2735(ctx.std)) return tracks.filter(isVulnerable).map((t) => buildPsm(t, atMs, ctx.nextMsgCnt(), ctx.rsuIdHex));
   const ids = ctx.ids.assign(
     tracks.map((t) => t.id),
     atMs,

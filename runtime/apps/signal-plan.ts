@@ -14,6 +14,18 @@ export interface LightWindow {
   nextStartInMs: number;
   /** Duration of that next window, ms. */
   nextDurationMs: number;
+  /**
+   * Optional (signal controller adapters, hw/signal). The controller's bounds on this window's end, ms from the
+   * snapshot time; endInMs is then the likely end. Absent: the end is certain (fixed time).
+   */
+  minEndInMs?: number;
+  maxEndInMs?: number;
+  /** J2735 TimeIntervalConfidence (0..15) of endInMs; absent: certain (15). */
+  confidence?: number;
+  /** True when the controller does not say when this window ends; endInMs, minEndInMs, maxEndInMs are then 0. */
+  endUnknown?: boolean;
+  /** True when the window after this one with the same light is not known; nextStartInMs, nextDurationMs are 0. */
+  nextUnknown?: boolean;
 }
 
 export interface PhaseSnapshot {
@@ -21,11 +33,37 @@ export interface PhaseSnapshot {
   light: Light;
   /** The current window first, then the next two: one window per light, in the order they come. */
   windows: LightWindow[];
+  /**
+   * Optional (signal controller adapters): how the light is shown. 'flashing' (flash operation: flashing red means
+   * stop then proceed, flashing yellow caution) and 'dark' (lamps off; `light` is then 'red' only as a placeholder
+   * and must not be encoded as red). Absent: 'steady'.
+   */
+  display?: 'steady' | 'flashing' | 'dark';
+}
+
+/** Optional intersection-wide state reported by a signal controller (hw/signal). */
+export interface IntersectionSignalStatus {
+  /** The controller is in flash (startup, fault, manual, MMU, preemption flash). */
+  flash: boolean;
+  /** A preemption (rail, emergency vehicle) is active. */
+  preempt: boolean;
+  /** Priority (transit) is being served. */
+  priority: boolean;
+  /** Lamps are off (all dark). */
+  dark: boolean;
+  /** Manual control (police panel, center manual). */
+  manual: boolean;
+  /** The controller runs a fixed-time plan (no actuation): ends are certain. */
+  fixedTime: boolean;
+  /** The controller announced a discontinuous change (plan change, restart) since the previous state. */
+  discontinuity?: boolean;
 }
 
 export interface SignalSnapshot {
   atMs: number;
   phases: PhaseSnapshot[];
+  /** Optional: intersection-wide controller state (absent for the configured fixed-time plan). */
+  status?: IntersectionSignalStatus;
 }
 
 export class FixedTimePlan {

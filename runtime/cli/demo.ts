@@ -11,9 +11,9 @@ import { loadMessageSet, type MessageSet } from '../../codecs/index.js';
 import { DetectionSender } from '../../hw/sensors/index.js';
 import { typeOfFrame } from '../apps/messages.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
-import { defaultConfig, MESSAGE_SETS, type MessageSet as StdName } from '../config/index.js';
+import { defaultConfig, MESSAGE_SETS, type MessageSet as StdName, type RsuConfig } from '../config/index.js';
 import { startDaemon, type Daemon } from '../daemon.js';
-import { demoLaneMapPath, loadLaneMap } from '../map/index.js';
+import { demoLaneMapPath, loadLaneMap, type LaneMap } from '../map/index.js';
 import { runSimulation } from '../sim/index.js';
 import { defaultSocketPath } from '../status.js';
 import { renderStatus, untilStopped } from './daemon-cmds.js';
@@ -48,8 +48,82 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration ${values.duration}: expected seconds > 0`);
   if (values.std && !MESSAGE_SETS.includes(values.std as StdName)) throw new UsageError(`--std ${values.std}: expected one of ${MESSAGE_SETS.join(', ')}`);
 
+  const demo = await startDemo({ std: values.std as StdName | undefined, seed: Number(values.seed), mqtt: values.mqtt, radio: values.radio, kafka: values.kafka, onNote: (m) => io.err(m) });
+  const { cfg, daemon, heard, logFile, socketPath } = demo;
+  const cleanups: (() => Promise<void> | void)[] = [() => demo.stop()];
+  const cleanup = async () => {
+    for (const c of cleanups.reverse()) await c();
+  };
+  try {
+    const tty = !!process.stdout.isTTY;
+    const p = paint(tty);
+    io.out(
+      `${p.bold('rsu demo')}: ${cfg.messageSet}, ingest udp://127.0.0.1:${daemon.ingestPorts[0]!.port}, radio udp://${cfg.radio.udpRaw.target}, mqtt ${cfg.uplink.mqtt.url}` +
+        `${socketPath ? `, status: rsu status / rsu tail` : ''}, log ${logFile}. ${duration ? `Stops after ${duration} s.` : 'Ctrl-C stops it.'}`,
+    );
+    const t0 = Date.now();
+    const view = setInterval(() => {
+      const st = daemon.status();
+      const secs = (Date.now() - t0) / 1000;
+      const radioLine = values.radio
+        ? `radio: sending to ${cfg.radio.udpRaw.target}`
+        : `${p.bold('radio receiver')} (decoded): ${Object.entries(heard).map(([k, v]) => `${k.toUpperCase()} ${v} (${(v / secs).toFixed(1)}/s)`).join('  ')}${demo.undecodable() ? p.red(`  undecodable ${demo.undecodable()}`) : ''}`;
+      if (tty) io.out(`\x1b[2J\x1b[H${renderStatus(st, true)}\n${radioLine}\n${p.dim(`Ctrl-C stops the demo. ${secs.toFixed(0)} s`)}`);
+      else if (Math.round(secs) % 5 === 0) io.out(`${secs.toFixed(0)} s: tracks ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0}; ${radioLine}`);
+    }, 1000);
+    cleanups.push(() => clearInterval(view));
+
+    const why = await untilStopped(duration);
+    const st = daemon.status();
+    const secs = (Date.now() - t0) / 1000;
+    await cleanup();
+    io.out(`\nrsu demo stopped (${why}) after ${secs.toFixed(1)} s.`);
+    const label = (t: string) => (t === 'rsm' && cfg.messageSet.startsWith('j2735') ? 'PSM' : t === 'rsi' && cfg.messageSet.startsWith('j2735') ? 'TIM' : t.toUpperCase());
+    const rows = ['rsm', 'spat', 'map', 'rsi'].map((t) => [label(t), String(heard[t] ?? 0), ((heard[t] ?? 0) / secs).toFixed(1)]);
+    if (!values.radio) io.out(table(['radio message', 'received', 'per second'], rows));
+    const up = st.uplink as { mqtt?: { acked: number; pending: number } } | undefined;
+    io.out(`uplink: ${up?.mqtt?.acked ?? 0} records acknowledged by the broker, ${up?.mqtt?.pending ?? 0} waiting; tracks at the end: ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0}`);
+    return demo.undecodable() ? 1 : 0;
+  } catch (e) {
+    await cleanup();
+    throw e;
+  }
+}
+
+export interface DemoOptions {
+  std?: StdName;
+  seed?: number;
+  /** Publish to this MQTT broker instead of an embedded one. */
+  mqtt?: string;
+  /** Send the radio output (udp-raw) to udp://HOST:PORT instead of a local decoding sink. */
+  radio?: string;
+  kafka?: string;
+  /** Status socket (default defaultSocketPath(); without one when another daemon holds it); false: none. */
+  socketPath?: string | false;
+  /** Adjust the demo configuration before the daemon starts (tests, `rsu view --demo`). */
+  configure?: (cfg: RsuConfig) => void;
+  /** Told when the demo runs without a status socket because another daemon holds it. */
+  onNote?: (msg: string) => void;
+}
+
+export interface Demo {
+  cfg: RsuConfig;
+  daemon: Daemon;
+  laneMap: LaneMap;
+  /** The status socket the daemon serves, or false. */
+  socketPath: string | false;
+  logFile: string;
+  /** Radio datagrams the local sink decoded, per message type (empty with `radio`). */
+  heard: Record<string, number>;
+  undecodable(): number;
+  /** Stop the simulation, the daemon, the sink and the broker, and remove the work directory. */
+  stop(): Promise<void>;
+}
+
+/** The demo setup without its terminal view: embedded broker, decoding radio sink, daemon, simulator. */
+export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
   const cfg = defaultConfig({ onWarning: () => {} });
-  cfg.messageSet = (values.std as StdName | undefined) ?? 'csae2020';
+  cfg.messageSet = opts.std ?? 'csae2020';
   cfg.ingest.listeners = [{ protocol: 'udp', listen: '127.0.0.1:0', format: 'protobuf' }];
   cfg.applications.map = { ...cfg.applications.map, enabled: true, file: cfg.applications.map.file ?? demoLaneMapPath() };
   cfg.metrics.port = 0;
@@ -58,25 +132,28 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   const logFile = join(work, 'rsu.log');
 
   const cleanups: (() => Promise<void> | void)[] = [() => rmSync(work, { recursive: true, force: true })];
+  let stopped = false;
   const cleanup = async () => {
+    if (stopped) return;
+    stopped = true;
     for (const c of cleanups.reverse()) await c();
   };
   try {
     let broker: EmbeddedBroker | undefined;
-    if (values.mqtt) cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: values.mqtt, embeddedBroker: false };
+    if (opts.mqtt) cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: opts.mqtt, embeddedBroker: false };
     else {
       broker = await startEmbeddedBroker('127.0.0.1', 0);
       cleanups.push(() => broker!.close());
       cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: broker.url, embeddedBroker: false, version: '3.1.1' };
     }
-    if (values.kafka) cfg.uplink.kafka = { ...cfg.uplink.kafka, enabled: true, brokers: values.kafka.split(',') };
+    if (opts.kafka) cfg.uplink.kafka = { ...cfg.uplink.kafka, enabled: true, brokers: opts.kafka.split(',') };
 
     // The radio side: a local sink that decodes every datagram, unless the output goes elsewhere.
     const ms = (await loadMessageSet(cfg.messageSet)) as MessageSet;
     const heard: Record<string, number> = {};
     let undecodable = 0;
     cfg.radio.mode = 'udp-raw';
-    if (values.radio) cfg.radio.udpRaw.target = values.radio.replace(/^udp:\/\//, '');
+    if (opts.radio) cfg.radio.udpRaw.target = opts.radio.replace(/^udp:\/\//, '');
     else {
       const sink = createSocket('udp4');
       await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
@@ -97,15 +174,16 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
     cfg.radio.receive.listen = `127.0.0.1:${probe.address().port}`;
     await new Promise<void>((r) => probe.close(() => r()));
+    opts.configure?.(cfg);
 
-    let socketPath: string | false = defaultSocketPath();
+    let socketPath: string | false = opts.socketPath ?? defaultSocketPath();
     let daemon: Daemon;
     const logger = pino({ level: 'info' }, pino.destination({ dest: logFile, sync: false }));
     try {
       daemon = await startDaemon({ config: cfg, logger, socketPath });
     } catch (e) {
-      if (!/another rsu daemon is running/.test((e as Error).message)) throw e;
-      io.err(`note: ${(e as Error).message}; this demo runs without a status socket`);
+      if (!/another rsu daemon is running/.test((e as Error).message) || opts.socketPath !== undefined) throw e;
+      opts.onNote?.(`note: ${(e as Error).message}; this demo runs without a status socket`);
       socketPath = false;
       daemon = await startDaemon({ config: cfg, logger, socketPath });
     }
@@ -115,40 +193,12 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     const sender = await DetectionSender.connect(`127.0.0.1:${daemon.ingestPorts[0]!.port}`, { protocol: 'udp' });
     cleanups.push(() => sender.close());
     const abort = new AbortController();
-    const sim = runSimulation({ config: cfg, laneMap, seed: Number(values.seed), realtime: true, send: (f) => sender.send(f), signal: abort.signal });
+    const sim = runSimulation({ config: cfg, laneMap, seed: opts.seed ?? 1, realtime: true, send: (f) => sender.send(f), signal: abort.signal });
     cleanups.push(async () => {
       abort.abort();
       await sim.catch(() => {});
     });
-
-    const tty = !!process.stdout.isTTY;
-    const p = paint(tty);
-    io.out(
-      `${p.bold('rsu demo')}: ${cfg.messageSet}, ingest udp://127.0.0.1:${daemon.ingestPorts[0]!.port}, radio udp://${cfg.radio.udpRaw.target}, mqtt ${cfg.uplink.mqtt.url}` +
-        `${socketPath ? `, status: rsu status / rsu tail` : ''}, log ${logFile}. ${duration ? `Stops after ${duration} s.` : 'Ctrl-C stops it.'}`,
-    );
-    const t0 = Date.now();
-    const view = setInterval(() => {
-      const st = daemon.status();
-      const secs = (Date.now() - t0) / 1000;
-      const radioLine = values.radio
-        ? `radio: sending to ${cfg.radio.udpRaw.target}`
-        : `${p.bold('radio receiver')} (decoded): ${Object.entries(heard).map(([k, v]) => `${k.toUpperCase()} ${v} (${(v / secs).toFixed(1)}/s)`).join('  ')}${undecodable ? p.red(`  undecodable ${undecodable}`) : ''}`;
-      if (tty) io.out(`\x1b[2J\x1b[H${renderStatus(st, true)}\n${radioLine}\n${p.dim(`Ctrl-C stops the demo. ${secs.toFixed(0)} s`)}`);
-      else if (Math.round(secs) % 5 === 0) io.out(`${secs.toFixed(0)} s: tracks ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0}; ${radioLine}`);
-    }, 1000);
-    cleanups.push(() => clearInterval(view));
-
-    const why = await untilStopped(duration);
-    const st = daemon.status();
-    const secs = (Date.now() - t0) / 1000;
-    await cleanup();
-    io.out(`\nrsu demo stopped (${why}) after ${secs.toFixed(1)} s.`);
-    const rows = ['rsm', 'spat', 'map', 'rsi'].map((t) => [t.toUpperCase(), String(heard[t] ?? 0), ((heard[t] ?? 0) / secs).toFixed(1)]);
-    if (!values.radio) io.out(table(['radio message', 'received', 'per second'], rows));
-    const up = st.uplink as { mqtt?: { acked: number; pending: number } } | undefined;
-    io.out(`uplink: ${up?.mqtt?.acked ?? 0} records acknowledged by the broker, ${up?.mqtt?.pending ?? 0} waiting; tracks at the end: ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0}`);
-    return undecodable ? 1 : 0;
+    return { cfg, daemon, laneMap, socketPath, logFile, heard, undecodable: () => undecodable, stop: cleanup };
   } catch (e) {
     await cleanup();
     throw e;
