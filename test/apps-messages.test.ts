@@ -184,3 +184,36 @@ t.test('J2735: vulnerable road users as PSMs (no RSM in J2735 2016/2020)', { ski
     t.not(frames[0].value.id, frames[1].value.id, 'and differs between tracks');
   }
 });
+
+t.test('SPAT from a controller: bounds, unknown ends, flash, dark and status are encoded, not guessed', async (t) => {
+  const at = Date.UTC(2026, 5, 1, 8, 0, 10);
+  const snap = {
+    atMs: at,
+    status: { flash: false, preempt: true, priority: false, dark: false, manual: false, fixedTime: false },
+    phases: [
+      { id: 1, light: 'green' as const, windows: [{ light: 'green' as const, startInMs: 0, endInMs: 12_000, minEndInMs: 8_000, maxEndInMs: 20_000, confidence: 9, nextStartInMs: 0, nextDurationMs: 0, nextUnknown: true }] },
+      { id: 2, light: 'red' as const, windows: [{ light: 'red' as const, startInMs: 0, endInMs: 0, nextStartInMs: 0, nextDurationMs: 0, endUnknown: true, nextUnknown: true }] },
+      { id: 3, light: 'red' as const, display: 'flashing' as const, windows: [{ light: 'red' as const, startInMs: 0, endInMs: 0, nextStartInMs: 0, nextDurationMs: 0, endUnknown: true, nextUnknown: true }] },
+      { id: 4, light: 'red' as const, display: 'dark' as const, windows: [{ light: 'red' as const, startInMs: 0, endInMs: 0, nextStartInMs: 0, nextDurationMs: 0, endUnknown: true, nextUnknown: true }] },
+    ],
+  };
+  const ms = await set('csae2020');
+  const f = buildSpat(snap, { std: 'csae2020', msgCnt: 1, intersection: { region: 0, id: 5 } }) as any;
+  const back = ms.decode('MessageFrame', ms.encode('MessageFrame', f)) as any;
+  const i = back.spatFrame.intersections[0];
+  t.equal(i.status, '1200', 'preemptIsActive (3) and trafficDependentOperation (6)');
+  t.same(i.phases[0].phaseStates[0].timing.counting, { startTime: 0, minEndTime: 80, maxEndTime: 200, likelyEndTime: 120 }, 'bounds kept; the unknown next start left out');
+  t.same(i.phases[1].phaseStates[0].timing.counting, { startTime: 0, likelyEndTime: 36001 }, 'an unknown end is 36001, not "now"');
+  t.equal(i.phases[2].phaseStates[0].light, 'flashing-red');
+  t.equal(i.phases[3].phaseStates[0].light, 'dark', 'dark is dark, not red');
+  if (process.env.RSU_J2735_ASN1_DIR) {
+    const j = (await loadMessageSet('j2735-2020')) as MessageSet;
+    const jf = buildSpat(snap, { std: 'j2735-2020', msgCnt: 1, intersection: { region: 0, id: 5 } }) as any;
+    const jb = j.decode('MessageFrame', j.encode('MessageFrame', jf)) as any;
+    const st = jb.value.intersections[0].states;
+    t.same(st[0]['state-time-speed'][0].timing, { minEndTime: timeMarkOfHour(at + 8000), maxEndTime: timeMarkOfHour(at + 20000), likelyTime: timeMarkOfHour(at + 12000), confidence: 9 });
+    t.same(st[1]['state-time-speed'][0].timing, { minEndTime: 36001 });
+    t.equal(st[2]['state-time-speed'][0].eventState, 'stop-Then-Proceed');
+    t.equal(st[3]['state-time-speed'][0].eventState, 'dark');
+  }
+});

@@ -238,7 +238,7 @@ export function checkEventCode(
   const other: CodeFamily = family === 'itis' ? 'gbt29100' : 'itis';
   const otherName = knownCodes(other).get(type) ?? (family === 'itis' ? knownCodes('gb5768').get(type) : undefined);
   const hint = otherName
-    ? `; ${type} is a ${FAMILY_NAME[family === 'itis' ? (knownCodes(other).has(type) ? other : 'gb5768') : other]} (${otherName}), but ${std} sends ${fam}s`
+    ? `; ${type} is ${family === "itis" ? "a" : "an"} ${FAMILY_NAME[family === 'itis' ? (knownCodes(other).has(type) ? other : 'gb5768') : other]} (${otherName}), but ${std} sends ${fam}s`
     : '';
   const list = [...known].map(([c, n]) => `${c} ${n}`).join(', ');
   throw new EventCodeError(`${where}: unknown event code ${type} for ${std}: not a known ${fam}${hint} (known: ${list})`, std, type);
