@@ -6,11 +6,14 @@ import { codecCommand, decodeCommand, encodeCommand } from './codec.js';
 import { demoCommand } from './demo.js';
 import { configCommand, recordCommand, replayCommand, runCommand, sendTestCommand, statusCommand, tailCommand } from './daemon-cmds.js';
 import { UsageError, processIo, type Io } from './io.js';
+import { mapCommand } from './map.js';
+import { viewCommand } from './view.js';
 
 const USAGE = `usage: rsu <command> [options]     (rsu <command> --help for each)
 commands:
   run            run the daemon (--config FILE; without it, the built-in defaults)
   demo           the demo: simulated intersection, embedded MQTT broker, live status
+  view           the live view in a browser: map, signals, road users, events (--demo | --config FILE)
   status         the running daemon's state (--json)
   tail           live decoded messages (--type spat,rsm)
   record FILE    record the running daemon's raw inputs
@@ -19,12 +22,14 @@ commands:
   send-test      build and send one message (--type rsi|spat|map|rsm)
   decode         decode UPER hex to JER JSON
   encode         encode JER JSON to UPER hex
-  codec compile  compile a deployer's ASN.1 modules`;
+  codec compile  compile a deployer's ASN.1 modules
+  map            MAP authoring: build, validate, render a GeoJSON lane map`;
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
   run: runCommand,
   demo: demoCommand,
+  view: viewCommand,
   status: statusCommand,
   tail: tailCommand,
   record: recordCommand,
@@ -34,6 +39,7 @@ const COMMANDS: Record<string, Command> = {
   decode: decodeCommand,
   encode: encodeCommand,
   codec: codecCommand,
+  map: mapCommand,
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

@@ -1,0 +1,436 @@
+// What the live view shows, built from what the daemon broadcasts: the lane map, signal states from the SPATs it
+// sends (CSAE TimeCountingDown / UTCTiming, J2735 TimeMark), road users from its RSMs (J2735: PSMs, so vehicles
+// are not shown in J2735 mode, which has no RSM), events from its RSIs (CSAE)
+// or TIMs (J2735), message rates and alarms from its status. The view shows what a vehicle would receive, so a
+// message that is withheld (clock not trusted, perception stale) disappears from the view too.
+import { EnuFrame, type LaneMap } from '../map/index.js';
+import type { TailEvent } from '../status.js';
+
+/** The lane map as the page draws it: ENU metres, x east, y north. */
+export interface ViewMap {
+  intersectionId: number;
+  name?: string;
+  reference: { lat: number; lon: number; elevation: number };
+  approaches: { id: number; name?: string; heading?: number }[];
+  lanes: {
+    laneId: number;
+    kind: string;
+    direction: string;
+    approach?: number;
+    name?: string;
+    widthM: number;
+    maneuvers: string[];
+    /** Signal groups controlling the lane: its connections' (ingress lanes) or its own (crosswalks). */
+    signalGroups: number[];
+    points: [number, number][];
+  }[];
+}
+
+export type LightColour = 'red' | 'yellow' | 'green' | 'dark' | 'unknown';
+
+export interface ViewSignal {
+  group: number;
+  /** The state as sent (CSAE LightState or J2735 MovementPhaseState). */
+  state: string;
+  colour: LightColour;
+  flashing: boolean;
+  /** Seconds until the state likely ends (null: not stated). */
+  remainingS: number | null;
+  /** The state after this one, when the message says. */
+  next?: { state: string; colour: LightColour };
+}
+
+export interface ViewTrack {
+  /** The RSM participant id (ptcId), what a receiver sees. */
+  id: number;
+  cls: string;
+  x: number;
+  y: number;
+  /** Degrees clockwise from north (null: unavailable). */
+  headingDeg: number | null;
+  speedMs: number | null;
+  lengthM: number;
+  widthM: number;
+}
+
+export interface ViewEvent {
+  kind: 'event' | 'sign';
+  id: number;
+  /** Event type (GB/T 29100), sign type (GB 5768.2) or ITIS code (J2735 TIM). */
+  type: number;
+  x: number;
+  y: number;
+  radiusM: number;
+  description?: string;
+  priority?: number;
+}
+
+export interface ViewFrame {
+  atMs: number;
+  rsuId: string;
+  messageSet: string;
+  uptimeS: number;
+  signals: ViewSignal[];
+  /** Age of the last SPAT, ms (null: none yet). */
+  spatAgeMs: number | null;
+  tracks: ViewTrack[];
+  events: ViewEvent[];
+  rates: { radioTxPerS: Record<string, number>; radioRxPerS: Record<string, number>; uplinkPerS: Record<string, number> };
+  perception?: { mode?: string; confirmedTracks?: number };
+  alarms: string[];
+  recentErrors: { at: string; msg: string }[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+export function viewMapOf(map: LaneMap): ViewMap {
+  return {
+    intersectionId: map.intersectionId,
+    name: map.name,
+    reference: map.reference,
+    approaches: map.approaches.map((a) => ({ id: a.id, name: a.name, heading: a.heading })),
+    lanes: map.lanes.map((l) => ({
+      laneId: l.laneId,
+      kind: l.kind,
+      direction: l.direction,
+      approach: l.approach,
+      name: l.name,
+      widthM: l.widthM,
+      maneuvers: [...l.maneuvers],
+      signalGroups: [...new Set([...l.connectsTo.map((c) => c.signalGroup), l.signalGroup].filter((g): g is number => g !== undefined))].sort((a, b) => a - b),
+      points: l.points.map((p) => [Math.round(p.x * 100) / 100, Math.round(p.y * 100) / 100]),
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------- SPaT
+
+const LIGHTS: Record<string, { colour: LightColour; flashing: boolean }> = {
+  // CSAE LightState
+  unavailable: { colour: 'unknown', flashing: false },
+  dark: { colour: 'dark', flashing: false },
+  'flashing-red': { colour: 'red', flashing: true },
+  red: { colour: 'red', flashing: false },
+  'flashing-green': { colour: 'green', flashing: true },
+  'permissive-green': { colour: 'green', flashing: false },
+  'protected-green': { colour: 'green', flashing: false },
+  yellow: { colour: 'yellow', flashing: false },
+  'flashing-yellow': { colour: 'yellow', flashing: true },
+  // J2735 MovementPhaseState
+  'stop-Then-Proceed': { colour: 'red', flashing: true },
+  'stop-And-Remain': { colour: 'red', flashing: false },
+  'pre-Movement': { colour: 'red', flashing: false },
+  'permissive-Movement-Allowed': { colour: 'green', flashing: false },
+  'protected-Movement-Allowed': { colour: 'green', flashing: false },
+  'permissive-clearance': { colour: 'yellow', flashing: false },
+  'protected-clearance': { colour: 'yellow', flashing: false },
+  'caution-Conflicting-Traffic': { colour: 'yellow', flashing: true },
+};
+
+export function lightOf(state: string): { colour: LightColour; flashing: boolean } {
+  return LIGHTS[state] ?? { colour: 'unknown', flashing: false };
+}
+
+/** A TimeMark (tenths of a second within the hour) as ms from `atMs`, taking the nearer hour. */
+export function markToRelMs(mark: number, atMs: number): number {
+  const nowTenths = (((atMs % 3_600_000) + 3_600_000) % 3_600_000) / 100;
+  let d = mark - nowTenths;
+  if (d > 18000) d -= 36000;
+  if (d <= -18000) d += 36000;
+  return d * 100;
+}
+
+/** One movement state: when it starts and likely ends, ms relative to the message time. */
+interface StateWindow {
+  state: string;
+  startInMs: number;
+  endInMs: number | null;
+}
+
+export interface SignalGroupState {
+  group: number;
+  windows: StateWindow[];
+}
+
+/** Signal groups and their state windows from a SPAT MessageFrame (CSAE spatFrame or J2735 messageId 19). */
+export function parseSpat(frame: unknown, atMs: number, intersectionId?: number): SignalGroupState[] | undefined {
+  if (!isObj(frame)) return undefined;
+  if (isObj(frame.spatFrame)) {
+    const ints = arr(frame.spatFrame.intersections).filter(isObj);
+    const it = ints.find((i) => isObj(i.intersectionId) && i.intersectionId.id === intersectionId) ?? ints[0];
+    if (!it) return [];
+    return arr(it.phases)
+      .filter(isObj)
+      .map((p) => ({
+        group: num(p.id) ?? -1,
+        windows: arr(p.phaseStates)
+          .filter(isObj)
+          .map((s): StateWindow => {
+            const state = String(s.light);
+            const timing = isObj(s.timing) ? s.timing : {};
+            if (isObj(timing.counting)) {
+              const c = timing.counting;
+              const end = num(c.likelyEndTime) ?? num(c.minEndTime);
+              return { state, startInMs: (num(c.startTime) ?? 0) * 100, endInMs: end === undefined ? null : end * 100 };
+            }
+            if (isObj(timing.utcTiming)) {
+              const u = timing.utcTiming;
+              const end = num(u.likelyEndUTCTime) ?? num(u.minEndUTCTime);
+              const start = num(u.startUTCTime);
+              return { state, startInMs: start === undefined ? 0 : markToRelMs(start, atMs), endInMs: end === undefined || end > 35999 ? null : markToRelMs(end, atMs) };
+            }
+            return { state, startInMs: 0, endInMs: null };
+          }),
+      }))
+      .filter((g) => g.group >= 0);
+  }
+  if (frame.messageId === 19 && isObj(frame.value)) {
+    const ints = arr(frame.value.intersections).filter(isObj);
+    const it = ints.find((i) => isObj(i.id) && i.id.id === intersectionId) ?? ints[0];
+    if (!it) return [];
+    return arr(it.states)
+      .filter(isObj)
+      .map((g) => ({
+        group: num(g.signalGroup) ?? -1,
+        windows: arr(g['state-time-speed'])
+          .filter(isObj)
+          .map((s): StateWindow => {
+            const state = String(s.eventState);
+            const t = isObj(s.timing) ? s.timing : {};
+            const end = num(t.likelyTime) ?? num(t.minEndTime);
+            const start = num(t.startTime);
+            return { state, startInMs: start === undefined ? 0 : markToRelMs(start, atMs), endInMs: end === undefined || end > 35999 ? null : markToRelMs(end, atMs) };
+          }),
+      }))
+      .filter((g) => g.group >= 0);
+  }
+  return undefined;
+}
+
+/** The signal heads at `nowMs` from the last SPAT (sent at `atMs`). */
+export function signalsAt(groups: SignalGroupState[], atMs: number, nowMs: number): ViewSignal[] {
+  const since = nowMs - atMs;
+  return groups
+    .map((g) => {
+      // The current window: the one that has started and not ended; else the earliest.
+      const ws = [...g.windows].sort((a, b) => a.startInMs - b.startInMs);
+      let k = ws.findIndex((w) => w.startInMs <= since && (w.endInMs === null || w.endInMs > since));
+      if (k < 0) k = ws.findIndex((w) => w.startInMs <= since);
+      if (k < 0) k = 0;
+      const cur = ws[k];
+      if (!cur) return { group: g.group, state: 'unavailable', colour: 'unknown' as const, flashing: false, remainingS: null };
+      const next = ws[k + 1];
+      return {
+        group: g.group,
+        state: cur.state,
+        ...lightOf(cur.state),
+        remainingS: cur.endInMs === null ? null : Math.max(0, Math.round((cur.endInMs - since) / 100) / 10),
+        ...(next ? { next: { state: next.state, colour: lightOf(next.state).colour } } : {}),
+      };
+    })
+    .sort((a, b) => a.group - b.group);
+}
+
+// ----------------------------------------------------------------------------------------------------------- RSM
+
+const VEHICLE_CLASSES: Record<number, string> = { 10: 'car', 20: 'van', 25: 'truck', 30: 'trailer', 40: 'motorcycle', 50: 'bus', 60: 'emergency_vehicle', 82: 'pedestrian', 85: 'bicycle' };
+
+/** A position from a PositionOffsetLLV (offsetLL forms, or absolute position-LatLon) and its reference. */
+function latLonOf(pos: unknown, ref: unknown): { lat: number; lon: number } | undefined {
+  if (!isObj(ref)) return undefined;
+  const rlat = num(ref.lat);
+  const rlon = num(ref.long);
+  if (rlat === undefined || rlon === undefined) return undefined;
+  if (!isObj(pos) || !isObj(pos.offsetLL)) return { lat: rlat / 1e7, lon: rlon / 1e7 };
+  const [alt, v] = Object.entries(pos.offsetLL)[0] ?? [];
+  if (!isObj(v)) return undefined;
+  const lat = num(v.lat);
+  const lon = num(v.lon);
+  if (lat === undefined || lon === undefined) return undefined;
+  if (alt === 'position-LatLon') return { lat: lat / 1e7, lon: lon / 1e7 };
+  return { lat: (rlat + lat) / 1e7, lon: (rlon + lon) / 1e7 };
+}
+
+export function classOf(p: Obj): string {
+  const vc = isObj(p.vehicleClass) ? num(p.vehicleClass.classification) : undefined;
+  if (vc !== undefined && VEHICLE_CLASSES[vc]) return VEHICLE_CLASSES[vc]!;
+  if (p.ptcType === 'pedestrian') return 'pedestrian';
+  if (p.ptcType === 'non-motor') return 'bicycle';
+  if (p.ptcType === 'motor') return 'vehicle';
+  return 'unknown';
+}
+
+/** Road users from an RSM MessageFrame (CSAE rsmFrame), in the frame's ENU metres. */
+export function parseRsm(frame: unknown, enu: EnuFrame): ViewTrack[] | undefined {
+  if (!isObj(frame) || !isObj(frame.rsmFrame)) return undefined;
+  const rsm = frame.rsmFrame;
+  const out: ViewTrack[] = [];
+  for (const p of arr(rsm.participants)) {
+    if (!isObj(p)) continue;
+    const ll = latLonOf(p.pos, rsm.refPos);
+    const id = num(p.ptcId);
+    if (!ll || id === undefined) continue;
+    const e = enu.toEnu(ll.lat, ll.lon);
+    const h = num(p.heading);
+    const s = num(p.speed);
+    const size = isObj(p.size) ? p.size : {};
+    out.push({
+      id,
+      cls: classOf(p),
+      x: Math.round(e.x * 100) / 100,
+      y: Math.round(e.y * 100) / 100,
+      headingDeg: h === undefined || h >= 28800 ? null : h * 0.0125,
+      speedMs: s === undefined || s >= 8191 ? null : s * 0.02,
+      lengthM: (num(size.length) ?? 0) / 100,
+      widthM: (num(size.width) ?? 0) / 100,
+    });
+  }
+  return out;
+}
+
+const PSM_TYPES: Record<string, string> = { aPEDESTRIAN: 'pedestrian', aPEDALCYCLIST: 'bicycle', aPUBLICSAFETYWORKER: 'pedestrian', anANIMAL: 'animal' };
+
+/** A road user from a J2735 PSM (messageId 32): what J2735 mode sends for pedestrians and cyclists. */
+export function parsePsm(frame: unknown, enu: EnuFrame): ViewTrack[] | undefined {
+  if (!isObj(frame) || frame.messageId !== 32 || !isObj(frame.value)) return undefined;
+  const p = frame.value;
+  const ll = latLonOf(undefined, p.position);
+  if (!ll) return [];
+  const e = enu.toEnu(ll.lat, ll.lon);
+  const h = num(p.heading);
+  const s = num(p.speed);
+  const cls = PSM_TYPES[String(p.basicType)] ?? 'unknown';
+  return [
+    {
+      id: typeof p.id === 'string' && /^[0-9a-f]{1,8}$/i.test(p.id) ? parseInt(p.id, 16) : 0,
+      cls,
+      x: Math.round(e.x * 100) / 100,
+      y: Math.round(e.y * 100) / 100,
+      headingDeg: h === undefined || h >= 28800 ? null : h * 0.0125,
+      speedMs: s === undefined || s >= 8191 ? null : s * 0.02,
+      lengthM: cls === 'bicycle' ? 1.8 : 0.8,
+      widthM: 0.8,
+    },
+  ];
+}
+
+// ----------------------------------------------------------------------------------------------------------- RSI
+
+/** Events and signs from an RSI (CSAE rsiFrame) or a TIM (J2735 messageId 31). */
+export function parseRsi(frame: unknown, enu: EnuFrame): ViewEvent[] | undefined {
+  if (!isObj(frame)) return undefined;
+  const at = (ll: { lat: number; lon: number }) => {
+    const e = enu.toEnu(ll.lat, ll.lon);
+    return { x: Math.round(e.x * 100) / 100, y: Math.round(e.y * 100) / 100 };
+  };
+  const prio = (v: unknown) => (typeof v === 'string' && /^[0-9a-f]{2}$/i.test(v) ? parseInt(v, 16) >> 5 : num(v));
+  const text = (d: unknown) => (isObj(d) && typeof d.textString === 'string' ? d.textString : undefined);
+  if (isObj(frame.rsiFrame)) {
+    const rsi = frame.rsiFrame;
+    const out: ViewEvent[] = [];
+    for (const r of arr(rsi.rtes)) {
+      if (!isObj(r)) continue;
+      const ll = latLonOf(r.eventPos, rsi.refPos);
+      if (!ll) continue;
+      out.push({ kind: 'event', id: num(r.rteId) ?? 0, type: num(r.eventType) ?? 0, ...at(ll), radiusM: (num(r.eventRadius) ?? 0) / 10, description: text(r.description), priority: prio(r.priority) });
+    }
+    for (const r of arr(rsi.rtss)) {
+      if (!isObj(r)) continue;
+      const ll = latLonOf(r.signPos, rsi.refPos);
+      if (!ll) continue;
+      out.push({ kind: 'sign', id: num(r.rtsId) ?? 0, type: num(r.signType) ?? 0, ...at(ll), radiusM: 0, description: text(r.description), priority: prio(r.priority) });
+    }
+    return out;
+  }
+  if (frame.messageId === 31 && isObj(frame.value)) {
+    const out: ViewEvent[] = [];
+    const packet = typeof frame.value.packetID === 'string' ? frame.value.packetID : '';
+    let k = 0;
+    for (const f of arr(frame.value.dataFrames)) {
+      if (!isObj(f)) continue;
+      const region = arr(f.regions).find(isObj);
+      const geom = isObj(region) && isObj(region.description) && isObj(region.description.geometry) ? region.description.geometry : undefined;
+      const circle = geom && isObj(geom.circle) ? geom.circle : undefined;
+      const sign = isObj(f.msgId) && isObj(f.msgId.roadSignID) ? f.msgId.roadSignID : undefined;
+      const centre = (circle && isObj(circle.center) ? circle.center : undefined) ?? (sign ? sign.position : undefined);
+      const ll = latLonOf(undefined, centre);
+      if (!ll) continue;
+      const items = isObj(f.content) ? arr(f.content.advisory ?? f.content.workZone ?? f.content.genericSign ?? f.content.speedLimit ?? f.content.exitService) : [];
+      const codes = items.filter(isObj).map((i) => (isObj(i.item) ? i.item : {}));
+      const itis = codes.map((c) => num(c.itis)).find((c) => c !== undefined);
+      const txt = codes.map((c) => c.text).find((c): c is string => typeof c === 'string');
+      const radius = circle ? (num(circle.radius) ?? 0) * (circle.units === 'kilometer' ? 1000 : 1) : 0;
+      const id = k === 0 && packet.length >= 18 ? parseInt(packet.slice(16, 18), 16) : k;
+      out.push({ kind: 'event', id, type: itis ?? 0, ...at(ll), radiusM: radius, description: txt, priority: num(f.priority) });
+      k++;
+    }
+    return out;
+  }
+  return undefined;
+}
+
+// --------------------------------------------------------------------------------------------------- aggregation
+
+export interface ViewStateOptions {
+  /** The local frame's origin: the lane map's reference, else the RSU's. */
+  reference: { lat: number; lon: number; elevation: number };
+  intersectionId?: number;
+  /** A road user not in an RSM for this long is gone (RSMs go out at 10 Hz, several per tick with > 16). */
+  trackTtlMs?: number;
+  /** An event not in an RSI/TIM for this long is over. */
+  eventTtlMs?: number;
+  /** A SPAT older than this no longer shows its lights (the daemon stopped sending it). */
+  spatTtlMs?: number;
+}
+
+/** Keeps the latest of each broadcast message kind; `frame()` gives what the page draws now. */
+export class ViewState {
+  private readonly enu: EnuFrame;
+  private spat?: { atMs: number; groups: SignalGroupState[]; rxMs: number };
+  private tracks = new Map<number, { t: ViewTrack; seenMs: number }>();
+  private events = new Map<string, { e: ViewEvent; seenMs: number }>();
+  private readonly trackTtlMs: number;
+  private readonly eventTtlMs: number;
+  private readonly spatTtlMs: number;
+
+  constructor(private readonly opts: ViewStateOptions) {
+    this.enu = new EnuFrame(opts.reference);
+    this.trackTtlMs = opts.trackTtlMs ?? 400;
+    this.eventTtlMs = opts.eventTtlMs ?? 5000;
+    this.spatTtlMs = opts.spatTtlMs ?? 2000;
+  }
+
+  /** Feed one daemon tail event; only what it sends (dir 'tx') is used. */
+  onTail(e: TailEvent, nowMs = Date.now()): void {
+    if (e.dir !== 'tx') return;
+    if (e.type === 'spat') {
+      const groups = parseSpat(e.value, e.atMs, this.opts.intersectionId);
+      if (groups) this.spat = { atMs: e.atMs, groups, rxMs: nowMs };
+    } else if (e.type === 'rsm' || e.type === 'psm') {
+      for (const t of parseRsm(e.value, this.enu) ?? parsePsm(e.value, this.enu) ?? []) this.tracks.set(t.id, { t, seenMs: nowMs });
+    } else if (e.type === 'rsi') {
+      for (const ev of parseRsi(e.value, this.enu) ?? []) this.events.set(`${ev.kind}:${ev.id}`, { e: ev, seenMs: nowMs });
+    }
+  }
+
+  signals(nowMs: number): { signals: ViewSignal[]; spatAgeMs: number | null } {
+    if (!this.spat) return { signals: [], spatAgeMs: null };
+    const age = nowMs - this.spat.rxMs;
+    const signals = signalsAt(this.spat.groups, this.spat.atMs, nowMs);
+    if (age > this.spatTtlMs) return { signals: signals.map((s) => ({ group: s.group, state: 'no SPAT', colour: 'unknown', flashing: false, remainingS: null })), spatAgeMs: age };
+    return { signals, spatAgeMs: age };
+  }
+
+  currentTracks(nowMs: number): ViewTrack[] {
+    for (const [id, v] of this.tracks) if (nowMs - v.seenMs > this.trackTtlMs) this.tracks.delete(id);
+    return [...this.tracks.values()].map((v) => v.t).sort((a, b) => a.id - b.id);
+  }
+
+  currentEvents(nowMs: number): ViewEvent[] {
+    for (const [id, v] of this.events) if (nowMs - v.seenMs > this.eventTtlMs) this.events.delete(id);
+    return [...this.events.values()].map((v) => v.e);
+  }
+}
