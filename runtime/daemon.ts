@@ -8,6 +8,7 @@ import { startTimeSource, type TimeSourceHandle } from '../hw/gnss/index.js';
 import { radioRxFromConfig, radioTxFromConfig, type RadioRx, type RadioTx } from '../hw/radio/index.js';
 import { SensorIngest, ingestOptionsFromConfig, type BoundListener } from '../hw/sensors/index.js';
 import { BsmMatcher } from './apps/bsm-match.js';
+import { EventDetector } from './apps/events/index.js';
 import { FixedTimePlan } from './apps/signal-plan.js';
 import { buildMap } from './apps/map.js';
 import { MESSAGE_TYPES, type MessageType } from './apps/messages.js';
@@ -57,6 +58,8 @@ export interface DaemonStatus {
   perception: unknown;
   messages: { radioTxPerS: Record<string, number>; uplinkPerS: Record<string, number>; radioRxPerS: Record<string, number> };
   scheduler: unknown;
+  /** RSI events detected from the tracks (when a lane map is configured). */
+  events?: unknown;
   /** Sensor frame arrival → radio datagram, over the last 4096 RSMs. */
   frameToRadio: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
   radio: { tx?: unknown; rx?: unknown };
@@ -248,6 +251,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const plan = cfg.applications.spat.phases.length ? new FixedTimePlan(cfg.applications.spat.phases) : undefined;
     let laneMap: LaneMap | undefined;
     if (cfg.applications.map.file) laneMap = loadLaneMap(cfg.applications.map.file);
+    // RSI events detected from the tracks on the lane map (stopped vehicle, road user in the roadway, wrong way,
+    // queues, speeding), updated at 10 Hz with the signal states the RSU broadcasts.
+    const detector = laneMap ? new EventDetector(laneMap) : undefined;
+    if (detector) {
+      const t = setInterval(() => {
+        const now = Date.now();
+        try {
+          const signals = plan ? new Map(plan.snapshot(now).phases.map((p) => [p.id, p.light] as const)) : undefined;
+          detector.update(perception.tracks(now), now, { signals });
+        } catch (e) {
+          log.warn(`event detection failed: ${(e as Error).message}`);
+        }
+      }, 100);
+      t.unref();
+      closers.push(() => clearInterval(t));
+    }
     const ingest = new SensorIngest(ingestOptionsFromConfig(cfg, { logger: log.child({ component: 'ingest' }) }));
     const staleMs = opts.perceptionStaleMs ?? 1000;
     const enabledSensors = cfg.sensors.filter((s) => s.enabled).map((s) => s.id);
@@ -275,7 +294,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       clockTrusted: () => time.health.clockTrusted(),
       plan,
       mapFrame: laneMap ? (msgCnt, at) => buildMap(laneMap!, { std: cfg.messageSet, msgCnt, atMs: at, intersection: cfg.applications.spat.intersection }) : undefined,
-      rsiEvents: () => rsiEvents.active(Date.now()),
+      rsiEvents: () => [...rsiEvents.active(Date.now()), ...(detector?.rsiEvents(cfg.messageSet) ?? [])],
       send: (m: Outgoing) => {
         const sent = radioTx ? radioTx.send({ type: m.type, bytes: m.bytes }) : false;
         const now = Date.now();
@@ -368,6 +387,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         time: th,
         sensors: ingest.stats(),
         perception: { mode: perception.mode, ...(perception.stats() as object) },
+        events: detector ? { active: detector.active().map((e) => ({ id: e.id, kind: e.kind, since: e.startMs })), stats: detector.stats() } : undefined,
         messages: { radioTxPerS: rates.tx.perS(now), uplinkPerS: rates.up.perS(now), radioRxPerS: rates.rx.perS(now) },
         scheduler: scheduler.stats(),
         frameToRadio: latency.summary(),
