@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import type { Seed } from '../sim/index.js';
 import type { Metrics, Summary } from './metrics.js';
 import { renderTracksSvg } from './plot.js';
+import { DEFAULT_EVAL_PROFILE, EVAL_PROFILES } from './profile.js';
 import { DEFAULT_EVAL_OPTIONS, DEFAULT_EVAL_SEEDS, EVAL_CONFIGS, evaluate, TRAINING_SEEDS, type ConfigReport, type EvalConfigName, type EvalReport } from './runner.js';
 
 const USAGE = `usage: npm run eval -- [options]
@@ -23,6 +24,7 @@ const USAGE = `usage: npm run eval -- [options]
   --no-plot         no plot
   --min-p P         an object counts when a sensor of the site gives it a detection probability >= P in its
                     last frame (default ${DEFAULT_EVAL_OPTIONS.coverageMinP}; 0: anything in a sensor's range and view, hidden or not)
+  --profile NAME    traffic and sensor degradation: ${Object.keys(EVAL_PROFILES).join(', ')} (default ${DEFAULT_EVAL_PROFILE.name}; runtime/eval/README.md)
   --quiet           no per-class tables
 `;
 
@@ -72,7 +74,7 @@ export function jsonSummary(r: EvalReport): Record<string, unknown> {
     if (!c) continue;
     configs[n] = jsonConfig(c);
   }
-  return { seeds: r.seeds, durationS: r.options.durationS, coverageMinP: r.options.coverageMinP, configs };
+  return { seeds: r.seeds, profile: r.options.profile.name, durationS: r.options.durationS, coverageMinP: r.options.coverageMinP, configs };
 }
 
 const r4 = (v: number | null) => (v === null ? null : Math.round(v * 1e4) / 1e4);
@@ -126,6 +128,7 @@ export async function main(argv: string[], io: CliIo = { out: (l) => process.std
         'no-plot': { type: 'boolean' },
         'min-p': { type: 'string' },
         quiet: { type: 'boolean' },
+        profile: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -144,6 +147,7 @@ export async function main(argv: string[], io: CliIo = { out: (l) => process.std
   let durationS = DEFAULT_EVAL_OPTIONS.durationS;
   let coverageMinP = DEFAULT_EVAL_OPTIONS.coverageMinP;
   let plotConfig: EvalConfigName | 'auto' | undefined = values['no-plot'] ? undefined : 'auto';
+  let profile = DEFAULT_EVAL_PROFILE;
   try {
     seeds = values.seeds ? parseSeeds(values.seeds as string) : [...DEFAULT_EVAL_SEEDS];
     configs = values.configs ? (values.configs as string).split(',').map((s) => s.trim()).filter(Boolean) as EvalConfigName[] : [...EVAL_CONFIGS];
@@ -155,6 +159,11 @@ export async function main(argv: string[], io: CliIo = { out: (l) => process.std
     if (values['min-p'] !== undefined) {
       coverageMinP = Number(values['min-p']);
       if (!(coverageMinP >= 0 && coverageMinP <= 1)) throw new Error(`--min-p: expected 0..1, got ${values['min-p']}`);
+    }
+    if (values.profile !== undefined) {
+      const p = EVAL_PROFILES[values.profile as string];
+      if (!p) throw new Error(`--profile: unknown profile ${values.profile} (known: ${Object.keys(EVAL_PROFILES).join(', ')})`);
+      profile = p;
     }
     if (values['plot-config'] && plotConfig) {
       const pc = values['plot-config'] as EvalConfigName;
@@ -169,11 +178,11 @@ export async function main(argv: string[], io: CliIo = { out: (l) => process.std
   const json = Boolean(values.json);
   const log = (l: string) => (json ? io.err(l) : io.out(l));
 
-  const report = await evaluate({ seeds, configs, durationS, coverageMinP, ...(plotConfig ? { plotConfig } : {}), onProgress: (m) => io.err(m) });
+  const report = await evaluate({ seeds, configs, durationS, coverageMinP, profile, ...(plotConfig ? { plotConfig } : {}), onProgress: (m) => io.err(m) });
   for (const w of report.warnings) io.err(`warning: ${w}`);
 
   const o = report.options;
-  io.out(`perception evaluation: seeds ${seeds.join(',')} (held out: training uses seeds >= ${TRAINING_SEEDS.min}), ${o.durationS} s each from ${o.burnInS} s, tracks at ${o.sampleHz} Hz, match within ${o.metric.thresholdM ?? 2} m on the ground plane`);
+  io.out(`perception evaluation: profile ${o.profile.name}, seeds ${seeds.join(',')} (held out: training uses seeds >= ${TRAINING_SEEDS.min}), ${o.durationS} s each from ${o.burnInS} s, tracks at ${o.sampleHz} Hz, match within ${o.metric.thresholdM ?? 2} m on the ground plane`);
   io.out(
     o.coverageMinP > 0
       ? `scored: objects a lidar or camera of the site covers (detection probability >= ${o.coverageMinP} in its last frame); tracks on other objects are ignored`

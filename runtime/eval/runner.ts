@@ -10,6 +10,7 @@ import { runSimulation, type Seed, type SpawnOptions, type TruthObject } from '.
 import { FrameProcessor } from '../../hw/sensors/process.js';
 import { OBJECT_CLASSES, type DetectionFrame, type DetectionFrameInput } from '../../hw/sensors/frame.js';
 import type { WireFrame } from '../../hw/sensors/wire.js';
+import { DEFAULT_EVAL_PROFILE, type EvalProfile } from './profile.js';
 import { combine, evaluateSequence, summarize, type EvalFrame, type GtObject, type MetricOptions, type SequenceCounts, type Summary, type TrackObject } from './metrics.js';
 
 /** The configurations compared, in the order reports list them. */
@@ -40,10 +41,13 @@ export interface EvalOptions {
   /** Radius around the intersection reference of the "within 50 m" figures, m. Default 50. */
   nearRadiusM: number;
   metric: Partial<MetricOptions>;
+  /** Traffic and sensor degradation (profile.ts). Default the rush-hour profile. */
+  profile: EvalProfile;
+  /** Overrides the profile's traffic. */
   spawn?: Partial<SpawnOptions>;
 }
 
-export const DEFAULT_EVAL_OPTIONS: EvalOptions = { durationS: 120, burnInS: 2, sampleHz: 10, coverageMinP: 0.5, nearRadiusM: 50, metric: {} };
+export const DEFAULT_EVAL_OPTIONS: EvalOptions = { durationS: 120, burnInS: 2, sampleHz: 10, coverageMinP: 0.5, nearRadiusM: 50, metric: {}, profile: DEFAULT_EVAL_PROFILE };
 
 /** One sampling instant: the ground truth and which objects the site's lidars and cameras cover. */
 export interface Sample {
@@ -130,7 +134,8 @@ export async function simulateScenario(seed: Seed, options: Partial<EvalOptions>
     realtime: false,
     durationS: o.durationS,
     collectTruth: false,
-    ...(o.spawn ? { spawn: o.spawn } : {}),
+    spawn: { ...o.profile.spawn, ...o.spawn },
+    ...o.profile.sensors,
     onTruth: (tick) => {
       finish();
       tickMs = nsToMs(tick.timeNs);

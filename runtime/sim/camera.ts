@@ -32,6 +32,12 @@ export interface CameraOptions {
   confusionSmall: number;
   clutterPerFrame: number;
   dropAfterFrames: number;
+  /**
+   * Far-field misses beyond the box-height law (blur, compression, low contrast at distance): the detection
+   * probability is multiplied by 1 − farMiss × clamp((range − farFromM) / (rangeM − farFromM), 0, 1). Default 0.
+   */
+  farMiss?: number;
+  farFromM?: number;
 }
 
 export const DEFAULT_CAMERA: CameraOptions = {
@@ -131,6 +137,10 @@ export class CameraModel implements SensorModel {
       let p = op.pMax / (1 + Math.exp(-(visH - op.height50Px) / 4));
       if (visibleFraction < 0.3) p *= visibleFraction / 0.3;
       if (truncation < 0.4) p *= truncation / 0.4;
+      if (op.farMiss && op.farMiss > 0) {
+        const from = op.farFromM ?? 0;
+        p *= 1 - op.farMiss * clamp((e.depth - from) / Math.max(1, op.rangeM - from), 0, 1);
+      }
       const detected = rng.next() < p;
       visibility.push({ truthId: e.o.id, rangeM: e.depth, visibleFraction, signal: visH, pDetect: p, detected });
       if (!detected) continue;

@@ -51,6 +51,11 @@ export interface LidarOptions {
   clutterPerFrame: number;
   /** Missed frames after which an object gets a new id. */
   dropAfterFrames: number;
+  /**
+   * Returns per class relative to the geometry (reflectivity, shape): e.g. `{ pedestrian: 0.5 }` halves the expected
+   * returns of pedestrians (dark clothing returns fewer points than car paint and plates). Default 1 for all.
+   */
+  classPointsFactor?: Partial<Record<string, number>>;
 }
 
 export const DEFAULT_LIDAR: LidarOptions = {
@@ -175,6 +180,7 @@ export class LidarModel implements SensorModel {
           visibleH += vis;
           returns += ((span / COLUMNS) / dAz) * (vis / (g.range * dEl));
         }
+        returns *= op.classPointsFactor?.[g.o.class] ?? 1;
       }
       const visibleFraction = fullH > 0 ? visibleH / (COLUMNS * fullH) : 0;
       const pDetect = visibleFraction < op.minVisibleFraction ? 0 : (op.pMax * returns * returns) / (returns * returns + op.points50 * op.points50);

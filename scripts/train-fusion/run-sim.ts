@@ -6,7 +6,8 @@ import type { RsuConfig } from '../../runtime/config/types.js';
 import { demoLaneMapPath, loadLaneMap } from '../../runtime/map/index.js';
 import { createPerception, type CreatePerceptionOptions, type PerceptionStage } from '../../runtime/perception/index.js';
 import { MotScorer, simFrame } from '../../runtime/perception/fusion-sim.js';
-import { runSimulation, type SpawnOptions } from '../../runtime/sim/index.js';
+import { runSimulation, type SensorModelOptions, type SpawnOptions } from '../../runtime/sim/index.js';
+import { DEFAULT_EVAL_PROFILE } from '../../runtime/eval/profile.js';
 import type { Observation } from '../../runtime/sim/sensor-common.js';
 import type { TruthTick } from '../../runtime/sim/truth.js';
 
@@ -19,12 +20,19 @@ export interface SimRun {
 
 let laneMap: ReturnType<typeof loadLaneMap> | undefined;
 
-/** Traffic density of a seed: the default rates, or busier (about 40, 70, 100 road users in the sensors' reach). */
+/**
+ * Traffic of a training seed: the evaluation profile's rush-hour rates (runtime/eval/profile.ts) scaled by 0.6, 1
+ * or 1.3 (level 0, 1, 2), so that the model sees lighter and heavier traffic than the evaluation as well.
+ */
 export function spawnFor(level: number): Partial<SpawnOptions> {
-  const v = [360, 700, 1100][level] ?? 360;
-  const p = [90, 180, 300][level] ?? 90;
-  return { vehiclesPerHour: v, pedestriansPerHour: p, cyclistsPerHour: level > 0 ? 80 : 40 };
+  const k = [0.6, 1, 1.3][level] ?? 1;
+  const sp = DEFAULT_EVAL_PROFILE.spawn;
+  const scale = (r: unknown, dflt: number) => Math.round((typeof r === 'number' ? r : dflt) * k);
+  return { ...sp, vehiclesPerHour: scale(sp.vehiclesPerHour, 360), pedestriansPerHour: scale(sp.pedestriansPerHour, 90), cyclistsPerHour: scale(sp.cyclistsPerHour, 40), jaywalkersPerHour: scale(sp.jaywalkersPerHour, 30) };
 }
+
+/** The sensor degradation of the evaluation profile (the same detectors in training and evaluation). */
+export const SENSOR_PROFILE: Pick<SensorModelOptions, 'lidar' | 'camera'> = DEFAULT_EVAL_PROFILE.sensors;
 
 export async function runScenario(opts: {
   seed: number;
@@ -50,6 +58,7 @@ export async function runScenario(opts: {
     durationS: opts.durationS,
     collectTruth: false,
     ...(opts.spawn ? { spawn: opts.spawn } : {}),
+    ...SENSOR_PROFILE,
     onObservation: (obs, _m, tk) => {
       tick = tk;
       mot.observe(obs, Number(tk.timeNs) / 1e6);
