@@ -1,5 +1,5 @@
 // The daemon: wires sensors → perception → message builders → codec → radio and uplink, plus the radio receive
-// path, time health, metrics and the local status socket. One process; every stage is a component with its
+// path, the signal controller SPAT is built from, time health, metrics and the local status socket. One process; every stage is a component with its
 // own stats(); nothing a peer sends can stop it.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import pino, { type Logger } from 'pino';
@@ -7,12 +7,16 @@ import { loadMessageSet, type MessageSet as Codec } from '../codecs/index.js';
 import { startTimeSource, type TimeSourceHandle } from '../hw/gnss/index.js';
 import { radioRxFromConfig, radioTxFromConfig, type RadioRx, type RadioTx } from '../hw/radio/index.js';
 import { SensorIngest, ingestOptionsFromConfig, type BoundListener } from '../hw/sensors/index.js';
+import { SimulatedController } from '../hw/signal/simulated.js';
+import { TscbmController } from '../hw/signal/tscbm.js';
+import type { ControllerHealth, SignalController } from '../hw/signal/types.js';
 import { BsmMatcher } from './apps/bsm-match.js';
 import { EventDetector } from './apps/events/index.js';
-import { FixedTimePlan } from './apps/signal-plan.js';
+import { FixedTimePlan, type SignalSnapshot } from './apps/signal-plan.js';
 import { buildMap } from './apps/map.js';
 import { MESSAGE_TYPES, type MessageType } from './apps/messages.js';
-import type { RsiEvent, RsuConfig } from './config/types.js';
+import type { ApplicationsSection, RsiEvent, RsuConfig } from './config/types.js';
+import { splitHostPort } from './config/schema.js';
 import { parseConfigDownlink, RsiEvents, validateRsiDownlink } from './downlinks.js';
 import { loadLaneMap, type LaneMap } from './map/index.js';
 import { startEmbeddedBroker } from './broker.js';
@@ -58,6 +62,8 @@ export interface DaemonStatus {
   perception: unknown;
   messages: { radioTxPerS: Record<string, number>; uplinkPerS: Record<string, number>; radioRxPerS: Record<string, number> };
   scheduler: unknown;
+  /** The signal controller SPAT comes from: its kind (applications.spat.controller) and health(). */
+  signal?: { kind: string } & ControllerHealth;
   /** RSI events detected from the tracks (when a lane map is configured). */
   events?: unknown;
   /** Sensor frame arrival → radio datagram, over the last 4096 RSMs. */
@@ -105,6 +111,64 @@ export class Latencies {
     return { count: this.n, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: q(1) };
   }
 }
+
+/** The configured fixed-time plan as a SignalController (controller kind `plan`): always current. */
+class PlanController implements SignalController {
+  private readonly plan: FixedTimePlan;
+  private updates = 0;
+  constructor(phases: ApplicationsSection['spat']['phases']) {
+    this.plan = new FixedTimePlan(phases);
+  }
+  async start(): Promise<void> {}
+  async close(): Promise<void> {}
+  snapshot(atMs: number): SignalSnapshot {
+    this.updates++;
+    return this.plan.snapshot(atMs);
+  }
+  health(): ControllerHealth {
+    return { source: 'fixed-time plan (applications.spat.phases)', connected: true, lastUpdateAgeMs: 0, updates: this.updates, errors: {} };
+  }
+}
+
+/**
+ * The signal controller of `applications.spat.controller` (not started). `now` is the clock of the simulated
+ * controllers and the adapters' trackers (default Date.now). The SNMP adapter (net-snmp) is loaded only when used.
+ */
+export async function signalControllerFromConfig(spat: ApplicationsSection['spat'], opts: { now?: () => number } = {}): Promise<SignalController | undefined> {
+  const c = spat.controller;
+  const now = opts.now ?? Date.now;
+  switch (c.kind) {
+    case 'plan':
+      return spat.phases.length ? new PlanController(spat.phases) : undefined;
+    case 'simulated':
+      return c.mode === 'fixed'
+        ? new SimulatedController({ mode: 'fixed', phases: spat.phases, now })
+        : new SimulatedController({ mode: 'actuated', stages: c.stages ?? [], startMs: now(), now });
+    case 'tscbm': {
+      const hp = splitHostPort(c.listen)!;
+      return new TscbmController({ port: hp.port, host: hp.host, mapping: c.mapping, staleAfterMs: c.staleAfterMs, controllerAddress: c.controllerAddress, now });
+    }
+    case 'ntcip': {
+      const hp = splitHostPort(c.target)!;
+      const { NtcipSnmpController } = await import('../hw/signal/ntcip1202.js');
+      return new NtcipSnmpController({
+        host: hp.host,
+        port: hp.port,
+        version: c.version === 1 ? 'v1' : c.version === 2 ? 'v2c' : 'v3',
+        ...(c.version === 3 ? { user: c.user } : { community: c.community ?? 'public' }),
+        mapping: c.mapping,
+        preempts: c.preempts,
+        pollMs: c.pollMs,
+        timeoutMs: c.timeoutMs,
+        staleAfterMs: c.staleAfterMs,
+        now,
+      });
+    }
+  }
+}
+
+/** The status alarm while SPAT is withheld because the controller has no current state. */
+export const SIGNAL_SILENT_ALARM = 'signal controller silent: SPAT withheld';
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const cfg = opts.config;
@@ -248,7 +312,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
     // Perception and the applications.
     const perception: PerceptionStage = createPerception(cfg, { logger: log.child({ component: 'perception' }) });
-    const plan = cfg.applications.spat.phases.length ? new FixedTimePlan(cfg.applications.spat.phases) : undefined;
+    // The signal states of the SPAT (and of the event detector): the fixed-time plan or a signal controller.
+    const signals = await signalControllerFromConfig(cfg.applications.spat);
+    if (signals) {
+      try {
+        await signals.start();
+      } catch (e) {
+        throw new Error(`signal controller (applications.spat.controller, ${signals.health().source}): ${(e as Error).message}`);
+      }
+      closers.push(() => signals.close());
+    }
     let laneMap: LaneMap | undefined;
     if (cfg.applications.map.file) laneMap = loadLaneMap(cfg.applications.map.file);
     // RSI events detected from the tracks on the lane map (stopped vehicle, road user in the roadway, wrong way,
@@ -258,8 +331,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       const t = setInterval(() => {
         const now = Date.now();
         try {
-          const signals = plan ? new Map(plan.snapshot(now).phases.map((p) => [p.id, p.light] as const)) : undefined;
-          detector.update(perception.tracks(now), now, { signals });
+          // No signal states while the controller is silent; a dark signal head shows no light.
+          const snap = signals?.snapshot(now);
+          const lights = snap ? new Map(snap.phases.filter((p) => p.display !== 'dark').map((p) => [p.id, p.light] as const)) : undefined;
+          detector.update(perception.tracks(now), now, { signals: lights });
         } catch (e) {
           log.warn(`event detection failed: ${(e as Error).message}`);
         }
@@ -292,7 +367,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         return undefined;
       },
       clockTrusted: () => time.health.clockTrusted(),
-      plan,
+      signals,
       mapFrame: laneMap ? (msgCnt, at) => buildMap(laneMap!, { std: cfg.messageSet, msgCnt, atMs: at, intersection: cfg.applications.spat.intersection }) : undefined,
       rsiEvents: () => [...rsiEvents.active(Date.now()), ...(detector?.rsiEvents(cfg.messageSet) ?? [])],
       send: (m: Outgoing) => {
@@ -352,6 +427,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       metrics.gauge('rsu_spool_depth_records', 'Uplink records waiting in the spool', () => uplink!.stats().mqtt?.pending ?? uplink!.stats().kafka?.pending ?? 0);
       metrics.gauge('rsu_spool_dropped_records', 'Uplink records dropped because the spool was full', () => uplink!.stats().spool.droppedRecords);
     }
+    if (signals) metrics.gauge('rsu_signal_controller_connected', 'The signal controller has a current state (1) or not (0)', () => (signals.health().connected ? 1 : 0));
     metrics.gauge('rsu_clock_offset_ms', 'System clock minus GNSS time (0 when unknown)', () => time.health.snapshot().offsetMs ?? 0);
     let metricsPort: number | undefined;
     if (cfg.metrics.port > 0) {
@@ -379,6 +455,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const stale = enabledSensors.filter((id) => (st[id]?.lastFrameAgeMs ?? Infinity) > staleMs);
         if (stale.length === enabledSensors.length) alarms.push('no fresh sensor frames: RSM withheld');
       }
+      const sh = signals?.health();
+      if (signals && sh && cfg.applications.spat.enabled && signals.snapshot(now) === undefined) {
+        const why = sh.lastUpdateAgeMs === undefined ? 'no state received yet' : `last state ${Math.round(sh.lastUpdateAgeMs)} ms ago`;
+        alarms.push(`${SIGNAL_SILENT_ALARM} (${sh.source}: ${why}${sh.lastError ? `; last error: ${sh.lastError.message}` : ''})`);
+      }
       return {
         rsuId: cfg.rsu.id,
         messageSet: cfg.messageSet,
@@ -387,6 +468,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         time: th,
         sensors: ingest.stats(),
         perception: { mode: perception.mode, ...(perception.stats() as object) },
+        signal: sh ? { kind: cfg.applications.spat.controller.kind, ...sh } : undefined,
         events: detector ? { active: detector.active().map((e) => ({ id: e.id, kind: e.kind, since: e.startMs })), stats: detector.stats() } : undefined,
         messages: { radioTxPerS: rates.tx.perS(now), uplinkPerS: rates.up.perS(now), radioRxPerS: rates.rx.perS(now) },
         scheduler: scheduler.stats(),

@@ -1,7 +1,7 @@
 // Builds and sends V2X messages at the rates the standards expect: RSM after each processed sensor frame (at
 // most every rsm.intervalMs) from the tracks, SPAT every spat.intervalMs, MAP every map.intervalMs, RSI while
-// configured events are active. SPAT and RSM are withheld while the clock is known to be off; RSM while
-// perception is not valid. Nothing here throws at its caller: a message that fails to build or encode is
+// configured events are active. SPAT and RSM are withheld while the clock is known to be off; SPAT while the
+// signal controller has no current state (`controller_stale`); RSM while perception is not valid. Nothing here throws at its caller: a message that fails to build or encode is
 // counted and logged.
 import type { Logger } from 'pino';
 import type { MessageSet as Codec } from '../codecs/index.js';
@@ -10,7 +10,7 @@ import { MsgCounter } from './apps/clock.js';
 import { rsuIdHex, type MessageType } from './apps/messages.js';
 import { buildRsi } from './apps/rsi.js';
 import { buildRsm, ParticipantIds, type TrackLike } from './apps/rsm.js';
-import type { FixedTimePlan } from './apps/signal-plan.js';
+import type { SignalSnapshot } from './apps/signal-plan.js';
 import { buildSpat } from './apps/spat.js';
 
 export interface Outgoing {
@@ -30,7 +30,11 @@ export interface SchedulerDeps {
   /** Why perception output must not be broadcast now (stale or missing sensors), or undefined when it is valid. */
   perceptionInvalid: (nowMs: number) => string | undefined;
   clockTrusted: () => boolean;
-  plan?: FixedTimePlan;
+  /**
+   * The source of the SPAT's signal states (a hw/signal SignalController, or the fixed-time plan); no SPAT
+   * without one. `snapshot()` returns undefined while the state is unknown or stale: SPAT is then withheld.
+   */
+  signals?: { snapshot(atMs: number): SignalSnapshot | undefined };
   /** The MAP frame to send (built from the lane map), given its msgCnt; undefined when there is none. */
   mapFrame?: (msgCnt: number, atMs: number) => unknown;
   rsiEvents: () => RsiEvent[];
@@ -63,7 +67,7 @@ export class Scheduler {
   /** Timers for every application; each tick looks at `enabled` again, so config/down can switch them. */
   start(): void {
     const a = this.d.cfg.applications;
-    if (this.d.plan) this.every(a.spat.intervalMs, () => a.spat.enabled && this.spat());
+    if (this.d.signals) this.every(a.spat.intervalMs, () => a.spat.enabled && this.spat());
     if (this.d.mapFrame) this.every(a.map.intervalMs, () => a.map.enabled && this.map());
     this.every(a.rsi.intervalMs, () => a.rsi.enabled && this.rsi());
     this.every(a.rsm.intervalMs, () => a.rsm.enabled && this.rsmTimer());
@@ -126,7 +130,9 @@ export class Scheduler {
     const now = this.d.now();
     if (!this.d.clockTrusted()) return this.withhold('spat', 'clock_untrusted');
     const s = this.d.cfg.applications.spat;
-    this.emit('spat', buildSpat(this.d.plan!.snapshot(now), { std: this.d.cfg.messageSet, msgCnt: this.counter.next('spat'), intersection: s.intersection }), now);
+    const snap = this.d.signals!.snapshot(now);
+    if (!snap) return this.withhold('spat', 'controller_stale');
+    this.emit('spat', buildSpat(snap, { std: this.d.cfg.messageSet, msgCnt: this.counter.next('spat'), intersection: s.intersection }), now);
   }
 
   private map(): void {

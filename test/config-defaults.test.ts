@@ -29,6 +29,7 @@ t.test('the defaults validate and describe the demo site', async (t) => {
   // The station frame of the TUMTraf files is rotated against the map frame (its x axis points south).
   t.equal(Math.round(c.rsu.stationFrame.yaw), -90);
   t.ok(c.applications.spat.phases.length >= 2);
+  t.same(c.applications.spat.controller, { kind: 'plan' }, 'SPAT from the fixed-time plan unless a controller is configured');
 });
 
 t.test('the resolved config is valid input and resolves to itself', async (t) => {
@@ -66,6 +67,17 @@ t.test('the full example file loads with every section as written', async (t) =>
   t.equal(radar.clockOffsetMs, -12.5);
   t.equal(c.sensors[2]!.latencyMs, 40);
   t.equal(c.applications.rsi.events[0]?.description, 'road works');
+  t.same(c.applications.spat.controller, {
+    kind: 'tscbm',
+    listen: '0.0.0.0:6053',
+    controllerAddress: '192.168.10.20',
+    staleAfterMs: 1000,
+    mapping: [
+      { signalGroup: 1, phase: 2, type: 'vehicle' },
+      { signalGroup: 2, phase: 4, type: 'vehicle' },
+      { signalGroup: 11, phase: 2, type: 'pedestrian' },
+    ],
+  });
   // Relative calibration paths resolve against the config file's directory.
   t.match(c.sensors[0]!.calibration!.file, /\/shared\/perception\/tumtraf-calib\/s110_lidar_ouster_north\.json$/);
 });

@@ -13,6 +13,8 @@ function errorsOf(input: unknown): string[] {
   return r.errors.map(formatIssue);
 }
 
+const spatController = (controller: unknown) => ({ applications: { spat: { controller } } });
+
 const lidar = (extra: Record<string, unknown> = {}) => ({ id: 'l1', kind: 'lidar', pose: {}, ...extra });
 
 t.test('each kind of error names its key and the problem', async (t) => {
@@ -52,6 +54,27 @@ t.test('each kind of error names its key and the problem', async (t) => {
     ['immediate forward without RSM PSID', { radio: { mode: 'immediate-forward' } }, /^radio\.immediateForward\.messages\.RSM: missing: radio\.mode is immediate-forward and applications\.rsm is enabled/],
     ['calibration file', { sensors: [{ id: 'x', kind: 'lidar', calibration: { file: '/nonexistent/calib.json' } }] }, /^sensors\[0\]\.calibration\.file: cannot read calibration file "\/nonexistent\/calib\.json": no such file/],
     ['top level', [1, 2], /^expected a mapping of sections/],
+    ['signal controller kind', spatController({ kind: 'TSCBM' }), /^applications\.spat\.controller\.kind: expected one of plan, simulated, tscbm, ntcip, got "TSCBM" \(did you mean "tscbm"\?\)$/],
+    ['signal controller without kind', spatController({ listen: '0.0.0.0:6053' }), /^applications\.spat\.controller\.kind: missing required key "kind" \(one of plan, simulated, tscbm, ntcip\)$/],
+    ['signal controller not a mapping', spatController('tscbm'), /^applications\.spat\.controller: expected a mapping with kind: plan \| simulated \| tscbm \| ntcip; got "tscbm"$/],
+    ['a key of another controller kind', spatController({ kind: 'plan', listen: '0.0.0.0:6053' }), /^applications\.spat\.controller\.listen: unknown key "listen"$/],
+    ['TSCBM without mapping', spatController({ kind: 'tscbm', listen: '0.0.0.0:6053' }), /^applications\.spat\.controller\.mapping: missing required key "mapping"/],
+    ['TSCBM listen', spatController({ kind: 'tscbm', listen: '6053', mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.listen: expected HOST:PORT/],
+    ['TSCBM phase range', spatController({ kind: 'tscbm', listen: '0.0.0.0:6053', mapping: [{ signalGroup: 1, phase: 17 }] }), /^applications\.spat\.controller\.mapping\[0\]\.phase: expected an integer between 1 and 16, got 17$/],
+    ['mapping output type', spatController({ kind: 'tscbm', listen: '0.0.0.0:6053', mapping: [{ signalGroup: 1, phase: 1, type: 'pedestrain' }] }), /^applications\.spat\.controller\.mapping\[0\]\.type: expected one of vehicle, pedestrian, overlap, got "pedestrain" \(did you mean "pedestrian"\?\)$/],
+    ['signal group mapped twice', spatController({ kind: 'tscbm', listen: '0.0.0.0:6053', mapping: [{ signalGroup: 2, phase: 2 }, { signalGroup: 2, phase: 6 }] }), /^applications\.spat\.controller\.mapping\[1\]\.signalGroup: signal group 2 is already driven by applications\.spat\.controller\.mapping\[0\]/],
+    ['TSCBM sender address', spatController({ kind: 'tscbm', listen: '0.0.0.0:6053', controllerAddress: 'asc-1.local', mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.controllerAddress: expected an IP address/],
+    ['TSCBM port shared with ingest', { ingest: { listeners: [{ protocol: 'udp', listen: '0.0.0.0:6053' }] }, ...spatController({ kind: 'tscbm', listen: '0.0.0.0:6053', mapping: [{ signalGroup: 1, phase: 1 }] }) }, /^applications\.spat\.controller\.listen: port 6053\/udp is also used by ingest\.listeners\[0\]\.listen$/],
+    ['simulated mode', spatController({ kind: 'simulated', mode: 'actuatd' }), /^applications\.spat\.controller\.mode: expected one of fixed, actuated, got "actuatd" \(did you mean "actuated"\?\)$/],
+    ['stages with fixed time', spatController({ kind: 'simulated', mode: 'fixed', stages: [{ phases: [1], minGreen: 5, maxGreen: 20, yellow: 3, red: 2 }] }), /^applications\.spat\.controller\.stages: only with mode: actuated/],
+    ['stage greens', spatController({ kind: 'simulated', mode: 'actuated', stages: [{ phases: [1], minGreen: 25, maxGreen: 20, yellow: 3, red: 2 }] }), /^applications\.spat\.controller\.stages\[0\]\.maxGreen: expected at least minGreen \(25 s\), got 20$/],
+    ['NTCIP version', spatController({ kind: 'ntcip', target: '10.0.0.2:161', version: '2c', mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.version: expected one of 1, 2, 3, got "2c" \(did you mean "2"\?\)$/],
+    ['NTCIP target', spatController({ kind: 'ntcip', version: 2, mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.target: missing required key "target" \(HOST:PORT\)$/],
+    ['SNMPv3 without user', spatController({ kind: 'ntcip', target: '10.0.0.2:161', version: 3, mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.user: missing: SNMP version 3 needs a user/],
+    ['SNMPv3 privacy key', spatController({ kind: 'ntcip', target: '10.0.0.2:161', version: 3, user: { name: 'rsu', authKey: 'authpass1' }, mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.user\.privKey: missing: security level authPriv needs a privKey/],
+    ['SNMPv3 short key', spatController({ kind: 'ntcip', target: '10.0.0.2:161', version: 3, user: { name: 'rsu', level: 'authNoPriv', authKey: 'short' }, mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.user\.authKey: must be at least 8 characters long$/],
+    ['NTCIP poll', spatController({ kind: 'ntcip', target: '10.0.0.2:161', version: 2, pollMs: 5, mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.pollMs: expected an integer in ms between 20 and 60000, got 5$/],
+    ['NTCIP staleness', spatController({ kind: 'ntcip', target: '10.0.0.2:161', version: 2, pollMs: 200, timeoutMs: 500, staleAfterMs: 600, mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.staleAfterMs: expected at least pollMs \+ timeoutMs \(700 ms\)/],
   ];
   for (const [name, input, re] of cases) {
     const errors = errorsOf(input);
@@ -124,4 +147,70 @@ t.test('an empty file is the default config', async (t) => {
   const r = configCheck(f);
   t.ok(r.ok, r.errors.map(formatIssue).join('\n'));
   t.equal(r.config!.sensors.length, 5);
+});
+
+t.test('signal controller errors point at the line of their key', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rsu-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const f = join(dir, 'controller.yaml');
+  writeFileSync(
+    f,
+    [
+      'applications:',
+      '  spat:',
+      '    controller:',
+      '      kind: ntcip',
+      '      target: 10.0.0.2',
+      '      version: 3',
+      '      mapping:',
+      '        - { signalGroup: 2, phase: 2 }',
+      '        - { signalGroup: 4, phase: 0 }',
+      '',
+    ].join('\n'),
+  );
+  const r = configCheck(f);
+  t.equal(r.ok, false);
+  t.same(
+    r.errors.map((e) => `${e.line}: ${e.path}`),
+    ['5: applications.spat.controller.target', '9: applications.spat.controller.mapping[1].phase'],
+  );
+});
+
+t.test('a good signal controller section: defaults filled in, warnings for ignored keys', async (t) => {
+  const ok = (controller: unknown) => {
+    const r = validateConfig(spatController(controller));
+    t.ok(r.ok, r.errors.map(formatIssue).join('\n'));
+    return { c: r.config?.applications.spat.controller, warnings: r.warnings.map(formatIssue).filter((w) => !w.startsWith('sensors') && !w.startsWith('rsu.')) };
+  };
+  t.same(ok({ kind: 'tscbm', listen: '0.0.0.0:6053', mapping: [{ signalGroup: 2, phase: 2 }, { signalGroup: 12, phase: 2, type: 'pedestrian' }] }).c, {
+    kind: 'tscbm',
+    listen: '0.0.0.0:6053',
+    staleAfterMs: 1000,
+    mapping: [{ signalGroup: 2, phase: 2, type: 'vehicle' }, { signalGroup: 12, phase: 2, type: 'pedestrian' }],
+  });
+  t.same(ok({ kind: 'ntcip', target: '10.0.0.2:161', version: 2, mapping: [{ signalGroup: 1, phase: 1 }] }).c, {
+    kind: 'ntcip',
+    target: '10.0.0.2:161',
+    version: 2,
+    pollMs: 100,
+    timeoutMs: 500,
+    preempts: [1, 2],
+    mapping: [{ signalGroup: 1, phase: 1, type: 'vehicle' }],
+  });
+  const v3 = ok({ kind: 'ntcip', target: '10.0.0.2:161', version: 3, community: 'public', user: { name: 'rsu', authKey: 'authpass1', privKey: 'privpass1' }, mapping: [{ signalGroup: 1, phase: 1 }] });
+  t.match(v3.c, { user: { name: 'rsu', level: 'authPriv', authProtocol: 'sha', privProtocol: 'aes' } });
+  t.same(v3.warnings, ['applications.spat.controller.community: ignored with SNMP version 3 (it uses user)']);
+  t.same(ok({ kind: 'simulated' }).c, { kind: 'simulated', mode: 'fixed' });
+  // Actuated stages default to the plan's phases in offset order, with the plan's all-red.
+  const act = ok({ kind: 'simulated', mode: 'actuated' }).c;
+  t.same(act, {
+    kind: 'simulated',
+    mode: 'actuated',
+    stages: [
+      { phases: [1], minGreen: 10, maxGreen: 25, passage: 3, yellow: 3, red: 2 },
+      { phases: [2], minGreen: 10, maxGreen: 25, passage: 3, yellow: 3, red: 2 },
+    ],
+  });
+  // The resolved section is valid input and resolves to itself.
+  t.same(ok(act).c, act);
 });

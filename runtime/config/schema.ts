@@ -358,3 +358,24 @@ export function refine<A, B = A>(base: Spec<A>, fn: (v: A, path: Path, ctx: Ctx)
     },
   };
 }
+
+/**
+ * A mapping whose `kind` key selects one of several specs (each an `obj` that lists `kind` too, so keys of another
+ * kind are unknown keys). An unknown kind is an error on `kind` with a suggestion.
+ */
+export function byKind<T extends { kind: string }>(variants: { [K in T['kind']]: Spec<Extract<T, { kind: K }>> }): Spec<T> {
+  const kinds = Object.keys(variants);
+  return {
+    expected: `a mapping with kind: ${kinds.join(' | ')}`,
+    parse(v, path, ctx) {
+      if (!isPlainObject(v)) return fail(ctx, path, `expected a mapping with kind: ${kinds.join(' | ')}; got ${show(v)}`);
+      const k = v['kind'];
+      if (k === undefined || k === null) return fail(ctx, [...path, 'kind'], `missing required key "kind" (one of ${kinds.join(', ')})`);
+      if (typeof k !== 'string' || !kinds.includes(k)) {
+        const hint = typeof k === 'string' ? didYouMean(k, kinds) : '';
+        return fail(ctx, [...path, 'kind'], `expected one of ${kinds.join(', ')}, got ${show(k)}${hint}`);
+      }
+      return (variants as Record<string, Spec<T>>)[k]!.parse(v, path, ctx);
+    },
+  };
+}

@@ -4,6 +4,11 @@
 // Units are in the key names' comments; angles in the config are degrees, durations milliseconds unless a key
 // says otherwise (SPAT phase durations are seconds, as traffic engineers write them).
 
+import type { ActuatedStage } from '../../hw/signal/simulated.js';
+import type { PhaseMapping } from '../../hw/signal/types.js';
+
+export type { ActuatedStage, PhaseMapping };
+
 export const MESSAGE_SETS = ['csae2020', 'csae2019', 'j2735-2020', 'j2735-2016'] as const;
 export type MessageSet = (typeof MESSAGE_SETS)[number];
 
@@ -242,9 +247,84 @@ export interface RsiEvent {
   priority: number;
 }
 
+export const SIGNAL_CONTROLLER_KINDS = ['plan', 'simulated', 'tscbm', 'ntcip'] as const;
+export type SignalControllerKind = (typeof SIGNAL_CONTROLLER_KINDS)[number];
+export const PHASE_OUTPUT_TYPES = ['vehicle', 'pedestrian', 'overlap'] as const;
+
+/** SNMPv3 user (USM) of an NTCIP controller. */
+export interface SnmpV3User {
+  name: string;
+  level: 'noAuthNoPriv' | 'authNoPriv' | 'authPriv';
+  /** Required (default sha) with authNoPriv and authPriv. */
+  authProtocol?: 'md5' | 'sha';
+  /** At least 8 characters; required with authNoPriv and authPriv. */
+  authKey?: string;
+  /** Required (default aes) with authPriv. */
+  privProtocol?: 'des' | 'aes';
+  /** At least 8 characters; required with authPriv. */
+  privKey?: string;
+}
+
+/**
+ * Where the SPAT's signal states come from (`applications.spat.controller`, hw/signal). While the source has no
+ * current state (a controller that went silent), SPAT is withheld and `rsu status` shows an alarm.
+ */
+export type SignalControllerConfig =
+  /** The fixed-time plan of `applications.spat.phases` (the default). */
+  | { kind: 'plan' }
+  | {
+      kind: 'simulated';
+      /** fixed: the plan of `phases`; actuated: `stages`, with min/max greens (ends announced as bounds). */
+      mode: 'fixed' | 'actuated';
+      /**
+       * Actuated only. Default: one stage per distinct phase offset of `phases`, in offset order; maxGreen = the
+       * plan's green, minGreen = min(10 s, green), passage 3 s (at most minGreen), the plan's yellow, and as all-red
+       * the gap of the plan up to the next stage's green.
+       */
+      stages?: ActuatedStage[];
+    }
+  | {
+      kind: 'tscbm';
+      /** HOST:PORT the controller's TSCBM / SPaT blob datagrams arrive at (V2X Hub's default port is 6053). */
+      listen: string;
+      /** Accept datagrams from this address only. */
+      controllerAddress?: string;
+      /** A state older than this is stale: SPAT stops, ms. */
+      staleAfterMs: number;
+      /** Controller phase (1-16) → SPAT signal group. */
+      mapping: PhaseMapping[];
+    }
+  | {
+      kind: 'ntcip';
+      /** HOST:PORT of the controller's SNMP agent (usually port 161). */
+      target: string;
+      /** SNMP version: 1, 2 (v2c) or 3. */
+      version: 1 | 2 | 3;
+      /** Versions 1 and 2; default "public". */
+      community?: string;
+      /** Version 3 (required there). */
+      user?: SnmpV3User;
+      pollMs: number;
+      timeoutMs: number;
+      /** Default 3 × pollMs + timeoutMs. */
+      staleAfterMs?: number;
+      /** Preempt inputs watched (preemptState.n). */
+      preempts: number[];
+      /** Controller phase / overlap → SPAT signal group. */
+      mapping: PhaseMapping[];
+    };
+
 export interface ApplicationsSection {
   rsm: { enabled: boolean; intervalMs: number; maxParticipants: number };
-  spat: { enabled: boolean; intervalMs: number; intersection: IntersectionRef; phases: SpatPhase[] };
+  spat: {
+    enabled: boolean;
+    intervalMs: number;
+    intersection: IntersectionRef;
+    /** The fixed-time plan (controller kinds `plan` and `simulated`). */
+    phases: SpatPhase[];
+    /** Source of the signal states; default `{ kind: plan }`. */
+    controller: SignalControllerConfig;
+  };
   map: {
     enabled: boolean;
     intervalMs: number;

@@ -1,6 +1,7 @@
 // The config schema: every key, its type, its default, and the rules that span keys.
 
 import { accessSync, constants } from 'node:fs';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import {
   DEMO_REFERENCE,
@@ -14,6 +15,7 @@ import {
   arr,
   bool,
   bytes,
+  byKind,
   def,
   errnoText,
   fail,
@@ -51,6 +53,8 @@ import {
   RADIO_MODES,
   SENSOR_KINDS,
   TIME_SOURCES,
+  PHASE_OUTPUT_TYPES,
+  type ActuatedStage,
   type ApplicationsSection,
   type CalibrationRef,
   type CameraIntrinsics,
@@ -59,12 +63,15 @@ import {
   type IngestListener,
   type IngestSection,
   type IntersectionRef,
+  type PhaseMapping,
   type Pose,
   type RadioSection,
   type RsiEvent,
   type RsuConfig,
   type RsuSection,
   type SensorConfig,
+  type SignalControllerConfig,
+  type SnmpV3User,
   type SpatPhase,
   type TimeSection,
   type TlsFiles,
@@ -419,6 +426,127 @@ function uniqueIds(list: ReadonlyArray<{ id: number }>, path: Path, ctx: Ctx, wh
   });
 }
 
+// Signal controller (applications.spat.controller): where the SPAT's states come from.
+
+type ControllerOf<K extends SignalControllerConfig['kind']> = Extract<SignalControllerConfig, { kind: K }>;
+
+const phaseMapping = (maxPhase: number) =>
+  obj<PhaseMapping>({
+    signalGroup: req(num({ int: true, min: 1, max: 255 })),
+    phase: req(num({ int: true, min: 1, max: maxPhase })),
+    type: def(oneOf(PHASE_OUTPUT_TYPES), 'vehicle'),
+  });
+
+/** Controller outputs → signal groups; a signal group is driven by one output. */
+const phaseMappings = (maxPhase: number) =>
+  refine(arr(phaseMapping(maxPhase), { min: 1, max: 255 }), (list, path, ctx) => {
+    const before = ctx.errors.length;
+    const seen = new Map<number, number>();
+    list.forEach((m, i) => {
+      const j = seen.get(m.signalGroup);
+      if (j !== undefined) fail(ctx, [...path, i, 'signalGroup'], `signal group ${m.signalGroup} is already driven by ${fmtPath([...path, j])}: one controller output per signal group`);
+      else seen.set(m.signalGroup, i);
+    });
+    return ctx.errors.length === before ? list : undefined;
+  });
+
+const actuatedStage = obj<ActuatedStage>(
+  {
+    phases: req(arr(num({ int: true, min: 1, max: 255 }), { min: 1, max: 255 })),
+    minGreen: req(num({ unit: 'seconds', min: 0, minExclusive: true })),
+    maxGreen: req(num({ unit: 'seconds', min: 0, minExclusive: true })),
+    passage: def(seconds(), 3),
+    yellow: req(seconds()),
+    red: req(seconds()),
+  },
+  (st, path, ctx) => {
+    if (st.minGreen > st.maxGreen) fail(ctx, [...path, 'maxGreen'], `expected at least minGreen (${st.minGreen} s), got ${st.maxGreen}`);
+  },
+);
+
+/** Actuated stages that run the fixed-time plan's phases in their order (see SignalControllerConfig). */
+export function stagesFromPlan(phases: readonly SpatPhase[]): ActuatedStage[] {
+  const r3 = (x: number) => Math.round(x * 1000) / 1000;
+  const p0 = phases[0]!;
+  const cycle = p0.green + p0.yellow + p0.red;
+  const byOffset = new Map<number, SpatPhase[]>();
+  for (const p of phases) byOffset.set(p.offset, [...(byOffset.get(p.offset) ?? []), p]);
+  const offsets = [...byOffset.keys()].sort((a, b) => a - b);
+  return offsets.map((off, k) => {
+    const ps = byOffset.get(off)!;
+    const green = Math.max(...ps.map((p) => p.green));
+    const yellow = Math.max(...ps.map((p) => p.yellow));
+    const next = k + 1 < offsets.length ? offsets[k + 1]! : offsets[0]! + cycle;
+    const minGreen = Math.min(10, green);
+    return { phases: ps.map((p) => p.id), minGreen, maxGreen: green, passage: Math.min(3, minGreen), yellow, red: Math.max(0, r3(next - off - green - yellow)) };
+  });
+}
+
+const snmpUser = obj<SnmpV3User>(
+  {
+    name: req(str({ maxLength: 32 })),
+    level: def(oneOf(['noAuthNoPriv', 'authNoPriv', 'authPriv'] as const), 'authPriv'),
+    authProtocol: opt(oneOf(['md5', 'sha'] as const)),
+    authKey: opt(str({ minLength: 8 })),
+    privProtocol: opt(oneOf(['des', 'aes'] as const)),
+    privKey: opt(str({ minLength: 8 })),
+  },
+  (u, path, ctx) => {
+    if (u.level !== 'noAuthNoPriv') {
+      u.authProtocol ??= 'sha';
+      if (u.authKey === undefined) fail(ctx, [...path, 'authKey'], `missing: security level ${u.level} needs an authKey (at least 8 characters)`);
+    } else if (u.authKey !== undefined || u.authProtocol !== undefined) warn(ctx, [...path, u.authKey !== undefined ? 'authKey' : 'authProtocol'], `ignored with level ${u.level}`);
+    if (u.level === 'authPriv') {
+      u.privProtocol ??= 'aes';
+      if (u.privKey === undefined) fail(ctx, [...path, 'privKey'], 'missing: security level authPriv needs a privKey (at least 8 characters)');
+    } else if (u.privKey !== undefined || u.privProtocol !== undefined) warn(ctx, [...path, u.privKey !== undefined ? 'privKey' : 'privProtocol'], `ignored with level ${u.level}`);
+  },
+);
+
+const ipAddress = refine(str(), (v, path, ctx) => (isIP(v) ? v : fail(ctx, path, `expected an IP address (datagrams carry the sender's address, not a name), got ${show(v)}`)), 'an IP address');
+
+const signalController = byKind<SignalControllerConfig>({
+  plan: obj<ControllerOf<'plan'>>({ kind: req(oneOf(['plan'] as const)) }),
+  simulated: obj<ControllerOf<'simulated'>>(
+    {
+      kind: req(oneOf(['simulated'] as const)),
+      mode: def(oneOf(['fixed', 'actuated'] as const), 'fixed'),
+      stages: opt(arr(actuatedStage, { min: 1, max: 255 })),
+    },
+    (c, path, ctx) => {
+      if (c.mode === 'fixed' && c.stages) fail(ctx, [...path, 'stages'], 'only with mode: actuated (mode fixed runs the plan of applications.spat.phases)');
+    },
+  ),
+  tscbm: obj<ControllerOf<'tscbm'>>({
+    kind: req(oneOf(['tscbm'] as const)),
+    listen: req(hostPort()),
+    controllerAddress: opt(ipAddress),
+    staleAfterMs: def(num({ unit: 'ms', int: true, min: 100, max: 60_000 }), 1000),
+    mapping: req(phaseMappings(16)),
+  }),
+  ntcip: obj<ControllerOf<'ntcip'>>(
+    {
+      kind: req(oneOf(['ntcip'] as const)),
+      target: req(hostPort()),
+      version: req(oneOf([1, 2, 3] as const)),
+      community: opt(str({ maxLength: 255 })),
+      user: opt(snmpUser),
+      pollMs: def(num({ unit: 'ms', int: true, min: 20, max: 60_000 }), 100),
+      timeoutMs: def(num({ unit: 'ms', int: true, min: 10, max: 60_000 }), 500),
+      staleAfterMs: opt(num({ unit: 'ms', int: true, min: 100, max: 600_000 })),
+      preempts: def(arr(num({ int: true, min: 1, max: 255 }), { max: 255 }), [1, 2]),
+      mapping: req(phaseMappings(255)),
+    },
+    (c, path, ctx) => {
+      if (c.version === 3 && !c.user) fail(ctx, [...path, 'user'], 'missing: SNMP version 3 needs a user (name, level, keys)');
+      if (c.version !== 3 && c.user) warn(ctx, [...path, 'user'], `ignored with SNMP version ${c.version} (it uses community)`);
+      if (c.version === 3 && c.community !== undefined) warn(ctx, [...path, 'community'], 'ignored with SNMP version 3 (it uses user)');
+      if (c.staleAfterMs !== undefined && c.staleAfterMs < c.pollMs + c.timeoutMs)
+        fail(ctx, [...path, 'staleAfterMs'], `expected at least pollMs + timeoutMs (${c.pollMs + c.timeoutMs} ms): a poll that has not timed out yet is not stale, got ${c.staleAfterMs}`);
+    },
+  ),
+});
+
 const rsiEvent = obj<RsiEvent>({
   id: req(num({ int: true, min: 0, max: 255 })),
   type: req(num({ int: true, min: 0, max: 65535 })),
@@ -448,6 +576,7 @@ const applicationsSection = obj<ApplicationsSection>({
           { id: 1, green: 25, yellow: 3, red: 32, offset: 0 },
           { id: 2, green: 25, yellow: 3, red: 32, offset: 30 },
         ]),
+        controller: def(signalController, { kind: 'plan' }),
       },
       (s, path, ctx) => {
         const phasesPath = [...path, 'phases'];
@@ -459,6 +588,8 @@ const applicationsSection = obj<ApplicationsSection>({
             fail(ctx, [...phasesPath, i], `green + yellow + red = ${cycle} s, but ${fmtPath([...phasesPath, 0])} has ${cycle0} s: all phases of a fixed-time plan share one cycle`);
           else if (p.offset >= cycle) fail(ctx, [...phasesPath, i, 'offset'], `expected an offset within the ${cycle} s cycle (0 to ${cycle}), got ${p.offset}`);
         });
+        const c = s.controller;
+        if (c.kind === 'simulated' && c.mode === 'actuated' && !c.stages && ctx.errors.length === 0) c.stages = stagesFromPlan(s.phases);
       },
     ),
   ),
@@ -497,6 +628,19 @@ const configObj = obj<RsuConfig>(
     metrics: section(obj<RsuConfig['metrics']>({ host: def(str(), '127.0.0.1'), port: def(port(true), 9464) })),
   },
   (c, _path, ctx) => {
+    // A TSCBM listener shares the UDP ports with the sensor ingest and the radio receiver.
+    const sc = c.applications.spat.controller;
+    if (sc.kind === 'tscbm') {
+      const p = splitHostPort(sc.listen)!.port;
+      const udp: Array<[Path, string]> = [
+        ...c.ingest.listeners.map((l, i): [Path, string] => [['ingest', 'listeners', i, 'listen'], l.protocol === 'udp' ? l.listen : '']),
+        [['radio', 'receive', 'listen'], c.radio.receive.listen],
+      ];
+      for (const [path, hp] of udp) {
+        if (hp && splitHostPort(hp)?.port === p)
+          fail(ctx, ['applications', 'spat', 'controller', 'listen'], `port ${p}/udp is also used by ${fmtPath(path)}`);
+      }
+    }
     if (c.radio.mode !== 'immediate-forward') return;
     const needed: Array<[keyof RsuConfig['radio']['immediateForward']['messages'], boolean]> = [
       ['SPAT', c.applications.spat.enabled],
