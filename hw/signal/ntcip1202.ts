@@ -1,14 +1,17 @@
 // NTCIP 1202 (actuated signal controller MIB) over SNMP v1/v2c/v3 with net-snmp: polls the phase status groups
 // (bit n-1 = phase n of group 1, phases 9-16 in group 2), overlap status groups, unitFlashStatus and preemptState.
 // OIDs (asc = 1.3.6.1.4.1.1206.4.2.1): phaseStatusGroupReds asc.1.4.1.2.g, Yellows .3, Greens .4, DontWalks .5,
-// PedClears .6, Walks .7 (as used by USDOT V2X Hub DmsPlugin/dmsNTCIP.h and MMITSS); unitFlashStatus asc.3.6.0,
-// preemptState asc.6.2.1.16.n, overlapStatusGroupReds asc.9.4.1.2.g (Yellows .3, Greens .4), from a public OID
-// listing of the NTCIP 1202 v02.18 MIB. NTCIP 1202 v2 has no time-to-change objects: SNMP snapshots carry the
-// light with `endUnknown` unless the controller also sends TSCBM (use TscbmController for timing).
+// PedClears .6, Walks .7; unitFlashStatus asc.3.6.0; preemptState asc.6.2.1.16.n; overlapStatusGroupReds
+// asc.9.4.1.2.g, Yellows .3, Greens .4 — checked against public listings of the 1202 MIB (hw/signal/README.md)
+// and run against net-snmp's snmpd (test/signal-ntcip.test.ts). NTCIP 1202 v2 has no time-to-change objects: SNMP
+// snapshots carry the light with `endUnknown` unless the controller also sends TSCBM (use TscbmController for timing).
 import snmp, { type Session, type Varbind } from 'net-snmp';
 import { StateTracker } from './tracker.js';
 import type { ControllerHealth, Light, ObservedPhase, PhaseMapping, SignalController, SignalSnapshot } from './types.js';
 import { NORMAL_STATUS, SignalInputError } from './types.js';
+
+// net-snmp exports these too; hw/signal/net-snmp.d.ts does not declare them
+const snmpX = snmp as typeof snmp & { ResponseInvalidError: new (...a: never[]) => Error & { code: number }; ResponseInvalidCode: Record<string, number> };
 
 const ASC = '1.3.6.1.4.1.1206.4.2.1';
 export const NTCIP1202_OID = {
@@ -24,6 +27,8 @@ export const NTCIP1202_OID = {
   unitFlashStatus: `${ASC}.3.6.0`,
   preemptState: (n: number) => `${ASC}.6.2.1.16.${n}`,
 } as const;
+
+type GroupObject = Exclude<keyof typeof NTCIP1202_OID, 'unitFlashStatus' | 'preemptState'>;
 
 /** unitFlashStatus: other(1), notFlash(2), automatic(3), localManual(4), faultMonitor(5), mmu(6), startup(7), preempt(8). */
 const NOT_FLASH = 2;
@@ -54,20 +59,33 @@ export class NtcipSnmpController implements SignalController {
   readonly tracker: StateTracker;
   private readonly now: () => number;
   private readonly oids: string[];
+  /** OID → MIB name with index ("phaseStatusGroupReds.1"), so errors name the object. */
+  private readonly names = new Map<string, string>();
 
   constructor(private readonly o: NtcipOptions) {
     this.now = o.now ?? Date.now;
     const poll = o.pollMs ?? 100;
     this.tracker = new StateTracker({ source: `ntcip1202 snmp ${o.host}:${o.port ?? 161}`, staleAfterMs: o.staleAfterMs ?? 3 * poll + (o.timeoutMs ?? 500), now: this.now });
-    const groups = [...new Set(o.mapping.map((m) => Math.ceil(m.phase / 8)))];
     const O = NTCIP1202_OID;
+    for (const m of o.mapping) if (!Number.isInteger(m.phase) || m.phase < 1 || m.phase > 255) throw new Error(`ntcip1202: mapping of signal group ${m.signalGroup}: phase ${m.phase} is not 1-255`);
+    // only the groups (and group kinds) the mapping uses: an agent without phases 9-16 or overlaps is not asked for them
+    const groupsOf = (types: (PhaseMapping['type'])[]) => [...new Set(o.mapping.filter((m) => types.includes(m.type)).map((m) => Math.ceil(m.phase / 8)))];
+    const named = (name: string, f: (n: number) => string) => (n: number) => (this.names.set(f(n), `${name}.${n}`), f(n));
+    const cols = (names: GroupObject[], groups: number[]) => groups.flatMap((g) => names.map((n) => named(n, O[n])(g)));
+    this.names.set(O.unitFlashStatus, 'unitFlashStatus.0');
     this.oids = [
-      ...groups.flatMap((g) => [O.phaseStatusGroupReds(g), O.phaseStatusGroupYellows(g), O.phaseStatusGroupGreens(g)]),
-      ...(o.mapping.some((m) => m.type === 'pedestrian') ? groups.flatMap((g) => [O.phaseStatusGroupDontWalks(g), O.phaseStatusGroupPedClears(g), O.phaseStatusGroupWalks(g)]) : []),
-      ...(o.mapping.some((m) => m.type === 'overlap') ? groups.flatMap((g) => [O.overlapStatusGroupReds(g), O.overlapStatusGroupYellows(g), O.overlapStatusGroupGreens(g)]) : []),
+      ...cols(['phaseStatusGroupReds', 'phaseStatusGroupYellows', 'phaseStatusGroupGreens'], groupsOf([undefined, 'vehicle'])),
+      ...cols(['phaseStatusGroupDontWalks', 'phaseStatusGroupPedClears', 'phaseStatusGroupWalks'], groupsOf(['pedestrian'])),
+      ...cols(['overlapStatusGroupReds', 'overlapStatusGroupYellows', 'overlapStatusGroupGreens'], groupsOf(['overlap'])),
       O.unitFlashStatus,
-      ...(o.preempts ?? [1, 2]).map(O.preemptState),
+      ...(o.preempts ?? [1, 2]).map(named('preemptState', O.preemptState)),
     ];
+  }
+
+  /** "phaseStatusGroupReds.1 (1.3.6.1.4.1.1206.4.2.1.1.4.1.2.1)" */
+  private label(oid: string): string {
+    const n = this.names.get(oid);
+    return n ? `${n} (${oid})` : oid;
   }
 
   async start(): Promise<void> {
@@ -85,6 +103,8 @@ export class NtcipSnmpController implements SignalController {
     } else {
       this.session = snmp.createSession(o.host, o.community ?? 'public', { ...common, version: o.version === 'v1' ? snmp.Version1 : snmp.Version2c });
     }
+    // net-snmp 3.29 re-emits socket errors under the error object itself as the event name (Session.onError), so
+    // this listener rarely fires: an unreachable agent shows up as timeouts.
     this.session.on('error', (e: Error) => this.tracker.error(new SignalInputError('socket-error', e.message)));
     this.timer = setInterval(() => void this.poll(), o.pollMs ?? 100);
     await this.poll();
@@ -99,15 +119,14 @@ export class NtcipSnmpController implements SignalController {
     return new Promise<void>((resolve) => {
       s.get(this.oids, (err: Error | null, vbs: Varbind[]) => {
         this.inFlight = false;
+        // close() cancels the request in flight ("Socket forcibly closed"): not a controller error
+        if (this.session !== s) return resolve();
         try {
-          if (err) {
-            const timeout = err instanceof snmp.RequestTimedOutError || /timed out/i.test(err.message);
-            throw new SignalInputError(timeout ? 'timeout' : 'snmp-error', timeout ? `SNMP get timed out after ${this.o.timeoutMs ?? 500} ms` : `SNMP error: ${err.message}`);
-          }
+          if (err) throw this.requestError(err);
           const values = new Map<string, number>();
           for (const vb of vbs) {
-            if (snmp.isVarbindError(vb)) throw new SignalInputError('snmp-error', `SNMP ${vb.oid}: ${snmp.varbindError(vb)}`);
-            if (typeof vb.value !== 'number') throw new SignalInputError('bad-value', `SNMP ${vb.oid}: expected an INTEGER, got ${snmp.ObjectType[vb.type] ?? vb.type}`);
+            if (snmp.isVarbindError(vb)) throw new SignalInputError('snmp-error', `${this.label(vb.oid)}: ${snmp.varbindError(vb).replace(/: [\d.]+$/, '')}`);
+            if (typeof vb.value !== 'number') throw new SignalInputError('bad-value', `${this.label(vb.oid)}: expected an INTEGER, got ${snmp.ObjectType[vb.type] ?? `type ${vb.type}`}`);
             values.set(vb.oid, vb.value);
           }
           this.apply(values, sentAt);
@@ -119,17 +138,36 @@ export class NtcipSnmpController implements SignalController {
     });
   }
 
+  /** A failed request as an error naming its likely cause. */
+  private requestError(err: Error): SignalInputError {
+    const o = this.o;
+    const where = `${o.host}:${o.port ?? 161}`;
+    if (err instanceof snmp.RequestTimedOutError || /timed out/i.test(err.message)) {
+      const who =
+        o.version === 'v3'
+          ? `SNMPv3 user '${o.user?.name}' unknown to the agent or security level not allowed (agents may not answer)`
+          : `the community '${o.community ?? 'public'}' is wrong (SNMP ${o.version} agents drop such requests without an answer)`;
+      return new SignalInputError('timeout', `no response from ${where} within ${o.timeoutMs ?? 500} ms: controller down or unreachable, or ${who}`);
+    }
+    if (err instanceof snmpX.ResponseInvalidError && o.version === 'v3' && (err.code === snmpX.ResponseInvalidCode.EAuthFailure || err.code === snmpX.ResponseInvalidCode.ECouldNotDecrypt)) {
+      return new SignalInputError('snmp-error', `SNMPv3 authentication failed for user '${o.user?.name}' (${o.user?.level}) at ${where}: ${err.message}`);
+    }
+    // v1 reports a missing object as a noSuchName error status naming the OID
+    const msg = err.message.replace(/[\d]+(?:\.[\d]+){5,}/g, (oid) => this.label(oid));
+    return new SignalInputError('snmp-error', `SNMP ${o.version} request to ${where} failed: ${msg}`);
+  }
+
   private apply(v: Map<string, number>, atMs: number): void {
     const O = NTCIP1202_OID;
-    const get = (oid: string) => {
+    const get = (oid: string, min: number, max: number) => {
       const x = v.get(oid);
-      if (x === undefined) throw new SignalInputError('bad-value', `SNMP response lacks ${oid}`);
+      if (x === undefined) throw new SignalInputError('bad-value', `SNMP response lacks ${this.label(oid)}`);
+      if (x < min || x > max) throw new SignalInputError('bad-value', `${this.label(oid)}: value ${x} out of range ${min}-${max}`);
       return x;
     };
-    const flashStatus = get(O.unitFlashStatus);
-    if (flashStatus < 1 || flashStatus > 8) throw new SignalInputError('bad-value', `unitFlashStatus ${flashStatus} out of range 1-8`);
+    const flashStatus = get(O.unitFlashStatus, 1, 8);
     const flash = flashStatus !== NOT_FLASH && flashStatus !== 1;
-    const preempt = (this.o.preempts ?? [1, 2]).some((n) => PREEMPT_ACTIVE.has(get(O.preemptState(n))));
+    const preempt = (this.o.preempts ?? [1, 2]).some((n) => PREEMPT_ACTIVE.has(get(O.preemptState(n), 1, 9)));
     const phases: ObservedPhase[] = this.o.mapping.map((m) => {
       const g = Math.ceil(m.phase / 8);
       const b = 1 << ((m.phase - 1) % 8);
@@ -139,16 +177,15 @@ export class NtcipSnmpController implements SignalController {
           : m.type === 'overlap'
             ? [O.overlapStatusGroupReds(g), O.overlapStatusGroupYellows(g), O.overlapStatusGroupGreens(g)]
             : [O.phaseStatusGroupReds(g), O.phaseStatusGroupYellows(g), O.phaseStatusGroupGreens(g)];
-      const on = [get(r), get(y), get(gr)].map((x) => {
-        if (x < 0 || x > 255) throw new SignalInputError('bad-value', `status group value ${x} out of range 0-255`);
-        return (x & b) !== 0;
-      });
+      const on = [get(r, 0, 255), get(y, 0, 255), get(gr, 0, 255)].map((x) => (x & b) !== 0);
       const n = on.filter(Boolean).length;
       if (n > 1) throw new SignalInputError('inconsistent', `${m.type ?? 'vehicle'} phase ${m.phase} reported in ${n} colours at once`);
       const light: Light = on[2] ? 'green' : on[1] ? 'yellow' : 'red';
-      return { signalGroup: m.signalGroup, light, display: n === 0 ? 'dark' : flash ? 'flashing' : 'steady' };
+      // In flash the heads are driven by the flasher / monitor, not by phase timing: a phase may show no colour bit.
+      // Its colour is then unknown; report flashing red (stop, then proceed), the cautious reading, rather than dark.
+      return { signalGroup: m.signalGroup, light, display: flash ? 'flashing' : n === 0 ? 'dark' : 'steady' };
     });
-    this.tracker.update({ atMs, phases, status: { ...NORMAL_STATUS, flash, preempt, dark: phases.every((p) => p.display === 'dark') } });
+    this.tracker.update({ atMs, phases, status: { ...NORMAL_STATUS, flash, preempt, dark: phases.length > 0 && phases.every((p) => p.display === 'dark') } });
   }
 
   snapshot(atMs: number): SignalSnapshot | undefined {
@@ -156,7 +193,12 @@ export class NtcipSnmpController implements SignalController {
   }
 
   health(): ControllerHealth {
-    return this.tracker.health(this.session !== undefined);
+    const h = this.tracker.health(this.session !== undefined);
+    // the tracker names the last error only before the first state; a silent controller's alarm should say why too
+    if (h.alarm && h.lastError && !h.alarm.includes('last error') && h.lastUpdateAgeMs !== undefined && h.lastError.atMs >= this.now() - h.lastUpdateAgeMs) {
+      h.alarm += ` (last error: ${h.lastError.message})`;
+    }
+    return h;
   }
 
   async close(): Promise<void> {

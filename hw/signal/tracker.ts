@@ -106,7 +106,8 @@ export class StateTracker {
         nextDurationMs: 0,
         nextUnknown: true,
         confidence: endUnknown ? 0 : min !== undefined && max !== undefined && max - min <= 100 ? 15 : obs.status.fixedTime ? 15 : 6,
-        ...(endUnknown ? { endUnknown: true, minEndInMs: 0, maxEndInMs: 0 } : { minEndInMs: min ?? likely, maxEndInMs: max ?? likely }),
+        // A bound the controller did not report stays absent: the SPAT then leaves it out instead of claiming it.
+        ...(endUnknown ? { endUnknown: true, minEndInMs: 0, maxEndInMs: 0 } : { minEndInMs: min ?? likely, ...(max !== undefined ? { maxEndInMs: max } : {}) }),
       };
       phases.push({ id, light: st.light as PhaseSnapshot['light'], windows: [w], display: st.display as PhaseSnapshot['display'] });
     }

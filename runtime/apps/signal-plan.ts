@@ -16,7 +16,8 @@ export interface LightWindow {
   nextDurationMs: number;
   /**
    * Optional (signal controller adapters, hw/signal). The controller's bounds on this window's end, ms from the
-   * snapshot time; endInMs is then the likely end. Absent: the end is certain (fixed time).
+   * snapshot time; endInMs is then the likely end. Both absent: the end is certain (fixed time); only one given: the
+   * other bound is not known.
    */
   minEndInMs?: number;
   maxEndInMs?: number;

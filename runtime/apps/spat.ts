@@ -94,7 +94,8 @@ export function buildSpat(snap: SignalSnapshot, ctx: SpatContext): unknown {
               : {
                   ...(k > 0 ? { startTime: mark(w.startInMs) } : {}),
                   minEndTime: mark(w.minEndInMs ?? w.endInMs),
-                  maxEndTime: mark(w.maxEndInMs ?? w.endInMs),
+                  // Both bounds absent: a fixed-time end, certain. Only a minimum: the maximum is not known, left out.
+                  ...(w.maxEndInMs !== undefined ? { maxEndTime: mark(w.maxEndInMs) } : w.minEndInMs === undefined ? { maxEndTime: mark(w.endInMs) } : {}),
                   likelyTime: mark(w.endInMs),
                   // TimeIntervalConfidence 15 (100 %) unless the controller says otherwise: a fixed-time end is certain.
                   confidence: w.confidence ?? 15,
