@@ -16,23 +16,9 @@ import { demoLaneMapPath } from '../runtime/map/index.js';
 import { DEFAULT_MEASUREMENT_OPTIONS, Georef, buildSensorModels, lidarDetection } from '../runtime/perception/index.js';
 import { request } from '../runtime/status.js';
 import { decodeEnvelope } from '../runtime/uplink/index.js';
+import { freeUdpPort, freeTcpPort } from './support/ports.js';
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
-async function freeTcpPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const p = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 const V = new URL('../../shared/vectors/', import.meta.url).pathname;
 

@@ -8,19 +8,13 @@ import t from 'tap';
 import { loadMessageSet } from '../codecs/index.js';
 import { formatIssue, validateConfig, type RsuConfig } from '../runtime/config/index.js';
 import { startDaemon, SIGNAL_SILENT_ALARM } from '../runtime/daemon.js';
+import { freeUdpPort } from './support/ports.js';
 
 const fx = (f: string) => Buffer.from(readFileSync(join(import.meta.dirname, 'fixtures', 'signal', f), 'utf8').trim(), 'hex');
 // Phases 2 and 6 green, every other phase red; phase 1's minimum time to change 4.0 s, maxima not reported.
 const capture = fx('tscbm-v2xhub-spat_1721238398773.hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const p = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return p;
-}
 
 /** A config through the validator: one lidar, radio to `sink`, nothing else listening but the controller. */
 function config(controller: unknown, sinkPort: number): RsuConfig {

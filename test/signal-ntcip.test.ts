@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createSocket } from 'node:dgram';
 import { NTCIP1202_OID as O, NtcipSnmpController, type NtcipOptions } from '../hw/signal/ntcip1202.js';
 import type { PhaseMapping } from '../hw/signal/types.js';
+import { freeUdpPort } from './support/ports.js';
 
 const SNMPD = '/usr/sbin/snmpd';
 const SNMPWALK = '/usr/bin/snmpwalk';
@@ -63,13 +64,6 @@ function stateLines(s: AgentState): string {
   return [...m.keys()].sort(cmp).map((oid) => `.${oid} ${m.get(oid)![0]} ${m.get(oid)![1]}`).join('\n') + '\n';
 }
 
-async function freeUdpPort(): Promise<number> {
-  const s = createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 class FakeAgent {
   readonly dir = mkdtempSync(join(tmpdir(), 'rsu-ntcip-'));

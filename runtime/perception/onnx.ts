@@ -295,9 +295,7 @@ export class OnnxFusion implements FusionBackend {
   }
 
   counts(): { live: number; confirmed: number; created: number } {
-    let confirmed = 0;
-    for (const t of this.tracker.tracks) if (t.confirmed) confirmed++;
-    return { live: this.tracker.tracks.length, confirmed, created: this.tracker.created };
+    return this.tracker.counts();
   }
 }
 

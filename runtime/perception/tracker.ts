@@ -556,6 +556,13 @@ export class Tracker {
   }
 
   /** Tracks predicted to atMs (the state is not changed). Confirmed tracks only unless `all`. */
+  /** Live, confirmed and ever-created tracks: what a FusionBackend reports as counts(). */
+  counts(): { live: number; confirmed: number; created: number } {
+    let confirmed = 0;
+    for (const t of this.list) if (t.confirmed) confirmed++;
+    return { live: this.list.length, confirmed, created: this.created };
+  }
+
   estimates(atMs: number, all = false): TrackEstimate[] {
     const o = this.opts;
     const out: TrackEstimate[] = [];
