@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import { copyFileSync, existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSocket } from 'node:dgram';
 import { NTCIP1202_OID as O, NtcipSnmpController, type NtcipOptions } from '../hw/signal/ntcip1202.js';
 import type { PhaseMapping } from '../hw/signal/types.js';
 import { freeUdpPort } from './support/ports.js';
