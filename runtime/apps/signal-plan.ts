@@ -67,14 +67,24 @@ export interface SignalSnapshot {
   status?: IntersectionSignalStatus;
 }
 
+/** The cycle length of a fixed-time plan, ms; throws unless every phase has the same one. */
+export function planCycleMs(phases: readonly SpatPhase[]): number {
+  if (!phases.length) throw new Error('a signal plan needs at least one phase');
+  const cycles = new Set(phases.map((p) => Math.round((p.green + p.yellow + p.red) * 1000)));
+  if (cycles.size !== 1) throw new Error(`all phases must share one cycle length, got ${[...cycles].map((c) => c / 1000).join(', ')} s`);
+  return [...cycles][0]!;
+}
+
+/** Time since the phase's green began in the current cycle, ms: cycles count from the Unix epoch. */
+export function cyclePositionMs(p: SpatPhase, cycleMs: number, atMs: number): number {
+  return (((atMs - p.offset * 1000) % cycleMs) + cycleMs) % cycleMs;
+}
+
 export class FixedTimePlan {
   readonly cycleMs: number;
 
   constructor(private readonly phases: SpatPhase[]) {
-    if (!phases.length) throw new Error('a signal plan needs at least one phase');
-    const cycles = new Set(phases.map((p) => Math.round((p.green + p.yellow + p.red) * 1000)));
-    if (cycles.size !== 1) throw new Error(`all phases must share one cycle length, got ${[...cycles].map((c) => c / 1000).join(', ')} s`);
-    this.cycleMs = [...cycles][0]!;
+    this.cycleMs = planCycleMs(phases);
   }
 
   snapshot(atMs: number): SignalSnapshot {
@@ -86,8 +96,7 @@ export class FixedTimePlan {
     const g = p.green * 1000;
     const y = p.yellow * 1000;
     const r = p.red * 1000;
-    // Cycles count from the Unix epoch; u is the time since this phase's green began in the current cycle.
-    const u = (((atMs - p.offset * 1000) % C) + C) % C;
+    const u = cyclePositionMs(p, C, atMs);
     const seq = (
       [
       { light: 'green', start: 0, len: g },

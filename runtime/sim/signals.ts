@@ -1,8 +1,9 @@
 // Signal states of a fixed-time plan (the config's SPAT phases), with the semantics the SPAT builder uses:
 // cycles count from the Unix epoch, each phase's green starts `offset` seconds into the cycle, then yellow, then
-// red. Kept here (small) so the simulator does not depend on the applications stage; test/sim-signals.test.ts
-// checks that both agree when runtime/apps/signal-plan.ts is present.
+// red. The cycle arithmetic is the SPAT builder's own (runtime/apps/signal-plan.ts), so simulated road users stop
+// on exactly the lights the RSU broadcasts; test/sim-signals.test.ts checks that both agree.
 
+import { cyclePositionMs, planCycleMs } from '../apps/signal-plan.js';
 import type { SpatPhase } from '../config/types.js';
 
 export type Light = 'green' | 'yellow' | 'red';
@@ -20,10 +21,7 @@ export class SignalPlan {
   private readonly byId = new Map<number, SpatPhase>();
 
   constructor(readonly phases: readonly SpatPhase[]) {
-    if (!phases.length) throw new Error('a signal plan needs at least one phase');
-    const cycles = new Set(phases.map((p) => Math.round((p.green + p.yellow + p.red) * 1000)));
-    if (cycles.size !== 1) throw new Error(`all phases must share one cycle length, got ${[...cycles].map((c) => c / 1000).join(', ')} s`);
-    this.cycleS = [...cycles][0]! / 1000;
+    this.cycleS = planCycleMs(phases) / 1000;
     for (const p of phases) this.byId.set(p.id, p);
   }
 
@@ -39,7 +37,7 @@ export class SignalPlan {
     const p = group === undefined ? undefined : this.byId.get(group);
     if (!p) return { light: 'green', elapsedS: Infinity, remainingS: Infinity };
     const C = this.cycleS * 1000;
-    const u = ((((atMs - p.offset * 1000) % C) + C) % C) / 1000;
+    const u = cyclePositionMs(p, C, atMs) / 1000;
     if (u < p.green) return { light: 'green', elapsedS: u, remainingS: p.green - u };
     if (u < p.green + p.yellow) return { light: 'yellow', elapsedS: u - p.green, remainingS: p.green + p.yellow - u };
     return { light: 'red', elapsedS: u - p.green - p.yellow, remainingS: C / 1000 - u };
