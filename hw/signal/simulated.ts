@@ -6,7 +6,7 @@
 //   (`call()`) for `passage` seconds; ends are announced as [min, max] with the min as the likely end, which only
 //   moves later;
 // - flash, dark and preemption can be switched on to test how they are represented.
-import type { LightWindow, PhaseSnapshot } from '../../runtime/apps/signal-plan.js';
+import { cyclePositionMs, planCycleMs, type LightWindow, type PhaseSnapshot } from '../../runtime/apps/signal-plan.js';
 import type { SpatPhase } from '../../runtime/config/types.js';
 import type { ControllerHealth, IntersectionSignalStatus, Light, SignalController, SignalSnapshot } from './types.js';
 import { NORMAL_STATUS } from './types.js';
@@ -39,13 +39,6 @@ export type SimulatedOptions =
   | { mode: 'fixed'; phases: SpatPhase[]; now?: () => number }
   | { mode: 'actuated'; stages: ActuatedStage[]; startMs: number; now?: () => number };
 
-function validatePlan(phases: SpatPhase[]): number {
-  if (!phases.length) throw new Error('a signal plan needs at least one phase');
-  const cycles = new Set(phases.map((p) => Math.round((p.green + p.yellow + p.red) * 1000)));
-  if (cycles.size !== 1) throw new Error(`all phases must share one cycle length, got ${[...cycles].map((c) => c / 1000).join(', ')} s`);
-  return [...cycles][0]!;
-}
-
 export class SimulatedController implements SignalController {
   private running = false;
   private epochs: PlanEpoch[] = [];
@@ -58,7 +51,7 @@ export class SimulatedController implements SignalController {
 
   constructor(private readonly o: SimulatedOptions) {
     this.now = o.now ?? Date.now;
-    if (o.mode === 'fixed') this.epochs = [{ fromMs: 0, cycleMs: validatePlan(o.phases), phases: o.phases }];
+    if (o.mode === 'fixed') this.epochs = [{ fromMs: 0, cycleMs: planCycleMs(o.phases), phases: o.phases }];
     else {
       if (!o.stages.length) throw new Error('an actuated controller needs at least one stage');
       for (const s of o.stages) if (s.minGreen > s.maxGreen) throw new Error(`stage ${s.phases.join('+')}: minGreen ${s.minGreen} s > maxGreen ${s.maxGreen} s`);
@@ -80,7 +73,7 @@ export class SimulatedController implements SignalController {
    */
   setPlan(phases: SpatPhase[], atMs = this.now()): number {
     if (this.o.mode !== 'fixed') throw new Error('setPlan: not a fixed-time controller');
-    const cycleMs = validatePlan(phases);
+    const cycleMs = planCycleMs(phases);
     const ids = (ps: SpatPhase[]) => ps.map((p) => p.id).sort((a, b) => a - b).join(',');
     const cur = this.epochAt(atMs);
     if (ids(phases) !== ids(cur.phases)) throw new Error(`setPlan: the new plan has phases ${ids(phases)}, the running one ${ids(cur.phases)}`);
@@ -123,7 +116,7 @@ export class SimulatedController implements SignalController {
     const C = e.cycleMs;
     const g = p.green * 1000;
     const y = p.yellow * 1000;
-    const u = (((t - e.fromMs - p.offset * 1000) % C) + C) % C;
+    const u = cyclePositionMs(p, C, t - e.fromMs); // cycles of this plan count from its start
     const seq: Segment[] = (
       [
         { light: 'green', start: 0, end: g },
