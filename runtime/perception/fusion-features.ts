@@ -12,7 +12,7 @@ import type { SensorModel } from './measure.js';
 import type { TrackState } from './tracker.js';
 
 /** Version of the feature layout; the model card and the ONNX metadata carry it. */
-export const FEATURE_VERSION = 1;
+export const FEATURE_VERSION = 2;
 
 /** Class groups the model sees (inputs), index 0 = unknown / anything else. */
 export const INPUT_CLASSES = ['unknown', 'car', 'van', 'truck', 'bus', 'bicycle', 'pedestrian'] as const;
@@ -62,8 +62,27 @@ export const FEATURE_NAMES = [
   'det_range', // 34: horizontal range of the detection's ground placement / 100 m
   'det_bottom', // 35: bottom edge / image height
   'det_candidates', // 36: number of track candidates of this detection / 5
+  'det_log_w', // 37: ln(detection width / 100 px)
+  'det_aspect', // 38: ln(detection width / height)
+  'det_depression', // 39: depression of the ray to the detection's ground placement, rad
+  'det_u', // 40: horizontal box centre / image width (where in the view: which approach, which way it runs)
+  'track_yaw_known', // 41: the track has a heading (lidar box or motion)
+  'rel_cos', // 42: |cos(track heading − ray azimuth)|: seen end-on (1) or side-on (0)
+  'rel_sin', // 43: |sin(track heading − ray azimuth)|
+  'track_log_len', // 44: ln(track length / 4.5 m)
+  'track_log_wid', // 45: ln(track width / 1.8 m)
 ] as const;
 export const FEATURE_COUNT = FEATURE_NAMES.length;
+
+/**
+ * Inputs of the model's ground-placement head: the detection's own features and the orientation and size of its
+ * track, never the track's position. The placement updates the track as a measurement, so it must not already
+ * contain the track's estimate (that would count the track twice).
+ */
+export const PLACE_FEATURES: readonly number[] = [
+  ...[24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 37, 38, 39, 40],
+  ...[41, 42, 43, 44, 45],
+];
 
 export interface Rect {
   x0: number;
@@ -130,6 +149,14 @@ export function projectTrackBox(sensor: SensorModel, tr: TrackState): Rect | und
   return r.x1 > r.x0 && r.y1 > r.y0 ? r : undefined;
 }
 
+/** A track's heading (local yaw), from its lidar box or its motion (≥ 1 m/s); undefined when it has neither. */
+export function trackYaw(tr: TrackState): number | undefined {
+  if (Number.isFinite(tr.yaw)) return tr.yaw;
+  const vx = tr.kf.x[2]!;
+  const vy = tr.kf.x[3]!;
+  return vx * vx + vy * vy > 1 ? Math.atan2(vy, vx) : undefined;
+}
+
 export function iouRect(a: Rect, b: Rect): number {
   const w = Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0);
   const h = Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0);
@@ -152,6 +179,7 @@ export function buildPairs(sensor: SensorModel, tracks: readonly TrackState[], m
   const H = cam.intrinsics.height;
   const nt = tracks.length;
   const nm = ms.length;
+  const camHeight = Math.max(0.1, cam.center.z - (ms[0]?.z ?? 0));
   const projected: Array<Rect | undefined> = new Array(nt);
   for (let i = 0; i < nt; i++) projected[i] = projectTrackBox(sensor, tracks[i]!);
   const det = boxes.map(boxRect);
@@ -213,8 +241,21 @@ export function buildPairs(sensor: SensorModel, tracks: readonly TrackState[], m
     f[o + 34] = m.range / 100;
     f[o + 35] = d.y1 / H;
     f[o + 36] = nCand[j]! / 5;
+    f[o + 37] = Math.log(dw / 100);
+    f[o + 38] = Math.log(dw / dh);
+    f[o + 39] = Math.atan2(camHeight, Math.max(0.1, m.range));
+    f[o + 40] = (d.x0 + d.x1) / 2 / W;
     if (t < 0) continue;
     const tr = tracks[t]!;
+    const yaw = trackYaw(tr);
+    if (yaw !== undefined) {
+      const rel = yaw - Math.atan2(m.y - cam.center.y, m.x - cam.center.x);
+      f[o + 41] = 1;
+      f[o + 42] = Math.abs(Math.cos(rel));
+      f[o + 43] = Math.abs(Math.sin(rel));
+    }
+    f[o + 44] = Math.log(Math.max(0.2, tr.size.length) / 4.5);
+    f[o + 45] = Math.log(Math.max(0.2, tr.size.width) / 1.8);
     const p = projected[t];
     const iou = ious[k]!;
     f[o + 0] = 1;

@@ -23,6 +23,13 @@ export interface FusionScores {
   cls: Float32Array;
   /** N existence logits. */
   exist: Float32Array;
+  /**
+   * N × 2: where the object's centre is relative to the detection's ground placement, m: along the camera's ray
+   * (away from the camera positive) and across it (to the left of the ray positive).
+   */
+  place: Float32Array;
+  /** N × 2: ln σ of those two offsets (the model's own uncertainty), m. */
+  placeLogStd: Float32Array;
 }
 
 export interface FusionScorer {
@@ -39,7 +46,7 @@ interface NativeSession {
 }
 
 export const MODEL_INPUT = 'features';
-export const MODEL_OUTPUTS = ['assoc_logit', 'class_logits', 'exist_logit'] as const;
+export const MODEL_OUTPUTS = ['assoc_logit', 'class_logits', 'exist_logit', 'place', 'place_logstd'] as const;
 
 /** models/fusion.onnx: looked up from this module upwards (source tree and dist/ alike). */
 export function defaultModelPath(): string {
@@ -84,14 +91,16 @@ export class OrtScorer implements FusionScorer {
     this.name = `onnxruntime-node ${require('onnxruntime-node/package.json').version as string}`;
     // A first run checks the shapes and warms the session up.
     const s = this.score(new Float32Array(FEATURE_COUNT * 2), 2);
-    if (s.assoc.length !== 2 || s.exist.length !== 2 || s.cls.length !== 2 * OUTPUT_CLASSES.length)
-      throw new Error(`model ${modelPath} returned shapes ${s.assoc.length}/${s.cls.length}/${s.exist.length} for 2 pairs, expected 2/${2 * OUTPUT_CLASSES.length}/2`);
+    if (s.assoc.length !== 2 || s.exist.length !== 2 || s.cls.length !== 2 * OUTPUT_CLASSES.length || s.place.length !== 4 || s.placeLogStd.length !== 4)
+      throw new Error(
+        `model ${modelPath} returned shapes ${s.assoc.length}/${s.cls.length}/${s.exist.length}/${s.place.length}/${s.placeLogStd.length} for 2 pairs, expected 2/${2 * OUTPUT_CLASSES.length}/2/4/4`,
+      );
   }
 
   score(features: Float32Array, n: number): FusionScores {
-    if (n === 0) return { assoc: new Float32Array(0), cls: new Float32Array(0), exist: new Float32Array(0) };
+    if (n === 0) return { assoc: new Float32Array(0), cls: new Float32Array(0), exist: new Float32Array(0), place: new Float32Array(0), placeLogStd: new Float32Array(0) };
     const data = features.length === n * FEATURE_COUNT ? features : features.subarray(0, n * FEATURE_COUNT);
-    const out = this.session.run({ [MODEL_INPUT]: new this.Tensor('float32', data, [n, FEATURE_COUNT]) }, { assoc_logit: null, class_logits: null, exist_logit: null }, {});
-    return { assoc: out['assoc_logit']!.data, cls: out['class_logits']!.data, exist: out['exist_logit']!.data };
+    const out = this.session.run({ [MODEL_INPUT]: new this.Tensor('float32', data, [n, FEATURE_COUNT]) }, { assoc_logit: null, class_logits: null, exist_logit: null, place: null, place_logstd: null }, {});
+    return { assoc: out['assoc_logit']!.data, cls: out['class_logits']!.data, exist: out['exist_logit']!.data, place: out['place']!.data, placeLogStd: out['place_logstd']!.data };
   }
 }

@@ -192,7 +192,7 @@ function sane2(xx: number, xy: number, yy: number, floor: number): Cov2 {
 }
 
 /** Covariance with standard deviations sa along the azimuth `az` and sc across it. */
-function alongAcross(az: number, sa: number, sc: number): Cov2 {
+export function alongAcross(az: number, sa: number, sc: number): Cov2 {
   const c = Math.cos(az);
   const s = Math.sin(az);
   const a2 = sa * sa;

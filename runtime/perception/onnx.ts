@@ -24,7 +24,7 @@ import type { Box2D } from '../../hw/sensors/frame.js';
 import { FEATURE_COUNT, OUTPUT_CLASSES, buildPairs, type CandidatePair, type PairSet } from './fusion-features.js';
 import { OrtScorer, defaultModelPath, type FusionScorer, type FusionScores } from './fusion-ort.js';
 import { hungarian } from './hungarian.js';
-import type { Measurement } from './measure.js';
+import { alongAcross, type Measurement } from './measure.js';
 import { registerFusion } from './stage.js';
 import { Tracker, type MeasurementBatch, type TrackEstimate, type TrackState } from './tracker.js';
 import type { FusionBackend, FusionBatch, FusionContext } from './types.js';
@@ -48,6 +48,8 @@ export interface OnnxFusionOptions {
   /** An associated detection with existence below this does not count as a hit; above existHigh it counts two. */
   existLow: number;
   existHigh: number;
+  /** Place camera detections where the model's placement head says (else: the calibration's rule, measure.ts). */
+  modelPlacement: boolean;
   /** Data generation and tests: called with each camera frame's pairs, and with every frame's outcome. */
   hooks?: FusionHooks;
 }
@@ -61,10 +63,14 @@ export interface FusionHooks {
 
 export const DEFAULT_ONNX_FUSION_OPTIONS: Omit<OnnxFusionOptions, 'modelPath'> = {
   assocMinProb: 0.2,
-  birthMinExist: 0.15,
+  birthMinExist: 0.05,
   existLow: 0.3,
   existHigh: 0.9,
+  modelPlacement: true,
 };
+
+/** Smallest 1σ of a model placement, m (the model's σ is trusted down to this). */
+const PLACE_MIN_STD_M = 0.15;
 
 /** The plain tracker with a seam: a camera frame's edges can be decided outside (by the model). */
 class ModelTracker extends Tracker {
@@ -241,12 +247,12 @@ export class OnnxFusion implements FusionBackend {
       const pBest = 1 / z;
       const pe = sigmoid(s.exist[pk]!);
       const mm: Measurement = { ...m, classification: OUTPUT_CLASSES[best]!, confidence: Math.min(1, Math.max(0.05, pBest * m.confidence + (1 - m.confidence) * pBest * 0.5)) };
+      if (this.o.modelPlacement) this.place(mm, batch, s, pk);
       if (col >= 0 && col < nt) {
-        const p = set.pairs[k]!;
         const track = tracks[col]!;
         // Outside the ground gate the image association stands; the ground placement counts for little.
-        let r = m.cov;
-        let d2 = p.d2;
+        let r = mm.cov;
+        let d2 = track.kf.gateDistance(mm.x, mm.y, r[0], r[1], r[2]);
         if (!(d2 <= this.gateChi2)) {
           const f = (Number.isFinite(d2) ? d2 : 1e6) / this.gateChi2;
           r = [r[0] * f, r[1] * f, r[2] * f];
@@ -257,7 +263,7 @@ export class OnnxFusion implements FusionBackend {
           if (pe < this.o.existLow) track.hits--;
           else if (pe > this.o.existHigh && track.sizeFromBox) track.hits++;
         }
-        forced.push({ t: col, m: kept.length, cost: cost[j * cols + col]!, zx: m.x, zy: m.y, r, d2 });
+        forced.push({ t: col, m: kept.length, cost: cost[j * cols + col]!, zx: mm.x, zy: mm.y, r, d2 });
         exist.push(pe);
         kept.push(mm);
         this.st.associated++;
@@ -288,6 +294,26 @@ export class OnnxFusion implements FusionBackend {
     this.st.pairs += set.pairs.length;
     this.st.lastModelMs = dt;
     this.st.sumModelMs += dt;
+  }
+
+  /**
+   * Moves a camera measurement to the model's ground placement for pair row `k`: offsets along and across the
+   * camera's ray from the calibration's placement, with the model's σ as the covariance.
+   */
+  private place(m: Measurement, batch: FusionBatch, s: FusionScores, k: number): void {
+    const c = batch.sensor.camera!.center;
+    const az = Math.atan2(m.y - c.y, m.x - c.x);
+    const along = s.place[2 * k]!;
+    const across = s.place[2 * k + 1]!;
+    const sa = Math.max(PLACE_MIN_STD_M, Math.exp(s.placeLogStd[2 * k]!));
+    const sc = Math.max(PLACE_MIN_STD_M, Math.exp(s.placeLogStd[2 * k + 1]!));
+    if (!(Number.isFinite(along) && Number.isFinite(across) && Number.isFinite(sa) && Number.isFinite(sc))) return;
+    const ca = Math.cos(az);
+    const sn = Math.sin(az);
+    m.x += along * ca - across * sn;
+    m.y += along * sn + across * ca;
+    m.range = Math.hypot(m.x - c.x, m.y - c.y);
+    m.cov = alongAcross(az, sa, sc);
   }
 
   estimates(atMs: number, all = false): TrackEstimate[] {

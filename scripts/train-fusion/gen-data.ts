@@ -7,12 +7,13 @@
 //   npx tsx scripts/train-fusion/gen-data.ts --seeds 1000-1011 --duration 120 --out /tmp/rsu-fusion-data
 //
 // Writes features.f32 (N × FEATURE_COUNT float32, little-endian), labels.i32 (N × 5 int32: assoc, exist, class
-// (index in OUTPUT_CLASSES or -1), has_track, seed) and meta.json.
+// (index in OUTPUT_CLASSES or -1), has_track, seed), place.f32 (N × 2 float32: where the detection's true object
+// is, along and across the camera's ray from the detection's ground placement, m; NaN for clutter) and meta.json.
 
 import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, OUTPUT_CLASSES } from '../../runtime/perception/fusion-features.js';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, OUTPUT_CLASSES, PLACE_FEATURES } from '../../runtime/perception/fusion-features.js';
 import { onnxFusionFactory } from '../../runtime/perception/onnx.js';
 import type { TrackState } from '../../runtime/perception/tracker.js';
 import { runScenario, spawnFor } from './run-sim.js';
@@ -25,13 +26,16 @@ const out = values.out!;
 mkdirSync(out, { recursive: true });
 const fOut = createWriteStream(join(out, 'features.f32'));
 const lOut = createWriteStream(join(out, 'labels.i32'));
+const pOut = createWriteStream(join(out, 'place.f32'));
 let rows = 0;
-const counts = { pairs: 0, assocPos: 0, nullPairs: 0, nullPos: 0, existPos: 0 };
+const counts = { pairs: 0, assocPos: 0, nullPairs: 0, nullPos: 0, existPos: 0, placed: 0 };
 
 for (const seed of seeds) {
   /** Truth ids of the current frame of each sensor (by object index), and the class of each truth id. */
   const frameTruth = new Map<string, Array<number | null>>();
   const truthClass = new Map<number, string>();
+  /** Ground position of each truth object at each sensor's current frame. */
+  const frameTruthPos = new Map<string, Map<number, { x: number; y: number }>>();
   /** Votes for each track's truth object (null = clutter). */
   const votes = new Map<TrackState, Map<number | null, number>>();
   const trackTruth = (t: TrackState): number | null | undefined => {
@@ -57,6 +61,7 @@ for (const seed of seeds) {
   };
   const fBuf: Float32Array[] = [];
   const lBuf: Int32Array[] = [];
+  const pBuf: Float32Array[] = [];
   const backend = onnxFusionFactory({
     scorer: null,
     hooks: {
@@ -99,9 +104,26 @@ for (const seed of seeds) {
           lab[o + 4] = seed;
           counts.existPos += lab[o + 1]!;
         });
+        // Placement targets: the true centre relative to the detection's calibration placement, in ray coordinates.
+        const pos = frameTruthPos.get(batch.sensorId);
+        const cam = batch.sensor.camera!.center;
+        const place = new Float32Array(n * 2).fill(NaN);
+        set.pairs.forEach((p, k) => {
+          const dt = detTruth[p.m];
+          const g = dt !== null && dt !== undefined ? pos?.get(dt) : undefined;
+          if (!g) return;
+          const m = ms[p.m]!;
+          const az = Math.atan2(m.y - cam.y, m.x - cam.x);
+          const dx = g.x - m.x;
+          const dy = g.y - m.y;
+          place[2 * k] = dx * Math.cos(az) + dy * Math.sin(az);
+          place[2 * k + 1] = -dx * Math.sin(az) + dy * Math.cos(az);
+          counts.placed++;
+        });
         counts.pairs += n;
         fBuf.push(set.features.slice());
         lBuf.push(lab);
+        pBuf.push(place);
         rows += n;
       },
       applied(batch, updated, born) {
@@ -120,16 +142,18 @@ for (const seed of seeds) {
     spawn: spawnFor(density),
     onObservation: (obs, tick) => {
       frameTruth.set(obs.frame.sensorId, obs.truthIds);
+      frameTruthPos.set(obs.frame.sensorId, new Map(tick.objects.map((o) => [o.id, { x: o.position.x, y: o.position.y }])));
       for (const o of tick.objects) truthClass.set(o.id, o.class);
     },
   });
   for (const b of fBuf) fOut.write(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   for (const b of lBuf) lOut.write(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  for (const b of pBuf) pOut.write(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   console.log(`seed ${seed} (density ${density}): ${r.frames} frames, ${rows} rows so far, ${(r.wallMs / 1000).toFixed(1)} s`);
 }
-await Promise.all([new Promise((r) => fOut.end(r)), new Promise((r) => lOut.end(r))]);
+await Promise.all([new Promise((r) => fOut.end(r)), new Promise((r) => lOut.end(r)), new Promise((r) => pOut.end(r))]);
 writeFileSync(
   join(out, 'meta.json'),
-  JSON.stringify({ rows, featureCount: FEATURE_COUNT, featureVersion: FEATURE_VERSION, featureNames: FEATURE_NAMES, outputClasses: OUTPUT_CLASSES, seeds, durationS: Number(values.duration), counts }, null, 2),
+  JSON.stringify({ rows, featureCount: FEATURE_COUNT, featureVersion: FEATURE_VERSION, featureNames: FEATURE_NAMES, placeFeatures: PLACE_FEATURES, outputClasses: OUTPUT_CLASSES, seeds, durationS: Number(values.duration), counts }, null, 2),
 );
 console.log(JSON.stringify(counts));

@@ -21,20 +21,35 @@ CLASS_N = 6
 
 
 class PairScorer(nn.Module):
-    """Normalisation (constants from the training data) + MLP with three heads."""
+    """Normalisation (constants from the training data) + MLP with three heads, and a separate ground-placement
+    MLP on the detection's own features and its track's orientation and size (PLACE_FEATURES: never the track's
+    position, since the placement updates that track as an independent measurement)."""
 
-    def __init__(self, n_in, mean, std, hidden=64):
+    def __init__(self, n_in, mean, std, place_idx, hidden=64):
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
         self.register_buffer("inv_std", torch.tensor(1.0 / std, dtype=torch.float32))
+        self.register_buffer("place_idx", torch.tensor(place_idx, dtype=torch.int64))
         self.body = nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.assoc = nn.Linear(hidden, 1)
         self.cls = nn.Linear(hidden, CLASS_N)
         self.exist = nn.Linear(hidden, 1)
+        self.place_body = nn.Sequential(nn.Linear(len(place_idx), hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 4))
 
     def forward(self, features):
-        h = self.body((features - self.mean) * self.inv_std)
-        return self.assoc(h).squeeze(-1), self.cls(h), self.exist(h).squeeze(-1)
+        x = (features - self.mean) * self.inv_std
+        h = self.body(x)
+        p = self.place_body(torch.index_select(x, 1, self.place_idx))
+        return self.assoc(h).squeeze(-1), self.cls(h), self.exist(h).squeeze(-1), p[:, :2], torch.clamp(p[:, 2:], -3.0, 3.0)
+
+
+def gaussian_nll(mu, log_std, target):
+    """Mean negative log-likelihood (up to a constant) of the finite targets under N(mu, exp(log_std)^2)."""
+    ok = torch.isfinite(target).all(1)
+    if not ok.any():
+        return mu.sum() * 0.0
+    mu, log_std, t = mu[ok], log_std[ok], target[ok]
+    return (log_std + 0.5 * ((t - mu) * torch.exp(-log_std)) ** 2).sum(1).mean()
 
 
 def auc(scores, labels):
@@ -64,7 +79,8 @@ def main():
     F = meta["featureCount"]
     X = np.fromfile(os.path.join(args.data, "features.f32"), dtype="<f4").reshape(-1, F)
     L = np.fromfile(os.path.join(args.data, "labels.i32"), dtype="<i4").reshape(-1, 5)
-    assert len(X) == len(L) == meta["rows"], (len(X), len(L), meta["rows"])
+    P = np.fromfile(os.path.join(args.data, "place.f32"), dtype="<f4").reshape(-1, 2)
+    assert len(X) == len(L) == len(P) == meta["rows"], (len(X), len(L), len(P), meta["rows"])
     seeds = L[:, 4]
     val_seed = max(meta["seeds"])
     tr, va = seeds != val_seed, seeds == val_seed
@@ -73,9 +89,10 @@ def main():
     mean = X[tr].mean(0)
     std = X[tr].std(0)
     std[std < 1e-3] = 1.0
-    model = PairScorer(F, mean, std, args.hidden)
+    model = PairScorer(F, mean, std, meta["placeFeatures"], args.hidden)
     Xt = torch.from_numpy(X[tr])
     Lt = torch.from_numpy(L[tr].astype(np.int64))
+    Pt = torch.from_numpy(P[tr])
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     bce = nn.BCEWithLogitsLoss()
@@ -89,8 +106,8 @@ def main():
         for i in range(0, n, bs):
             idx = perm[i : i + bs]
             x, y = Xt[idx], Lt[idx]
-            a, c, e = model(x)
-            loss = bce(a, y[:, 0].float()) + bce(e, y[:, 1].float()) + 0.5 * ce(c, y[:, 2])
+            a, c, e, pm, ps = model(x)
+            loss = bce(a, y[:, 0].float()) + bce(e, y[:, 1].float()) + 0.5 * ce(c, y[:, 2]) + 0.5 * gaussian_nll(pm, ps, Pt[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -100,10 +117,14 @@ def main():
 
     model.eval()
     with torch.no_grad():
-        a, c, e = model(torch.from_numpy(X[va]))
-    a, c, e = a.numpy(), c.numpy(), e.numpy()
+        a, c, e, pm, ps = model(torch.from_numpy(X[va]))
+    a, c, e, pm, ps = a.numpy(), c.numpy(), e.numpy(), pm.numpy(), ps.numpy()
     Lv = L[va]
+    Pv = P[va]
     has = Lv[:, 3] == 1
+    placed = np.isfinite(Pv).all(1)
+    resid = Pv[placed] - pm[placed]
+    z = resid / np.exp(ps[placed])
     metrics = {
         "val_seed": int(val_seed),
         "val_pairs": int(va.sum()),
@@ -112,6 +133,12 @@ def main():
         "exist_auc": auc(e, Lv[:, 1]),
         "exist_auc_no_track_pairs": auc(e[~has], Lv[~has, 1]),
         "class_acc": float((c.argmax(1)[Lv[:, 2] >= 0] == Lv[Lv[:, 2] >= 0, 2]).mean()),
+        "place_rows": int(placed.sum()),
+        "place_rmse_rule_m": float(np.sqrt((Pv[placed] ** 2).sum(1).mean())),
+        "place_rmse_model_m": float(np.sqrt((resid**2).sum(1).mean())),
+        "place_over_2m_rule": float((np.hypot(Pv[placed, 0], Pv[placed, 1]) > 2).mean()),
+        "place_over_2m_model": float((np.hypot(resid[:, 0], resid[:, 1]) > 2).mean()),
+        "place_within_1sigma": float((np.abs(z) <= 1).mean()),
     }
     print(json.dumps(metrics, indent=2))
 
@@ -124,8 +151,8 @@ def main():
         torch.zeros(2, F),
         out,
         input_names=["features"],
-        output_names=["assoc_logit", "class_logits", "exist_logit"],
-        dynamic_axes={"features": {0: "pairs"}, "assoc_logit": {0: "pairs"}, "class_logits": {0: "pairs"}, "exist_logit": {0: "pairs"}},
+        output_names=["assoc_logit", "class_logits", "exist_logit", "place", "place_logstd"],
+        dynamic_axes={"features": {0: "pairs"}, "assoc_logit": {0: "pairs"}, "class_logits": {0: "pairs"}, "exist_logit": {0: "pairs"}, "place": {0: "pairs"}, "place_logstd": {0: "pairs"}},
         opset_version=17,
         do_constant_folding=True,
     )
@@ -135,6 +162,7 @@ def main():
     for k, v in {
         "feature_version": str(meta["featureVersion"]),
         "feature_names": ",".join(meta["featureNames"]),
+        "place_features": ",".join(str(i) for i in meta["placeFeatures"]),
         "output_classes": ",".join(meta["outputClasses"]),
         "training_seeds": ",".join(str(s) for s in meta["seeds"]),
         "metrics": json.dumps(metrics),
@@ -150,7 +178,7 @@ def main():
     info = {"file": os.path.basename(out), "sha256": digest, "bytes": os.path.getsize(out), "ir_version": m.ir_version, "opset": m.opset_import[0].version, "metrics": metrics, "epochs": args.epochs, "hidden": args.hidden, "torch_seed": args.seed, "data": {k: meta[k] for k in ("rows", "seeds", "durationS", "counts")}}
     json.dump(info, open(out.replace(".onnx", ".train.json"), "w"), indent=2)
     # Reference outputs for the first validation rows (the tests compare onnxruntime-node against them).
-    json.dump({"features": ref_x.tolist(), "assoc_logit": ref[0].tolist(), "class_logits": ref[1].tolist(), "exist_logit": ref[2].tolist()}, open(out.replace(".onnx", ".ref.json"), "w"))
+    json.dump({"features": ref_x.tolist(), "assoc_logit": ref[0].tolist(), "class_logits": ref[1].tolist(), "exist_logit": ref[2].tolist(), "place": ref[3].tolist(), "place_logstd": ref[4].tolist()}, open(out.replace(".onnx", ".ref.json"), "w"))
     print(f"wrote {out} ({info['bytes']} bytes, IR {m.ir_version}, opset {info['opset']}, sha256 {digest})")
 
 
