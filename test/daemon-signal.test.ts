@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { loadMessageSet } from '../codecs/index.js';
-import { formatIssue, validateConfig, type RsuConfig } from '../runtime/config/index.js';
 import { startDaemon, SIGNAL_SILENT_ALARM } from '../runtime/daemon.js';
 import { freeUdpPort } from './support/ports.js';
+import { signalDaemonConfig } from './support/signal-daemon.js';
 
 const fx = (f: string) => Buffer.from(readFileSync(join(import.meta.dirname, 'fixtures', 'signal', f), 'utf8').trim(), 'hex');
 // Phases 2 and 6 green, every other phase red; phase 1's minimum time to change 4.0 s, maxima not reported.
@@ -16,21 +16,7 @@ const capture = fx('tscbm-v2xhub-spat_1721238398773.hex');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 
-/** A config through the validator: one lidar, radio to `sink`, nothing else listening but the controller. */
-function config(controller: unknown, sinkPort: number): RsuConfig {
-  const r = validateConfig({
-    rsu: { id: 'SIG01', reference: { lat: 48.2495, lon: 11.6389 } },
-    sensors: [{ id: 'l1', kind: 'lidar', pose: {} }],
-    ingest: { listeners: [{ protocol: 'udp', listen: '127.0.0.1:0' }] },
-    radio: { mode: 'udp-raw', udpRaw: { target: `127.0.0.1:${sinkPort}` }, receive: { listen: '127.0.0.1:0' } },
-    uplink: { mqtt: { enabled: false }, kafka: { enabled: false } },
-    applications: { spat: { controller }, rsi: { enabled: false }, rsm: { enabled: false } },
-    logging: { level: 'silent' },
-    metrics: { port: 0 },
-  });
-  if (!r.ok) throw new Error(r.errors.map(formatIssue).join('\n'));
-  return r.config!;
-}
+const config = signalDaemonConfig;
 
 async function radioSink(t: { teardown(fn: () => unknown): void }) {
   const ms = await loadMessageSet('csae2020');

@@ -14,6 +14,7 @@ export type SignalErrorReason =
   | 'inconsistent'
   | 'timeout'
   | 'snmp-error'
+  | 'controller-error'
   | 'socket-error'
   | 'stale';
 
