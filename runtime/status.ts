@@ -1,5 +1,5 @@
-// The local control socket: `rsu status` and `rsu tail` talk to the running daemon over a Unix socket that only
-// its owner can open (the socket is created with mode 0600 inside a 0700 directory).
+// The local control socket: `rsu status`, `rsu tail` and `rsu view` talk to the running daemon over a Unix socket
+// that only its owner can open (the socket is created with mode 0600 inside a 0700 directory).
 import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -29,13 +29,22 @@ export interface RecordEvent {
 
 export interface StatusSource {
   status(): unknown;
+  /** What the live view needs to know of the daemon (a summary of its config and its lane map); no secrets. */
+  info?(): unknown;
   onTail(fn: (e: TailEvent) => void): () => void;
   onRecord(fn: (e: RecordEvent) => void): () => void;
 }
 
+/** What the `view` stream forwards of the messages the daemon sends (the view draws SPAT, RSM/PSM, RSI/TIM). */
+export const VIEW_TAIL_TYPES: ReadonlySet<string> = new Set(['spat', 'rsm', 'psm', 'rsi']);
+
 /**
  * Line protocol, JSON one per line. Requests: {"cmd":"status"} → one status line; {"cmd":"tail","types":[...]}
- * → a line per message until the client closes; {"cmd":"record"} → raw inputs as RecordEvents, likewise.
+ * → a line per message until the client closes; {"cmd":"record"} → raw inputs as RecordEvents, likewise;
+ * {"cmd":"info"} → {"info": ...}, one line; {"cmd":"view","statusMs":N} (`rsu view` attached to the daemon) →
+ * {"info": ...} first, then {"status": ...} at once and every statusMs (200-10000, default 1000) and
+ * {"tail": TailEvent} for each SPAT, RSM/PSM and RSI the daemon sends, until the client closes. A client that
+ * does not keep up misses lines (tail, view), it never makes the daemon queue them.
  */
 export async function serveStatus(path: string, src: StatusSource): Promise<{ close: () => Promise<void> }> {
   const dir = dirname(path);
@@ -71,7 +80,7 @@ export async function serveStatus(path: string, src: StatusSource): Promise<{ cl
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        let req: { cmd?: string; types?: string[] };
+        let req: { cmd?: string; types?: string[]; statusMs?: unknown };
         try {
           req = JSON.parse(line);
         } catch {
@@ -83,7 +92,27 @@ export async function serveStatus(path: string, src: StatusSource): Promise<{ cl
           const types = Array.isArray(req.types) && req.types.length ? new Set(req.types) : undefined;
           unsub.push(src.onTail((e) => (!types || types.has(e.type)) && !sock.writableNeedDrain && sock.write(JSON.stringify(e) + '\n')));
         } else if (req.cmd === 'record') unsub.push(src.onRecord((e) => sock.write(JSON.stringify(e) + '\n')));
-        else sock.write(JSON.stringify({ error: `unknown command ${JSON.stringify(req.cmd)}: status, tail or record` }) + '\n');
+        else if (req.cmd === 'info' || req.cmd === 'view') {
+          const info = src.info?.();
+          if (info === undefined) {
+            sock.write(JSON.stringify({ error: `${req.cmd}: this daemon has no view information` }) + '\n');
+            continue;
+          }
+          sock.write(JSON.stringify({ info }) + '\n');
+          if (req.cmd === 'info') continue;
+          const statusLine = () => {
+            try {
+              return JSON.stringify({ status: src.status() }) + '\n';
+            } catch (e) {
+              return JSON.stringify({ error: `status: ${(e as Error).message}` }) + '\n';
+            }
+          };
+          sock.write(statusLine());
+          const every = typeof req.statusMs === 'number' && Number.isFinite(req.statusMs) ? Math.min(10_000, Math.max(200, req.statusMs)) : 1000;
+          const timer = setInterval(() => !sock.writableNeedDrain && sock.write(statusLine()), every);
+          unsub.push(() => clearInterval(timer));
+          unsub.push(src.onTail((e) => e.dir === 'tx' && VIEW_TAIL_TYPES.has(e.type) && !sock.writableNeedDrain && sock.write(JSON.stringify({ tail: e }) + '\n')));
+        } else sock.write(JSON.stringify({ error: `unknown command ${JSON.stringify(req.cmd)}: status, tail, record, info or view` }) + '\n');
       }
     });
   });
@@ -108,31 +137,60 @@ export async function serveStatus(path: string, src: StatusSource): Promise<{ cl
   };
 }
 
+/** A failed connection to the status socket, said for a field engineer. */
+export function describeSocketError(path: string, e: NodeJS.ErrnoException): string {
+  if (e.code === 'ENOENT') return `no rsu daemon answers on ${path}: the socket does not exist (is the daemon running? --socket or RSU_SOCKET names another path)`;
+  if (e.code === 'ECONNREFUSED') return `no rsu daemon answers on ${path} (the socket is left over from a daemon that stopped, or is not a socket)`;
+  if (e.code === 'EACCES' || e.code === 'EPERM') return `${path}: permission denied: the status socket is open to the daemon's user only (run this as that user, e.g. sudo -u rsu)`;
+  if (e.code === 'ENOTSOCK' || e.code === 'ENOTDIR') return `${path} is not a socket`;
+  return `${path}: ${e.message}`;
+}
+
 /** Send one request; resolve with the first reply line (status), or stream every line to onLine (tail, record). */
+/**
+ * A socket 'data' handler that calls `onLine` with each complete newline-terminated line (UTF-8); `tooLong` is
+ * called (and the partial line dropped) when more than `maxLine` characters arrive without a newline.
+ */
+export function lineReader(onLine: (line: string) => void, limit?: { maxLine: number; tooLong: () => void }): (chunk: Buffer) => void {
+  let buf = '';
+  return (chunk) => {
+    buf += chunk.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      onLine(line);
+    }
+    if (limit && buf.length > limit.maxLine) {
+      buf = '';
+      limit.tooLong();
+    }
+  };
+}
+
 export function request(path: string, req: object, onLine?: (obj: unknown) => void): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = createConnection(path);
-    let buf = '';
-    sock.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') reject(new Error(`no rsu daemon answers on ${path} (is it running? RSU_SOCKET sets the path)`));
-      else if (e.code === 'EACCES') reject(new Error(`${path}: permission denied (the socket belongs to the daemon's user)`));
-      else reject(e);
-    });
+    sock.on('error', (e: NodeJS.ErrnoException) => reject(new Error(describeSocketError(path, e))));
     sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
-    sock.on('data', (chunk) => {
-      buf += chunk.toString('utf8');
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        const obj = JSON.parse(line);
+    sock.on(
+      'data',
+      lineReader((line) => {
+        if (sock.destroyed) return; // answered or refused already: the rest of the chunk is not read
+        let obj: unknown;
+        try {
+          obj = JSON.parse(line);
+        } catch {
+          sock.destroy();
+          return reject(new Error(`${path} answered ${JSON.stringify(line.slice(0, 60))}, which is not the rsu daemon's protocol (is this its status socket?)`));
+        }
         if (!onLine) {
           sock.destroy();
           return resolve(obj);
         }
         onLine(obj);
-      }
-    });
+      }),
+    );
     sock.on('close', () => resolve(undefined));
   });
 }

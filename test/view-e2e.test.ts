@@ -2,11 +2,15 @@
 // playwright-core; no browser download) opens the page; road users, coloured signal heads with countdowns, an RSI
 // event and message rates appear; requests without the token get 403. The screenshot goes to a temporary file, or
 // to the README's docs/view.png with RSU_VIEW_SCREENSHOT=docs/view.png.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+// Then `rsu view --socket` in a process of its own, attached to a daemon that runs on its own: the same live page,
+// the page and the command saying so when the daemon stops, and both back when a daemon returns on the socket.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { startDemo } from '../runtime/cli/demo.js';
+import type { RsuConfig } from '../runtime/config/index.js';
+import { startDemo, type Demo } from '../runtime/cli/demo.js';
 import { EnuFrame } from '../runtime/map/index.js';
 import { serveView } from '../runtime/view/server.js';
 
@@ -93,4 +97,111 @@ t.test('rsu view in headless Chromium', { skip, timeout: 120_000 }, async (t) =>
   await page.screenshot({ path: screenshot });
   t.ok(existsSync(screenshot), `screenshot: ${screenshot}`);
   t.same(problems, [], 'no script errors, no CSP violations');
+});
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const BROWSER_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** The demo's configuration with an RSI event 20 m south-east of the crossing and the RSU id `id`. */
+const fieldConfig = (id: string) => (cfg: RsuConfig) => {
+  cfg.rsu.id = id;
+  const g = new EnuFrame(cfg.rsu.reference).toGeo(24, -26, 0);
+  cfg.applications.rsi.events = [{ id: 7, type: 401, description: 'road works', lat: g.lat, lon: g.lon, radiusM: 6, priority: 3 }];
+};
+
+t.test('rsu view attached to a running daemon, in headless Chromium: live, disconnected, back', { skip, timeout: 180_000 }, async (t) => {
+  const { chromium } = await import('playwright-core');
+  const dir = mkdtempSync(join(tmpdir(), 'rsu-view-attach-e2e-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const socket = join(dir, 'rsu.sock');
+
+  // The daemon, on its own status socket: the demo (simulated sensors feeding the real ingest).
+  let daemon: Demo | undefined = await startDemo({ socketPath: socket, configure: fieldConfig('FIELD-1') });
+  t.teardown(() => daemon?.stop());
+
+  // The view: `rsu view --socket` as a field engineer runs it, in a process of its own.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'runtime/cli/main.ts'), 'view', '--socket', socket, '--rate', '5'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (err += c));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  t.teardown(() => (child.exitCode === null ? child.kill('SIGKILL') : undefined));
+  const waitFor = async (what: string, re: RegExp, ms = 20_000) => {
+    const end = Date.now() + ms;
+    while (!re.test(what === 'stdout' ? out : err)) {
+      if (Date.now() > end || child.exitCode !== null) throw new Error(`rsu view: no ${re} on ${what} (exit ${child.exitCode}):\n${out}\n${err}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return (what === 'stdout' ? out : err).match(re)!;
+  };
+  const url = (await waitFor('stdout', /rsu view: (http:\/\/127\.0\.0\.1:\d+\/\?token=\S+)/))[1]!;
+  t.match(err, new RegExp(`attaching to the rsu daemon on ${socket} \\(--socket\\)\\n.*attached: RSU FIELD-1, csae2020, pid ${process.pid}`), 'it says what it attaches to');
+  const urlFile = join(dir, 'view.url');
+  t.equal(readFileSync(urlFile, 'utf8').trim(), url, 'the URL file beside the status socket');
+  t.equal(statSync(urlFile).mode & 0o777, 0o600);
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  t.equal((await page.request.get(url.replace(/token=.*$/, 'token=guess'))).status(), 403, 'the attached view wants its token too');
+  // From here on (until the view is stopped), no script error and no console error.
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  t.equal((await page.goto(url))?.status(), 200);
+
+  // The daemon's map, live signals with countdowns, road users with ids and classes, its RSI event, its rates.
+  await page.waitForSelector('g.lane.vehicle');
+  t.equal(await page.locator('g.lane.vehicle').count(), 14, "the daemon's lane map");
+  t.equal(await page.locator('g.signal-head.vehicle').count(), 4);
+  await page.waitForSelector('body[data-daemon="connected"]');
+  t.equal(await page.locator('#conn').textContent(), '● live (attached)');
+  t.match(await page.locator('#source').textContent(), `attached to ${socket} (daemon pid ${process.pid})`);
+  t.equal(await page.locator('#title').textContent(), 'RSU FIELD-1');
+  const lit = async () => {
+    await page.waitForSelector('g.signal-head.vehicle[data-colour="green"], g.signal-head.vehicle[data-colour="yellow"]', { timeout: 15_000 });
+    await page.waitForSelector('g.signal-head.vehicle[data-colour="red"]', { timeout: 15_000 });
+    return page.locator('g.signal-head.vehicle text.countdown').first().textContent();
+  };
+  t.match(await lit(), /^\d+(\.\d)?$/, 'signal heads lit by the SPaT, with a countdown');
+  await page.waitForFunction(() => document.querySelectorAll('g.track').length >= 3, undefined, { timeout: 30_000 });
+  const tracks = await page.$$eval('g.track', (gs) => gs.map((g) => ({ id: g.getAttribute('data-id'), cls: g.getAttribute('data-cls') })));
+  t.ok(tracks.every((x) => /^\d+$/.test(x.id ?? '') && x.cls && x.cls !== 'unknown'), `${tracks.length} road users, each with an id and a class`);
+  await page.waitForSelector('g.rsi-event[data-id="7"][data-type="401"]', { timeout: 10_000 });
+  t.pass('the RSI event is drawn');
+  await page.waitForFunction(() => Number(document.querySelector('#rates tr[data-type="spat"] td:nth-child(2)')?.textContent) >= 8, undefined, { timeout: 15_000 });
+  t.pass('SPAT at its rate in the panel');
+  t.equal(await page.locator('#offline').isVisible(), false, 'no disconnected banner');
+
+  // The daemon stops: the page shows it disconnected and empty; the command says so.
+  await daemon.stop();
+  daemon = undefined;
+  await page.waitForSelector('body[data-daemon="disconnected"]', { timeout: 5000 });
+  t.equal(await page.locator('#conn').textContent(), '● daemon disconnected');
+  t.ok(await page.locator('#offline').isVisible(), 'a disconnected banner over the map');
+  t.match(await page.locator('#offline').textContent(), /daemon disconnected.*(closed the connection|socket does not exist).*reattaches when the daemon is back/);
+  t.match(await page.locator('#alarms .link-down').textContent(), `not connected to the rsu daemon on ${socket}`);
+  await page.waitForFunction(() => document.querySelectorAll('g.track').length === 0 && document.querySelectorAll('g.rsi-event').length === 0, undefined, { timeout: 5000 });
+  t.equal(await page.locator('g.signal-head.vehicle[data-colour="unknown"]').count(), 4, 'every signal head dark: no SPaT from a daemon that is gone');
+  t.equal(await page.locator('#rates tbody tr').count(), 0, 'no rates');
+  await waitFor('stderr', /not connected to the daemon on .*rsu\.sock: the daemon closed the connection/, 5000);
+  t.pass('the command says the daemon went away');
+
+  // A daemon returns on the socket: attached again, live again.
+  daemon = await startDemo({ socketPath: socket, configure: fieldConfig('FIELD-2') });
+  await page.waitForSelector('body[data-daemon="connected"]', { timeout: 10_000 });
+  await page.waitForFunction(() => document.querySelector('#title')?.textContent === 'RSU FIELD-2', undefined, { timeout: 5000 });
+  t.match(await lit(), /^\d+(\.\d)?$/, 'lit again');
+  await page.waitForFunction(() => document.querySelectorAll('g.track').length >= 1, undefined, { timeout: 30_000 });
+  t.equal(await page.locator('g.lane.vehicle').count(), 14, 'the map drawn once more, not twice');
+  t.equal(await page.locator('#offline').isVisible(), false);
+  await waitFor('stderr', /attached again to the daemon on .*rsu\.sock: RSU FIELD-2/, 5000);
+  t.pass('the command says it is attached again');
+  t.same(problems, [], 'no script errors, no CSP violations');
+
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'Ctrl-C / SIGTERM stops the view cleanly');
+  t.match(err, /stopped \(SIGTERM\); the daemon on .*rsu\.sock was not touched/);
+  t.notOk(existsSync(urlFile), 'its URL file removed');
 });

@@ -59,7 +59,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     const p = paint(tty);
     io.out(
       `${p.bold('rsu demo')}: ${cfg.messageSet}, ingest udp://127.0.0.1:${daemon.ingestPorts[0]!.port}, radio udp://${cfg.radio.udpRaw.target}, mqtt ${cfg.uplink.mqtt.url}` +
-        `${socketPath ? `, status: rsu status / rsu tail` : ''}, log ${logFile}. ${duration ? `Stops after ${duration} s.` : 'Ctrl-C stops it.'}`,
+        `${socketPath ? `, status: rsu status / rsu tail / rsu view` : ''}, log ${logFile}. ${duration ? `Stops after ${duration} s.` : 'Ctrl-C stops it.'}`,
     );
     const t0 = Date.now();
     const view = setInterval(() => {

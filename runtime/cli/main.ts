@@ -13,7 +13,8 @@ const USAGE = `usage: rsu <command> [options]     (rsu <command> --help for each
 commands:
   run            run the daemon (--config FILE; without it, the built-in defaults)
   demo           the demo: simulated intersection, embedded MQTT broker, live status
-  view           the live view in a browser: map, signals, road users, events (--demo | --config FILE)
+  view           the live view in a browser: map, signals, road users, events, of the running daemon
+                 (--socket PATH), or of one it runs (--demo | --config FILE)
   status         the running daemon's state (--json)
   tail           live decoded messages (--type spat,rsm)
   record FILE    record the running daemon's raw inputs

@@ -1,6 +1,8 @@
 // The live view's HTTP server: one static page (index.html, beside this module) and a Server-Sent-Events stream
-// with the lane map (once) and, at 5-10 Hz, signal states with countdowns, road users, RSI events, message rates
-// and alarms, all built from what the daemon broadcasts (state.ts).
+// with the lane map (once, and again when an attached view reaches a restarted daemon) and, at 5-10 Hz, the
+// link to the daemon, signal states with countdowns, road users, RSI events, message rates and alarms, all built
+// from what the daemon broadcasts (state.ts). The daemon runs in this process or is attached over its status
+// socket (source.ts).
 //
 // Access control, the counterpart of the status socket's owner-only permissions: the server listens on
 // 127.0.0.1 only; every request must carry the per-run random token (`?token=`), which only the user who
@@ -14,23 +16,17 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RsuConfig } from '../config/types.js';
-import type { DaemonStatus } from '../daemon.js';
-import { loadLaneMap, type LaneMap } from '../map/index.js';
-import { defaultSocketPath, type TailEvent } from '../status.js';
-import { viewMapOf, ViewState, type ViewFrame, type ViewMap } from './state.js';
+import type { LaneMap } from '../map/index.js';
+import { defaultSocketPath } from '../status.js';
+import { localViewSource, type DaemonInfo, type LocalDaemon, type ViewSource, type ViewStatus } from './source.js';
+import { ViewState, type ViewFrame, type ViewMap } from './state.js';
 
-/** What the view needs of the daemon (a `Daemon` has it all). */
-export interface ViewSource {
-  readonly config: RsuConfig;
-  status(): DaemonStatus;
-  onTail(fn: (e: TailEvent) => void): () => void;
-}
+export type { ViewSource } from './source.js';
 
 export interface ViewServerOptions {
   /** TCP port on 127.0.0.1; 0 (the default): a free one. */
   port?: number;
-  /** The lane map to draw (default: the config's applications.map.file, when set). */
+  /** With a daemon in this process: the lane map to draw (default: the daemon's, else its config's file). */
   laneMap?: LaneMap;
   /** Updates per second on the stream, 1-10 (default 5). */
   rateHz?: number;
@@ -47,6 +43,8 @@ export interface ViewServer {
   readonly token: string;
   /** The file holding the URL, when one was written. */
   readonly urlFile?: string;
+  /** Why the URL file could not be written (the view runs without it). */
+  readonly urlFileError?: string;
   /** The current frame (what the stream sends next). */
   frame(): ViewFrame;
   close(): Promise<void>;
@@ -80,10 +78,8 @@ function tokenMatches(given: string | null, token: Buffer): boolean {
   return g.length === token.length && timingSafeEqual(g, token);
 }
 
-export async function serveView(src: ViewSource, opts: ViewServerOptions = {}): Promise<ViewServer> {
-  const cfg = src.config;
-  const laneMap = opts.laneMap ?? (cfg.applications.map.file ? loadLaneMap(cfg.applications.map.file) : undefined);
-  const map: ViewMap | null = laneMap ? viewMapOf(laneMap) : null;
+export async function serveView(src: ViewSource | LocalDaemon, opts: ViewServerOptions = {}): Promise<ViewServer> {
+  const source: ViewSource = 'config' in src ? localViewSource(src, opts.laneMap) : src;
   const token = opts.token ?? randomBytes(32).toString('base64url');
   const tokenBuf = Buffer.from(token);
   const rateHz = Math.max(1, Math.min(10, opts.rateHz ?? 5));
@@ -94,40 +90,66 @@ export async function serveView(src: ViewSource, opts: ViewServerOptions = {}): 
     [...page.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`).join(' ');
   const csp = `default-src 'none'; script-src ${hashes('script')}; style-src ${hashes('style')}; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 
-  const state = new ViewState({
-    reference: laneMap?.reference ?? cfg.rsu.reference,
-    intersectionId: cfg.applications.spat.intersection.id,
-    eventTtlMs: Math.max(5000, 3 * cfg.applications.rsi.intervalMs),
-    spatTtlMs: Math.max(2000, 5 * cfg.applications.spat.intervalMs),
-    trackTtlMs: Math.max(400, 3 * cfg.applications.rsm.intervalMs),
-  });
-  const unsubscribe = src.onTail((e) => state.onTail(e));
-
+  // The daemon's info, its map and the state built from what it sends; rebuilt when the source attaches to
+  // another daemon (a new info object), and the map sent again to the pages.
+  let cur: { info: DaemonInfo; map: ViewMap | null; state: ViewState } | undefined;
   // status() walks every component: once a second is enough for rates (a 5 s window) and alarms.
-  let status: { at: number; st: DaemonStatus } | undefined;
+  let status: { at: number; st: ViewStatus } | undefined;
+  const streams = new Set<ServerResponse>();
+  const mapEvent = () => `event: map\ndata: ${JSON.stringify(cur?.map ?? null)}\n\n`;
+  const sync = () => {
+    const info = source.info();
+    if (!info || info === cur?.info) return;
+    const first = cur === undefined;
+    cur = {
+      info,
+      map: info.map,
+      state: new ViewState({
+        reference: info.map?.reference ?? info.reference,
+        intersectionId: info.intersection.id,
+        eventTtlMs: Math.max(5000, 3 * info.intervalsMs.rsi),
+        spatTtlMs: Math.max(2000, 5 * info.intervalsMs.spat),
+        trackTtlMs: Math.max(400, 3 * info.intervalsMs.rsm),
+      }),
+    };
+    status = undefined;
+    if (!first) for (const s of streams) s.write(mapEvent());
+  };
+  sync();
+  const unsubscribe = source.onTail((e) => {
+    sync();
+    cur?.state.onTail(e);
+  });
+
   const frame = (): ViewFrame => {
+    sync();
     const now = Date.now();
-    if (!status || now - status.at >= 1000) status = { at: now, st: src.status() };
-    const st = status.st;
-    const per = (st.perception ?? {}) as { mode?: string; confirmedTracks?: number };
-    const { signals, spatAgeMs } = state.signals(now);
+    const link = source.link();
+    const up = link.connected && cur !== undefined;
+    if (up && (!status || now - status.at >= 1000)) {
+      const st = source.status();
+      if (st) status = { at: now, st };
+    }
+    const st = up ? status?.st : undefined;
+    const per = (st?.perception ?? {}) as { mode?: string; confirmedTracks?: number };
+    const { signals, spatAgeMs } = up ? cur!.state.signals(now) : { signals: [], spatAgeMs: null };
     return {
       atMs: now,
-      rsuId: st.rsuId,
-      messageSet: st.messageSet,
-      uptimeS: st.uptimeS,
+      link,
+      rsuId: st?.rsuId ?? cur?.info.rsuId ?? '',
+      messageSet: st?.messageSet ?? cur?.info.messageSet ?? '',
+      uptimeS: st?.uptimeS ?? 0,
       signals,
       spatAgeMs,
-      tracks: state.currentTracks(now),
-      events: state.currentEvents(now),
-      rates: st.messages,
-      perception: { mode: per.mode, confirmedTracks: per.confirmedTracks },
-      alarms: st.alarms,
-      recentErrors: st.recentErrors.slice(-5),
+      tracks: up ? cur!.state.currentTracks(now) : [],
+      events: up ? cur!.state.currentEvents(now) : [],
+      rates: st?.messages ?? { radioTxPerS: {}, radioRxPerS: {}, uplinkPerS: {} },
+      perception: st ? { mode: per.mode, confirmedTracks: per.confirmedTracks } : undefined,
+      alarms: st?.alarms ?? [],
+      recentErrors: st?.recentErrors.slice(-5) ?? [],
     };
   };
 
-  const streams = new Set<ServerResponse>();
   let port = 0;
   const common = { 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer', 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY' };
   const refuse = (res: ServerResponse, code: number, why: string) => {
@@ -146,13 +168,15 @@ export async function serveView(src: ViewSource, opts: ViewServerOptions = {}): 
     }
     if (url.pathname === '/state') {
       res.writeHead(200, { ...common, 'Content-Type': 'application/json' });
-      return res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ map, frame: frame() }));
+      const f = frame();
+      return res.end(req.method === 'HEAD' ? undefined : JSON.stringify({ map: cur?.map ?? null, frame: f }));
     }
     if (url.pathname === '/events') {
       res.writeHead(200, { ...common, 'Content-Type': 'text/event-stream', Connection: 'keep-alive' });
       if (req.method === 'HEAD') return res.end();
-      res.write(`retry: 1000\nevent: map\ndata: ${JSON.stringify(map)}\n\n`);
-      res.write(`event: frame\ndata: ${JSON.stringify(frame())}\n\n`);
+      const f = frame();
+      res.write(`retry: 1000\n${mapEvent()}`);
+      res.write(`event: frame\ndata: ${JSON.stringify(f)}\n\n`);
       streams.add(res);
       const drop = () => streams.delete(res);
       res.on('close', drop);
@@ -166,7 +190,8 @@ export async function serveView(src: ViewSource, opts: ViewServerOptions = {}): 
 
   const timer = setInterval(() => {
     if (!streams.size) return;
-    const data = `event: frame\ndata: ${JSON.stringify(frame())}\n\n`;
+    const f = frame(); // before the data: a new daemon's map goes out first
+    const data = `event: frame\ndata: ${JSON.stringify(f)}\n\n`;
     for (const s of streams) if (!s.writableNeedDrain) s.write(data); // a slow page skips frames, it never queues them
   }, Math.round(1000 / rateHz));
 
@@ -186,14 +211,20 @@ export async function serveView(src: ViewSource, opts: ViewServerOptions = {}): 
   const pageUrl = `http://127.0.0.1:${port}/?token=${token}`;
 
   let urlFile: string | undefined;
+  let urlFileError: string | undefined;
   if (opts.urlFile !== false) {
-    urlFile = opts.urlFile ?? viewUrlPath();
-    const dir = dirname(urlFile);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if ((statSync(dir).mode & 0o077) !== 0 && dir !== tmpdir()) chmodSync(dir, 0o700);
-    if (existsSync(urlFile)) unlinkSync(urlFile); // a new file gets mode 0600 whatever the old one had
-    writeFileSync(urlFile, pageUrl + '\n', { mode: 0o600, flag: 'wx' });
-    chmodSync(urlFile, 0o600); // whatever the umask
+    const file = opts.urlFile ?? viewUrlPath();
+    try {
+      const dir = dirname(file);
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      if ((statSync(dir).mode & 0o077) !== 0 && dir !== tmpdir()) chmodSync(dir, 0o700);
+      if (existsSync(file)) unlinkSync(file); // a new file gets mode 0600 whatever the old one had
+      writeFileSync(file, pageUrl + '\n', { mode: 0o600, flag: 'wx' });
+      chmodSync(file, 0o600); // whatever the umask
+      urlFile = file;
+    } catch (e) {
+      urlFileError = `${file}: ${(e as Error).message}`;
+    }
   }
 
   return {
@@ -201,6 +232,7 @@ export async function serveView(src: ViewSource, opts: ViewServerOptions = {}): 
     port,
     token,
     urlFile,
+    urlFileError,
     frame,
     close: () =>
       new Promise<void>((resolve) => {

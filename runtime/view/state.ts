@@ -65,8 +65,25 @@ export interface ViewEvent {
   priority?: number;
 }
 
+/** The view's link to the daemon: in this process (always up), or attached over its status socket. */
+export interface ViewLink {
+  /** Attached to a running daemon over its status socket (false: the daemon runs in the view's process). */
+  attached: boolean;
+  /** The status socket, when attached. */
+  socket?: string;
+  connected: boolean;
+  /** Why not connected (the daemon stopped, the socket is gone, permission denied, ...). */
+  message?: string;
+  /** Since when the link is in this state (ms since the epoch). */
+  sinceMs: number;
+  /** The daemon's process id, when known. */
+  pid?: number;
+}
+
 export interface ViewFrame {
   atMs: number;
+  /** The link to the daemon; while it is down, signals, road users, events and rates are empty. */
+  link: ViewLink;
   rsuId: string;
   messageSet: string;
   uptimeS: number;
