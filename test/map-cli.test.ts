@@ -1,7 +1,7 @@
 // `rsu map build|validate|render`: the demo intersection built and validated from its GeoJSON by the CLI, every kind
 // of problem named with its feature and property, and the drawing a well-formed SVG with every lane.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -11,7 +11,7 @@ import type { Io } from '../runtime/cli/io.js';
 import { main } from '../runtime/cli/main.js';
 import { defaultConfig } from '../runtime/config/index.js';
 import { demoLaneMapPath, loadLaneMap } from '../runtime/map/index.js';
-import { loadMapLimits, validateLaneMap, type MapLimits } from '../runtime/map/validate.js';
+import { controllerSignalGroups, loadMapLimits, validateLaneMap, type MapLimits } from '../runtime/map/validate.js';
 
 const FX = new URL('./fixtures/map/', import.meta.url).pathname;
 const DEMO = demoLaneMapPath();
@@ -144,6 +144,94 @@ t.test('the fixtures of each kind of problem give the named errors', async (t) =
   t.match(txt.err[0], /^error: features\[1\]\.properties\.connectsTo\[0\]\.signalGroup: lane 1 → 5 uses signal group 3/);
   t.match(txt.err[1], /^error: config applications\.spat\.phases\[1\]: SPAT phase 2/);
   t.match(txt.out[0], /INVALID for csae2020 \(5 lanes, 2 errors, 0 warnings\)/);
+});
+
+/** A config file whose SPAT takes its states from `controller` (YAML flow text), beside the plan `phases`. */
+function spatConfig(name: string, controller: string, phases = '[{ id: 1, green: 25, yellow: 3, red: 32, offset: 0 }, { id: 2, green: 25, yellow: 3, red: 32, offset: 30 }]'): string {
+  const file = join(tmp, `${name}.yaml`);
+  writeFileSync(file, `rsu: { id: RSU-MAP }\napplications:\n  spat:\n    phases: ${phases}\n    controller: ${controller}\n`);
+  return file;
+}
+
+async function validateWith(config: string, file = DEMO): Promise<{ code: number; errors: any[]; warnings: any[]; err: string[] }> {
+  const r = await run(['map', 'validate', file, '--config', config, '--json']);
+  const j = JSON.parse(r.out.join('\n'));
+  const txt = await run(['map', 'validate', file, '--config', config]);
+  return { code: r.code, errors: j.errors, warnings: j.warnings, err: txt.err };
+}
+
+t.test('signal groups are checked against what the configured controller reports, both ways', async (t) => {
+  // Three plan phases, but a TSCBM controller mapping exactly the demo's groups 1 and 2: the plan is not what
+  // the SPAT carries, so its unused phase 3 is no problem, and the map is valid.
+  const threePhases = '[{ id: 1, green: 15, yellow: 3, red: 42, offset: 0 }, { id: 2, green: 15, yellow: 3, red: 42, offset: 20 }, { id: 3, green: 15, yellow: 3, red: 42, offset: 40 }]';
+  const tscbmOk = await validateWith(spatConfig('tscbm-ok', '{ kind: tscbm, listen: "127.0.0.1:6053", mapping: [{ signalGroup: 1, phase: 2 }, { signalGroup: 2, phase: 6 }] }', threePhases));
+  t.same([tscbmOk.code, tscbmOk.errors, tscbmOk.warnings], [0, [], []], 'the mapping covers the MAP: valid, whatever the plan says');
+  // The same plan as the source (kind plan): phase 3 is unused.
+  const plan3 = await validateWith(spatConfig('plan-3', '{ kind: plan }', threePhases));
+  t.equal(plan3.code, 1);
+  t.match(plan3.errors, [{ property: 'applications.spat.phases[2]', code: 'phase-unused', message: /^SPAT phase 3 controls no movement or crosswalk of the MAP/ }]);
+  t.equal(plan3.errors.length, 1);
+
+  // TSCBM mapping group 1 and a pedestrian output to group 11: the MAP's group 2 is never reported (North/South
+  // crosswalks, East/West approaches), and group 11 drives nothing in the MAP.
+  const tscbm = await validateWith(spatConfig('tscbm-bad', '{ kind: tscbm, listen: "127.0.0.1:6053", mapping: [{ signalGroup: 1, phase: 2 }, { signalGroup: 11, phase: 2, type: pedestrian }] }'));
+  t.equal(tscbm.code, 1);
+  const missing = tscbm.errors.filter((e) => e.code === 'signal-group-missing');
+  const demo = loadLaneMap(DEMO);
+  const uses2 = demo.lanes.reduce((n, l) => n + (l.signalGroup === 2 ? 1 : 0) + l.connectsTo.filter((c) => c.signalGroup === 2).length, 0);
+  t.equal(missing.length, uses2, `every use of group 2 in the MAP (${uses2}) is named`);
+  t.ok(
+    missing.every((e) => /uses signal group 2, which the tscbm controller never reports: no entry of applications\.spat\.controller\.mapping maps a controller output to it \(mapped signal groups: 1, 11\)$/.test(e.message)),
+    missing[0]?.message,
+  );
+  t.ok(missing.some((e) => e.property === 'properties.signalGroup') && missing.some((e) => /^properties\.connectsTo\[\d\]\.signalGroup$/.test(e.property)), 'crosswalks and connections both');
+  t.match(tscbm.errors.filter((e) => e.code === 'phase-unused'), [
+    { property: 'applications.spat.controller.mapping[1]', message: /^signal group 11 \(tscbm controller pedestrian phase 2\) controls no movement or crosswalk of the MAP/ },
+  ]);
+  t.equal(tscbm.errors.length, uses2 + 1);
+  t.ok(tscbm.err.some((l) => /^error: config applications\.spat\.controller\.mapping\[1\]: signal group 11 \(tscbm controller pedestrian phase 2\)/.test(l)), 'the text form names the config entry');
+
+  // NTCIP: the same, from its mapping (an overlap output here).
+  const ntcip = await validateWith(spatConfig('ntcip', '{ kind: ntcip, target: "127.0.0.1:161", version: 2, mapping: [{ signalGroup: 1, phase: 2 }, { signalGroup: 2, phase: 4 }, { signalGroup: 9, phase: 1, type: overlap }] }'));
+  t.equal(ntcip.code, 1);
+  t.match(ntcip.errors, [{ property: 'applications.spat.controller.mapping[2]', code: 'phase-unused', message: /^signal group 9 \(ntcip controller overlap 1\) controls no movement/ }]);
+  t.equal(ntcip.errors.length, 1);
+
+  // Simulated, actuated with stages of their own: the stages' groups are the source.
+  const act = await validateWith(
+    spatConfig('actuated', '{ kind: simulated, mode: actuated, stages: [{ phases: [1], minGreen: 5, maxGreen: 20, passage: 2, yellow: 3, red: 2 }, { phases: [4], minGreen: 5, maxGreen: 20, passage: 2, yellow: 3, red: 2 }] }'),
+  );
+  t.equal(act.code, 1);
+  t.match(act.errors.filter((e) => e.code === 'phase-unused'), [
+    { property: 'applications.spat.controller.stages[1].phases[0]', message: /^signal group 4 \(stage 2 of the simulated actuated controller\) controls no movement/ },
+  ]);
+  t.ok(act.errors.filter((e) => e.code === 'signal-group-missing').every((e) => /uses signal group 2, which no stage of the simulated actuated controller .* has \(signal groups of the stages: 1, 4\)$/.test(e.message)));
+  // Actuated without stages runs the plan: the plan's phases, named as such.
+  const actPlan = await validateWith(spatConfig('actuated-plan', '{ kind: simulated, mode: actuated }', threePhases));
+  t.match(actPlan.errors, [{ property: 'applications.spat.phases[2]', code: 'phase-unused', message: /^SPAT phase 3 / }]);
+  t.equal(actPlan.errors.length, 1);
+  const sim = await validateWith(spatConfig('simulated', '{ kind: simulated, mode: fixed }', '[{ id: 1, green: 25, yellow: 3, red: 32, offset: 0 }]'));
+  t.match(sim.errors.filter((e) => e.code === 'signal-group-missing')[0], { message: /which the plan the simulated controller runs \(applications\.spat\.phases\) has no phase for \(phases: 1\)$/ });
+});
+
+t.test('any controller kind with a mapping is read the same way; one without is said to be unchecked', async (t) => {
+  const phases = [{ id: 1, green: 25, yellow: 3, red: 32, offset: 0 }];
+  // A kind this module does not know (as a new adapter adds them), with a mapping of lamp groups.
+  const g = controllerSignalGroups({ phases, controller: { kind: 'gbt20999', mapping: [{ signalGroup: 5, phase: 3 }, { signalGroup: 6, phase: 4, type: 'pedestrian' }] } } as any);
+  t.match(g, {
+    kind: 'gbt20999',
+    groups: [
+      { id: 5, path: 'applications.spat.controller.mapping[0]', what: 'signal group 5 (gbt20999 controller vehicle phase 3)' },
+      { id: 6, path: 'applications.spat.controller.mapping[1]', what: 'signal group 6 (gbt20999 controller pedestrian phase 4)' },
+    ],
+  });
+  t.equal(g!.groups.length, 2, 'the plan is not mixed in');
+  const map = loadLaneMap(DEMO);
+  const p = validateLaneMap(map, { limits: loadMapLimits('csae2020'), signalGroups: g! });
+  t.ok(p.some((x) => x.code === 'signal-group-missing' && /signal group 1, which the gbt20999 controller never reports/.test(x.message)));
+  t.ok(p.some((x) => x.code === 'phase-unused' && x.property === 'applications.spat.controller.mapping[0]'));
+  t.equal(controllerSignalGroups({ phases, controller: { kind: 'mystery' } } as any), undefined, 'a kind without a mapping: groups unknown');
+  t.same(controllerSignalGroups({ phases, controller: { kind: 'plan' } })!.groups.map((x) => x.id), [1]);
 });
 
 t.test('build refuses a map with errors, naming them', async (t) => {

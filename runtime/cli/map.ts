@@ -9,7 +9,7 @@ import { buildMap } from '../apps/map.js';
 import { defaultConfig, loadConfig, type RsuConfig } from '../config/index.js';
 import { demoLaneMapPath, loadLaneMap } from '../map/index.js';
 import { renderLaneMapSvg } from '../map/render.js';
-import { formatProblem, loadMapLimits, validateLaneMapFile, type FileValidation, type MapProblem } from '../map/validate.js';
+import { controllerSignalGroups, formatProblem, loadMapLimits, validateLaneMapFile, type FileValidation, type MapProblem } from '../map/validate.js';
 import { UsageError, type Io } from './io.js';
 
 export const MAP_HELP = `usage: rsu map <build|validate|render> [FILE.geojson] [options]
@@ -23,7 +23,9 @@ applications.map.file, else the demo intersection.
       Every problem, naming the feature and property: the lane map's own errors, values beyond the encoding's
       ranges (J2735 node offsets, elevation, widths, speeds), list sizes beyond the message set's SIZE
       constraints, ingress lanes without connections, unreachable egress lanes, connections to missing lanes,
-      impossible geometry, signal groups the config's SPAT phases lack and phases the MAP does not use.
+      impossible geometry; signal groups the configured signal controller never reports, and the controller's
+      signal groups the MAP does not use (the controller of applications.spat.controller: the plan's phases for
+      kind plan and simulated, the actuated stages, the mapping of tscbm, ntcip and any kind with a mapping).
       Exit status 1 when there are errors.
   rsu map render FILE [--out FILE.svg|FILE.png] [--width PX] [--extent M]
       Draw the map as SVG (stdout without --out): lanes with their widths, centrelines, ids, maneuver arrows,
@@ -32,7 +34,7 @@ applications.map.file, else the demo intersection.
       inkscape on PATH.
 
   --std S        message set: ${STD_NAMES.join(' | ')} (default: the config's messageSet)
-  --config FILE  the RSU config: its SPAT phases and intersection (default: the built-in defaults)
+  --config FILE  the RSU config: its signal controller (or SPAT plan) and intersection (default: the built-in defaults)
   --asn1 DIR     the deployer's J2735 modules (or RSU_J2735_ASN1_DIR)`;
 
 const COMMON = {
@@ -82,10 +84,22 @@ export async function mapCommand(argv: string[], io: Io): Promise<number> {
 
 function runValidation(file: string, std: StdName, asn1: string | undefined, cfg: RsuConfig, crossCheckSpat: boolean): FileValidation {
   const limits = loadMapLimits(std, asn1);
-  return validateLaneMapFile(file, {
+  // The signal groups the SPAT will carry: those the configured controller reports (plan phases, actuated
+  // stages, or the phase → signal group mapping of an external controller).
+  const groups = crossCheckSpat ? controllerSignalGroups(cfg.applications.spat) : undefined;
+  const r = validateLaneMapFile(file, {
     limits,
-    ...(crossCheckSpat ? { phases: cfg.applications.spat.phases, intersection: cfg.applications.spat.intersection } : {}),
+    ...(crossCheckSpat ? { intersection: cfg.applications.spat.intersection } : {}),
+    ...(groups ? { signalGroups: groups } : {}),
   });
+  if (crossCheckSpat && !groups && r.map)
+    r.warnings.push({
+      severity: 'warning',
+      code: 'signal-groups-unchecked',
+      property: 'applications.spat.controller.kind',
+      message: `signal controller kind ${JSON.stringify(cfg.applications.spat.controller.kind)} has no mapping of its outputs to signal groups in the config: the MAP's signal groups are not checked against it`,
+    });
+  return r;
 }
 
 async function validate(argv: string[], io: Io): Promise<number> {

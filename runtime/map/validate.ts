@@ -6,7 +6,9 @@
 //   - connectivity: ingress lanes connecting nowhere, egress lanes no connection reaches;
 //   - geometry the loader accepts but no road has: centrelines that double back or cross themselves, vehicle
 //     lanes crossing each other, a connection whose maneuver turns the other way;
-//   - signal groups: used by the MAP but absent from the SPAT plan, and SPAT phases the MAP never uses.
+//   - signal groups: used by the MAP but never reported by the configured signal controller (the plan's phases,
+//     the actuated stages, or the phase → signal group mapping of an external controller), and the controller's
+//     signal groups the MAP never uses.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -14,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import type { IR, MessageSetIR, SizeC } from '../../codecs/asn1/ir.js';
 import { compileToIR, readModuleDir } from '../../codecs/compiler/compile.js';
 import { j2735Dir, type StdName } from '../../codecs/index.js';
-import type { IntersectionRef } from '../config/types.js';
+import type { ApplicationsSection, IntersectionRef } from '../config/types.js';
+import { stagesFromPlan } from '../config/validate.js';
 import { endDirection, wrapPi } from './geometry.js';
 import { formatLaneMapIssue, LaneMapError, parseLaneMap } from './load.js';
 import type { Lane, LaneMap, Maneuver } from './types.js';
@@ -29,6 +32,7 @@ export type ProblemCode =
   | 'maneuver-geometry'
   | 'signal-group-missing'
   | 'phase-unused'
+  | 'signal-groups-unchecked'
   | 'intersection-id'
   | 'not-carried'
   | 'encode';
@@ -231,7 +235,12 @@ export function loadMapLimits(std: StdName, asn1Dir?: string): MapLimits {
 
 export interface ValidateOptions {
   limits: MapLimits;
-  /** SPAT phases (signal groups) of the config; omit to skip the signal-group cross-check. */
+  /**
+   * The signal groups the configured controller reports (controllerSignalGroups(config.applications.spat));
+   * omit (and `phases`) to skip the signal-group cross-check.
+   */
+  signalGroups?: ControllerSignalGroups;
+  /** Shorthand for `signalGroups` of a fixed-time plan: SPAT phases (signal groups) of the config. */
   phases?: ReadonlyArray<{ id: number }>;
   /** The SPAT's intersection; the MAP is sent with it. */
   intersection?: IntersectionRef;
@@ -296,6 +305,89 @@ export function maneuverOfAngle(deg: number): Maneuver {
 }
 
 /** Every problem of a loaded lane map for the chosen message set and SPAT plan. */
+/** One signal group the SPAT will carry, and the config entry it comes from. */
+export interface ControllerGroup {
+  id: number;
+  /** Config path of the entry: "applications.spat.phases[1]", "applications.spat.controller.mapping[2]". */
+  path: string;
+  /** The entry, for messages: "SPAT phase 2", "signal group 11 (tscbm controller pedestrian phase 2)". */
+  what: string;
+}
+
+/** The signal groups the configured signal controller reports (so the SPAT carries), and where they come from. */
+export interface ControllerSignalGroups {
+  /** applications.spat.controller.kind */
+  kind: string;
+  /** The source, for messages: "the SPAT plan (applications.spat.phases)". */
+  source: string;
+  /** Completes "lane 1 uses signal group 3, which ...": "the SPAT plan has no phase for". */
+  lacks: string;
+  /** Names the list of ids in messages: "phases", "mapped signal groups". */
+  listName: string;
+  groups: ControllerGroup[];
+}
+
+function planSignalGroups(phases: ReadonlyArray<{ id: number }>, kind: string, runBy?: string): ControllerSignalGroups {
+  const source = runBy ? `the plan the ${runBy} runs (applications.spat.phases)` : 'the SPAT plan (applications.spat.phases)';
+  return {
+    kind,
+    source,
+    lacks: runBy ? `${source} has no phase for` : 'the SPAT plan has no phase for',
+    listName: 'phases',
+    groups: phases.map((p, i) => ({ id: p.id, path: `applications.spat.phases[${i}]`, what: `SPAT phase ${p.id}` })),
+  };
+}
+
+/**
+ * The signal groups the controller of `applications.spat.controller` will report: the fixed-time plan's phases
+ * (kinds `plan`, `simulated` fixed, and `simulated` actuated with the stages derived from the plan), the actuated
+ * stages' groups, or, for any kind with a `mapping` (tscbm, ntcip, and whatever kind maps controller phases or
+ * lamp groups to signal groups), the mapped signal groups. Undefined for a kind whose groups are not known from
+ * the config.
+ */
+export function controllerSignalGroups(spat: Pick<ApplicationsSection['spat'], 'phases' | 'controller'>): ControllerSignalGroups | undefined {
+  const c = spat.controller as { kind: string; mapping?: unknown; mode?: string; stages?: unknown };
+  const kind = String(c.kind);
+  if (Array.isArray(c.mapping)) {
+    const groups: ControllerGroup[] = [];
+    c.mapping.forEach((m: unknown, i) => {
+      const e = (typeof m === 'object' && m !== null ? m : {}) as { signalGroup?: unknown; phase?: unknown; type?: unknown };
+      if (typeof e.signalGroup !== 'number') return;
+      const type = typeof e.type === 'string' ? e.type : 'vehicle';
+      const output = type === 'overlap' ? `overlap ${String(e.phase)}` : `${type} phase ${String(e.phase)}`;
+      groups.push({ id: e.signalGroup, path: `applications.spat.controller.mapping[${i}]`, what: `signal group ${e.signalGroup} (${kind} controller ${output})` });
+    });
+    return {
+      kind,
+      source: `the ${kind} controller's mapping (applications.spat.controller.mapping)`,
+      lacks: `the ${kind} controller never reports: no entry of applications.spat.controller.mapping maps a controller output to it`,
+      listName: 'mapped signal groups',
+      groups,
+    };
+  }
+  if (kind === 'plan') return planSignalGroups(spat.phases, kind);
+  if (kind === 'simulated') {
+    const stages = Array.isArray(c.stages) ? (c.stages as { phases?: unknown }[]) : undefined;
+    // Stages the config derived from the plan (mode actuated without stages) name the plan's phases.
+    if (c.mode !== 'actuated' || !stages || JSON.stringify(stages) === JSON.stringify(stagesFromPlan(spat.phases)))
+      return planSignalGroups(spat.phases, kind, c.mode === 'actuated' ? 'simulated actuated controller' : 'simulated controller');
+    const groups: ControllerGroup[] = [];
+    stages.forEach((st, k) =>
+      (Array.isArray(st?.phases) ? st.phases : []).forEach((g: unknown, j: number) => {
+        if (typeof g === 'number') groups.push({ id: g, path: `applications.spat.controller.stages[${k}].phases[${j}]`, what: `signal group ${g} (stage ${k + 1} of the simulated actuated controller)` });
+      }),
+    );
+    return {
+      kind,
+      source: 'the simulated actuated controller\'s stages (applications.spat.controller.stages)',
+      lacks: 'no stage of the simulated actuated controller (applications.spat.controller.stages) has',
+      listName: 'signal groups of the stages',
+      groups,
+    };
+  }
+  return undefined;
+}
+
 export function validateLaneMap(map: LaneMap, opts: ValidateOptions): MapProblem[] {
   const out: MapProblem[] = [];
   const err = (feature: number | undefined, property: string | undefined, code: ProblemCode, message: string) =>
@@ -370,26 +462,26 @@ export function validateLaneMap(map: LaneMap, opts: ValidateOptions): MapProblem
       else warn(l.featureIndex, where, 'maneuver-geometry', msg);
     });
 
-  // Signal groups against the SPAT plan, both ways.
-  if (opts.phases) {
-    const ids = new Set(opts.phases.map((p) => p.id));
+  // Signal groups against the ones the signal controller reports, both ways.
+  const sgs = opts.signalGroups ?? (opts.phases ? planSignalGroups(opts.phases, 'plan') : undefined);
+  if (sgs) {
+    const ids = new Set(sgs.groups.map((g) => g.id));
+    const list = `(${sgs.listName}: ${[...ids].sort((a, b) => a - b).join(', ') || 'none'})`;
     const used = new Set<number>();
     for (const l of map.lanes) {
       if (l.signalGroup !== undefined) {
         used.add(l.signalGroup);
-        if (!ids.has(l.signalGroup))
-          err(l.featureIndex, 'properties.signalGroup', 'signal-group-missing', `lane ${l.laneId} uses signal group ${l.signalGroup}, which the SPAT plan has no phase for (phases: ${[...ids].join(', ') || 'none'})`);
+        if (!ids.has(l.signalGroup)) err(l.featureIndex, 'properties.signalGroup', 'signal-group-missing', `lane ${l.laneId} uses signal group ${l.signalGroup}, which ${sgs.lacks} ${list}`);
       }
       l.connectsTo.forEach((c, k) => {
         if (c.signalGroup === undefined) return;
         used.add(c.signalGroup);
         if (!ids.has(c.signalGroup))
-          err(l.featureIndex, `properties.connectsTo[${k}].signalGroup`, 'signal-group-missing', `lane ${l.laneId} → ${c.lane} uses signal group ${c.signalGroup}, which the SPAT plan has no phase for (phases: ${[...ids].join(', ') || 'none'})`);
+          err(l.featureIndex, `properties.connectsTo[${k}].signalGroup`, 'signal-group-missing', `lane ${l.laneId} → ${c.lane} uses signal group ${c.signalGroup}, which ${sgs.lacks} ${list}`);
       });
     }
-    opts.phases.forEach((p, i) => {
-      if (!used.has(p.id)) err(undefined, `applications.spat.phases[${i}]`, 'phase-unused', `SPAT phase ${p.id} controls no movement or crosswalk of the MAP: no connectsTo signalGroup or crosswalk signalGroup is ${p.id}`);
-    });
+    for (const g of sgs.groups)
+      if (!used.has(g.id)) err(undefined, g.path, 'phase-unused', `${g.what} controls no movement or crosswalk of the MAP: no connectsTo signalGroup or crosswalk signalGroup is ${g.id}`);
   }
   if (opts.intersection && (opts.intersection.id !== map.intersectionId || opts.intersection.region !== map.region))
     warn(refF, 'properties.intersectionId', 'intersection-id', `the lane map is intersection ${map.region}/${map.intersectionId} but the SPAT (config applications.spat.intersection) is ${opts.intersection.region}/${opts.intersection.id}: the daemon sends the MAP with the SPAT's id`);
