@@ -1,11 +1,11 @@
 // Builds and sends V2X messages at the rates the standards expect: RSM after each processed sensor frame (at
 // most every rsm.intervalMs) from the tracks, SPAT every spat.intervalMs, MAP every map.intervalMs, RSI while
-// configured events are active. SPAT and RSM are withheld while the clock is known to be off; SPAT while the
+// events or signs are active. SPAT and RSM are withheld while the clock is known to be off; SPAT while the
 // signal controller has no current state (`controller_stale`); RSM while perception is not valid. Nothing here throws at its caller: a message that fails to build or encode is
 // counted and logged.
 import type { Logger } from 'pino';
 import type { MessageSet as Codec } from '../codecs/index.js';
-import type { RsiEvent, RsuConfig } from './config/types.js';
+import type { RsiEvent, RsiSign, RsuConfig } from './config/types.js';
 import { MsgCounter } from './apps/clock.js';
 import { rsuIdHex, type MessageType } from './apps/messages.js';
 import { buildRsi } from './apps/rsi.js';
@@ -38,6 +38,8 @@ export interface SchedulerDeps {
   /** The MAP frame to send (built from the lane map), given its msgCnt; undefined when there is none. */
   mapFrame?: (msgCnt: number, atMs: number) => unknown;
   rsiEvents: () => RsiEvent[];
+  /** Active road signs (RSI RTSData; J2735 TIM road signage). */
+  rsiSigns?: () => RsiSign[];
   send: (m: Outgoing) => void;
   withheld: (type: MessageType, reason: string) => void;
   log: Logger;
@@ -143,12 +145,17 @@ export class Scheduler {
 
   private rsi(): void {
     const now = this.d.now();
-    const frames = buildRsi(this.d.rsiEvents(), now, {
-      std: this.d.cfg.messageSet,
-      rsuIdHex: this.idHex,
-      ref: { lat: this.d.cfg.rsu.reference.lat, lon: this.d.cfg.rsu.reference.lon, elevation: this.d.cfg.rsu.reference.elevation },
-      nextMsgCnt: () => this.counter.next('rsi'),
-    });
+    const frames = buildRsi(
+      this.d.rsiEvents(),
+      now,
+      {
+        std: this.d.cfg.messageSet,
+        rsuIdHex: this.idHex,
+        ref: { lat: this.d.cfg.rsu.reference.lat, lon: this.d.cfg.rsu.reference.lon, elevation: this.d.cfg.rsu.reference.elevation },
+        nextMsgCnt: () => this.counter.next('rsi'),
+      },
+      this.d.rsiSigns?.() ?? [],
+    );
     for (const f of frames) this.emit('rsi', f, now);
   }
 

@@ -195,6 +195,7 @@ t.test('SPAT from a controller: bounds, unknown ends, flash, dark and status are
       { id: 2, light: 'red' as const, windows: [{ light: 'red' as const, startInMs: 0, endInMs: 0, nextStartInMs: 0, nextDurationMs: 0, endUnknown: true, nextUnknown: true }] },
       { id: 3, light: 'red' as const, display: 'flashing' as const, windows: [{ light: 'red' as const, startInMs: 0, endInMs: 0, nextStartInMs: 0, nextDurationMs: 0, endUnknown: true, nextUnknown: true }] },
       { id: 4, light: 'red' as const, display: 'dark' as const, windows: [{ light: 'red' as const, startInMs: 0, endInMs: 0, nextStartInMs: 0, nextDurationMs: 0, endUnknown: true, nextUnknown: true }] },
+      { id: 5, light: 'green' as const, display: 'flashing' as const, windows: [{ light: 'green' as const, startInMs: 0, endInMs: 3_000, nextStartInMs: 0, nextDurationMs: 0, nextUnknown: true }] },
     ],
   };
   const ms = await set('csae2020');
@@ -206,6 +207,7 @@ t.test('SPAT from a controller: bounds, unknown ends, flash, dark and status are
   t.same(i.phases[1].phaseStates[0].timing.counting, { startTime: 0, likelyEndTime: 36001 }, 'an unknown end is 36001, not "now"');
   t.equal(i.phases[2].phaseStates[0].light, 'flashing-red');
   t.equal(i.phases[3].phaseStates[0].light, 'dark', 'dark is dark, not red');
+  t.equal(i.phases[4].phaseStates[0].light, 'flashing-green');
   if (process.env.RSU_J2735_ASN1_DIR) {
     const j = (await loadMessageSet('j2735-2020')) as MessageSet;
     const jf = buildSpat(snap, { std: 'j2735-2020', msgCnt: 1, intersection: { region: 0, id: 5 } }) as any;
@@ -215,5 +217,6 @@ t.test('SPAT from a controller: bounds, unknown ends, flash, dark and status are
     t.same(st[1]['state-time-speed'][0].timing, { minEndTime: 36001 });
     t.equal(st[2]['state-time-speed'][0].eventState, 'stop-Then-Proceed');
     t.equal(st[3]['state-time-speed'][0].eventState, 'dark');
+    t.equal(st[4]['state-time-speed'][0].eventState, 'protected-Movement-Allowed', 'flashing green (end of green): still allowed');
   }
 });

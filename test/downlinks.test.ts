@@ -8,7 +8,7 @@ import t from 'tap';
 import { startEmbeddedBroker } from '../runtime/broker.js';
 import { defaultConfig } from '../runtime/config/index.js';
 import { startDaemon } from '../runtime/daemon.js';
-import { parseConfigDownlink } from '../runtime/downlinks.js';
+import { parseConfigDownlink, parseRsiDownlink, RsiEvents } from '../runtime/downlinks.js';
 import { decodeDownlinkAck, encodeDownlink } from '../runtime/uplink/index.js';
 
 const j = (o: unknown) => Buffer.from(JSON.stringify(o));
@@ -73,4 +73,69 @@ t.test('over MQTT: a good change applies, a bad one is rejected with its reason 
   t.ok(((d.status().scheduler as { sent: Record<string, number> }).sent.rsi ?? 0) >= 1, 'the cloud-issued event is broadcast as RSI');
   send('rsi', 'ev-2', { events: [{ id: 9, type: 100, lat: 91, lon: 0, radiusM: 20, priority: 2, durationS: 60 }] });
   t.match(await ackFor('ev-2'), { accepted: false, reason: /lat: expected a number -90\.\.90/ });
+});
+
+t.test('rsi/down payloads: events and signs with times, reference paths and links; every error names its field', async (t) => {
+  const ev = { id: 3, type: 707, lat: 48.1, lon: 11.6, radiusM: 30, priority: 4, durationS: 600 };
+  const path = { points: [{ lat: 48.1, lon: 11.6 }, { lat: 48.101, lon: 11.6 }], radiusM: 3.5 };
+  const link = { upstreamNodeId: { region: 1, id: 1761 }, downstreamNodeId: { region: 1, id: 110 }, lanes: [1, 2] };
+  const sign = { id: 1, kind: 'speed-limit', speedLimitKmh: 30, lat: 48.1, lon: 11.6, priority: 6, durationS: 600 };
+  const parsed = parseRsiDownlink(j({ events: [{ ...ev, source: 'police', startTime: '2026-05-04T08:00:00+08:00', endTime: '2026-05-04T10:00:00+08:00', referencePaths: [path], referenceLinks: [link] }], signs: [sign] }));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  t.same(parsed.value.events[0], { ...ev, source: 'police', startTime: '2026-05-04T00:00:00.000Z', endTime: '2026-05-04T02:00:00.000Z', referencePaths: [path], referenceLinks: [link] }, 'times stored as UTC');
+  t.same(parsed.value.signs, [{ ...sign, radiusM: 50 }], 'a sign without a radius gets 50 m (its TIM circle)');
+  t.equal(parseRsiDownlink(j({ signs: [{ id: 2, kind: 'road-works', lat: 48.1, lon: 11.6, priority: 3, durationS: 60 }] })).ok, true, 'signs alone');
+
+  const reason = (o: unknown, std?: 'j2735-2020') => (parseRsiDownlink(j(o), std) as { reason?: string }).reason;
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['nothing', { events: [], signs: [] }, /^payload needs a non-empty "events" or "signs" array$/],
+    ['event source', { events: [{ ...ev, source: 'cloud' }] }, /^events\[0\]\.source: expected one of unknown, police, government, meteorological, internet, detection, got "cloud"$/],
+    ['time without zone', { events: [{ ...ev, startTime: '2026-05-04 08:00' }] }, /^events\[0\]\.startTime: expected an ISO 8601 date and time with a time zone \(e\.g\. "2026-05-04T08:00:00\+08:00"\), got "2026-05-04 08:00"$/],
+    ['no such day', { events: [{ ...ev, endTime: '2026-02-30T08:00:00Z' }] }, /^events\[0\]\.endTime: expected an ISO 8601/],
+    ['end before start', { events: [{ ...ev, startTime: '2026-05-04T08:00:00Z', endTime: '2026-05-04T08:00:00Z' }] }, /^events\[0\]\.endTime: expected a time after startTime \(2026-05-04T08:00:00Z\), got 2026-05-04T08:00:00Z$/],
+    ['paths not a list', { events: [{ ...ev, referencePaths: path }] }, /^events\[0\]\.referencePaths: expected a list of 1\.\.8 entries, got \{/],
+    ['one-point path', { events: [{ ...ev, referencePaths: [{ ...path, points: [path.points[0]] }] }] }, /^events\[0\]\.referencePaths\[0\]\.points: expected a list of 2\.\.32 entries, got 1$/],
+    ['path point', { events: [{ ...ev, referencePaths: [path, { ...path, points: [path.points[0], { lat: 48.1, lon: 181 }] }] }] }, /^events\[0\]\.referencePaths\[1\]\.points\[1\]\.lon: expected a number -180\.\.180, got 181$/],
+    ['path radius', { events: [{ ...ev, referencePaths: [{ points: path.points }] }] }, /^events\[0\]\.referencePaths\[0\]\.radiusM: expected a number 0\.\.6553\.5, got nothing$/],
+    ['path key', { events: [{ ...ev, referencePaths: [{ ...path, width: 3 }] }] }, /^events\[0\]\.referencePaths\[0\]\.width: unknown key \(expected points, radiusM\)$/],
+    ['link node', { events: [{ ...ev, referenceLinks: [{ ...link, downstreamNodeId: { id: 70000 } }] }] }, /^events\[0\]\.referenceLinks\[0\]\.downstreamNodeId\.id: expected an integer 0\.\.65535, got 70000$/],
+    ['link lane', { events: [{ ...ev, referenceLinks: [{ ...link, lanes: [1, 16] }] }] }, /^events\[0\]\.referenceLinks\[0\]\.lanes\[1\]: expected a lane 1\.\.15, got 16$/],
+    ['link to itself', { events: [{ ...ev, referenceLinks: [{ ...link, downstreamNodeId: link.upstreamNodeId }] }] }, /^events\[0\]\.referenceLinks\[0\]\.downstreamNodeId: the same node as upstreamNodeId/],
+    ['too many links', { events: [{ ...ev, referenceLinks: Array.from({ length: 17 }, () => link) }] }, /^events\[0\]\.referenceLinks: expected a list of 1\.\.16 entries, got 17$/],
+    ['sign without kind or type', { signs: [{ ...sign, kind: undefined, speedLimitKmh: undefined }] }, /^signs\[0\]\.kind: missing: a sign needs a kind \(road-works, speed-limit, school-zone\) or a type code$/],
+    ['sign kind', { signs: [{ ...sign, kind: 'speedlimit' }] }, /^signs\[0\]\.kind: expected one of road-works, speed-limit, school-zone, got "speedlimit"$/],
+    ['speed limit value', { signs: [{ ...sign, speedLimitKmh: undefined }] }, /^signs\[0\]\.speedLimitKmh: missing: a speed-limit sign needs the limit it shows, in km\/h$/],
+    ['speed limit range', { signs: [{ ...sign, speedLimitKmh: 31.5 }] }, /^signs\[0\]\.speedLimitKmh: expected an integer 5\.\.150, got 31\.5$/],
+    ['value on another sign', { signs: [{ ...sign, kind: 'school-zone' }] }, /^signs\[0\]\.speedLimitKmh: only for kind speed-limit$/],
+    ['sign duration', { signs: [{ ...sign, durationS: 0 }] }, /^signs\[0\]\.durationS: expected a number 1\.\.604800, got 0$/],
+    ['sign path', { signs: [{ ...sign, referencePaths: [{ ...path, radiusM: -1 }] }] }, /^signs\[0\]\.referencePaths\[0\]\.radiusM: expected a number 0\.\.6553\.5, got -1$/],
+    ['too many signs', { signs: Array.from({ length: 33 }, (_, i) => ({ ...sign, id: i })) }, /^at most 32 signs per message, got 33$/],
+  ];
+  for (const [name, o, re] of cases) t.match(reason(o), re, name);
+  t.match(reason({ signs: [{ ...sign, kind: 'school-zone', speedLimitKmh: undefined }] }, 'j2735-2020'), /^signs\[0\]\.type: no confirmed ITIS code \(J2540\.2\) for a school-zone sign in j2735-2020/, 'J2735: a school zone needs the deployer\'s ITIS code');
+  t.equal(reason({ signs: [{ ...sign, kind: 'school-zone', speedLimitKmh: undefined, type: 4242 }] }, 'j2735-2020'), undefined, 'and is taken with one');
+
+  // Active until they expire or end; a cloud sign replaces the configured sign with its id.
+  const NOW = Date.parse('2026-05-04T00:30:00Z');
+  const rsi = new RsiEvents([{ id: 1, type: 707, lat: 48, lon: 11, radiusM: 10, priority: 1, endTime: '2026-05-04T01:00:00.000Z' }], [{ id: 1, kind: 'road-works', lat: 48, lon: 11, radiusM: 50, priority: 3 }], 'csae2020');
+  rsi.addFromCloud(j({ events: [{ ...ev, endTime: '2026-05-04T00:40:00Z' }], signs: [{ ...sign, id: 1 }] }), NOW);
+  t.same(rsi.active(NOW).map((e) => e.id), [1, 3]);
+  t.same(rsi.activeSigns(NOW).map((s) => [s.id, s.kind, s.untilMs]), [[1, 'speed-limit', NOW + 600_000]], 'the cloud sign replaces configured sign 1 and carries its expiry');
+  t.same(rsi.active(NOW + 10 * 60_000).map((e) => e.id), [1], 'the cloud event is over at its endTime (before it expires)');
+  t.same(rsi.active(NOW + 30 * 60_000).map((e) => e.id), [], 'the configured event is over at its endTime');
+  t.same(rsi.activeSigns(NOW + 10 * 60_000).map((s) => s.kind), ['road-works'], 'the configured sign is back when the cloud one expires');
+  t.throws(() => rsi.addFromCloud(j({ signs: [{ ...sign, speedLimitKmh: 500 }] }), NOW), /signs\[0\]\.speedLimitKmh/);
+  // Not in force before its start: a planned closure from the cloud, a configured sign for later.
+  const later = new RsiEvents([], [{ id: 5, kind: 'school-zone', lat: 48, lon: 11, radiusM: 50, priority: 3, startTime: '2026-05-04T01:00:00.000Z' }], 'csae2020');
+  later.addFromCloud(j({ events: [{ ...ev, startTime: '2026-05-04T00:45:00Z', durationS: 3600 }] }), NOW);
+  t.same([later.active(NOW).length, later.activeSigns(NOW).length], [0, 0], 'nothing in force yet');
+  t.same([later.active(NOW + 15 * 60_000).length, later.activeSigns(NOW + 30 * 60_000).length], [1, 1], 'each from its start');
+});
+
+t.test('config/down: applications.rsi.signs, checked against the running message set', async (t) => {
+  const signs = [{ id: 1, kind: 'school-zone', lat: 48.1, lon: 11.6 }];
+  const r = parseConfigDownlink(j({ applications: { rsi: { signs } } }), 'csae2020');
+  t.same(r, { ok: true, value: { enabled: {}, rsiSigns: [{ ...signs[0], radiusM: 50, priority: 3 }] } });
+  t.match((parseConfigDownlink(j({ applications: { rsi: { signs } } }), 'j2735-2016') as { reason: string }).reason, /^applications\.rsi\.signs\[0\]\.type: no confirmed ITIS code \(J2540\.2\) for a school-zone sign in j2735-2016/);
+  t.match((parseConfigDownlink(j({ applications: { rsi: { signs: [{ id: 1, kind: 'speed-limit', lat: 0, lon: 0 }] } } })) as { reason: string }).reason, /^applications\.rsi\.signs\[0\]\.speedLimitKmh: missing/);
 });

@@ -1,6 +1,6 @@
 // The event/sign code table and the downlink code check.
 import t from 'tap';
-import { CODE_TABLE, checkEventCode, eventCode, EventCodeError, EVENT_KINDS } from '../runtime/apps/events/index.js';
+import { CODE_TABLE, checkEventCode, eventCode, EventCodeError, EVENT_KINDS, signCodeProblem, signTypeCode } from '../runtime/apps/events/index.js';
 
 t.test('every kind has an entry with a source; unconfirmed codes are not sent', async (t) => {
   for (const k of EVENT_KINDS) {
@@ -31,4 +31,20 @@ t.test('checkEventCode: a clear error naming the bad code', async (t) => {
   t.equal(checkEventCode('j2735-2020', 4242, { allowUnknown: true }), undefined, 'allowUnknown accepts in-range codes');
   t.equal(checkEventCode('csae2020', 123, { extra: [123] }), undefined, 'deployment codes');
   t.equal(checkEventCode('csae2020', 85, { family: 'sign' }), '限制速度 (speed limit) (speed-limit)');
+});
+
+t.test('sign codes: by kind per message set, a configured type wins, a missing one is explained', async (t) => {
+  t.equal(signTypeCode({ kind: 'road-works' }, 'csae2019'), 38);
+  t.equal(signTypeCode({ kind: 'speed-limit' }, 'csae2020'), 85);
+  t.equal(signTypeCode({ kind: 'school-zone' }, 'csae2020'), 242);
+  t.equal(signTypeCode({ kind: 'road-works' }, 'j2735-2016'), 1025, 'ITIS road-construction');
+  t.equal(signTypeCode({ kind: 'speed-limit' }, 'j2735-2020'), 2564, 'ITIS speed-restriction');
+  t.equal(signTypeCode({ kind: 'school-zone' }, 'j2735-2020'), undefined, 'no confirmed ITIS code for a school zone');
+  t.equal(signTypeCode({ kind: 'school-zone', type: 4242 }, 'j2735-2020'), 4242);
+  t.equal(signTypeCode({ type: 17 }, 'csae2020'), 17);
+  t.equal(signCodeProblem({ kind: 'school-zone' }, 'csae2020'), undefined);
+  t.match(signCodeProblem({ kind: 'school-zone' }, 'j2735-2016'), /^no confirmed ITIS code \(J2540\.2\) for a school-zone sign in j2735-2016 .*give the code from your copy of the standard as type$/);
+  t.match(signCodeProblem({}, 'csae2020'), /^missing: a sign needs a kind/);
+  t.equal(checkEventCode('csae2020', 17, { family: 'sign' }), '易滑 (slippery road)', 'other GB 5768.2 sign types two sources agree on');
+  t.throws(() => checkEventCode('csae2020', 21, { family: 'sign' }), /unknown event code 21 for csae2020: not a known GB 5768\.2 sign type/, 'one source alone (tunnel): not listed');
 });

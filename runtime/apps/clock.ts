@@ -30,3 +30,20 @@ export class MsgCounter {
     return n;
   }
 }
+
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+
+/**
+ * An ISO 8601 date and time with a time zone (`2026-05-04T08:00:00+08:00`, `...Z`) as ms since the epoch, or
+ * undefined when it is not one or names a day or time that does not exist (Date.parse alone takes February 30th).
+ */
+export function isoTimeMs(s: unknown): number | undefined {
+  if (typeof s !== 'string') return undefined;
+  const m = ISO_TIME.exec(s);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, se, zh, zm] = [m[1], m[2], m[3], m[4], m[5], m[6] ?? '0', m[7] ?? '0', m[8] ?? '0'].map(Number) as [number, number, number, number, number, number, number, number];
+  const days = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || d < 1 || d > days || h > 23 || mi > 59 || se > 59 || zh > 14 || zm > 59) return undefined;
+  const ms = Date.parse(s);
+  return Number.isFinite(ms) ? ms : undefined;
+}

@@ -1,7 +1,7 @@
 // MAP from the lane map: CSAE MapData (one node, a link per approach holding its lanes) and J2735 MapData (one
 // IntersectionGeometry, lanes with XY node offsets drawn from the stop line outwards).
 import { createHash } from 'node:crypto';
-import type { IntersectionRef, MessageSet as StdName } from '../config/types.js';
+import type { IntersectionRef, MessageSet as StdName, RsiNodeRef, RsiReferenceLink } from '../config/types.js';
 import type { Lane, LaneMap, Maneuver } from '../map/index.js';
 import { minuteOfYear } from './clock.js';
 import { position3D } from './geo.js';
@@ -56,8 +56,32 @@ export function buildMap(map: LaneMap, ctx: MapContext): unknown {
 }
 
 /** The node at the far end of an arm: not described by this MAP, so it gets an id derived from the arm. */
-function armNode(ref: IntersectionRef, approach: number): number {
+export function armNode(ref: IntersectionRef, approach: number): number {
   return (ref.id * 16 + approach) & 0xffff;
+}
+
+/**
+ * The MAP links (CSAE ReferenceLink) lanes of the lane map lie on, with the same node ids as buildMap: an ingress
+ * lane of approach a is on the link from the arm's far node (armNode) to the intersection, an egress lane on the
+ * link from the intersection out to it. One link per approach and direction, in lane order; lanes other than
+ * vehicle and bike lanes are not on a link. `lanes` (ReferenceLanes, bits lane1..lane15) is given only when every
+ * lane of the link named is 1-15; otherwise it is left out, which means every lane of the link.
+ */
+export function referenceLinksOf(map: LaneMap, laneIds: readonly number[], intersection?: IntersectionRef): RsiReferenceLink[] {
+  const ref = intersection ?? { region: map.region, id: map.intersectionId };
+  const node = (id: number): RsiNodeRef => ({ ...(ref.region ? { region: ref.region } : {}), id: id & 0xffff });
+  const links = new Map<string, { link: RsiReferenceLink; lanes: number[] }>();
+  for (const id of laneIds) {
+    const l = map.lanesById.get(id);
+    if (!l || (l.kind !== 'vehicle' && l.kind !== 'bike') || l.approach === undefined || (l.direction !== 'ingress' && l.direction !== 'egress')) continue;
+    const key = `${l.approach}:${l.direction}`;
+    const far = node(armNode(ref, l.approach));
+    const centre = node(ref.id);
+    const entry = links.get(key) ?? { link: l.direction === 'ingress' ? { upstreamNodeId: far, downstreamNodeId: centre } : { upstreamNodeId: centre, downstreamNodeId: far }, lanes: [] };
+    entry.lanes.push(l.laneId);
+    links.set(key, entry);
+  }
+  return [...links.values()].map(({ link, lanes }) => (lanes.every((x) => x >= 1 && x <= 15) ? { ...link, lanes: [...new Set(lanes)].sort((a, b) => a - b) } : link));
 }
 
 function csae(map: LaneMap, ctx: MapContext, ref: IntersectionRef, nodeRef: (id: number) => object) {

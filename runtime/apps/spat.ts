@@ -43,8 +43,9 @@ function csaeLight(light: Light, display: Display): string {
 
 function j2735State(light: Light, display: Display): string {
   if (display === 'dark') return 'dark';
-  // Flashing red: stop, then go when clear; flashing yellow (or green): proceed with caution.
-  if (display === 'flashing') return light === 'red' ? 'stop-Then-Proceed' : 'caution-Conflicting-Traffic';
+  // Flashing red: stop, then go when clear; flashing yellow: proceed with caution; flashing green (China's end of
+  // green, GB 14886): the movement is still allowed, J2735 has no flashing green.
+  if (display === 'flashing') return light === 'red' ? 'stop-Then-Proceed' : light === 'green' ? 'protected-Movement-Allowed' : 'caution-Conflicting-Traffic';
   return light === 'green' ? 'protected-Movement-Allowed' : light === 'yellow' ? 'protected-clearance' : 'stop-And-Remain';
 }
 

@@ -265,8 +265,9 @@ export async function sendTestCommand(argv: string[], io: Io): Promise<number> {
   const cnt = new MsgCounter();
   let frames: unknown[];
   if (type === 'rsi') {
-    const events = cfg.applications.rsi.events.length ? cfg.applications.rsi.events : [{ id: 1, type: 0, description: 'rsu send-test', lat: ref.lat, lon: ref.lon, radiusM: 50, priority: 0 }];
-    frames = buildRsi(events, now, { std: cfg.messageSet, rsuIdHex: rsuIdHex(cfg.rsu.id), ref, nextMsgCnt: () => cnt.next('rsi') });
+    const { events: configured, signs } = cfg.applications.rsi;
+    const events = configured.length || signs.length ? configured : [{ id: 1, type: 0, description: 'rsu send-test', lat: ref.lat, lon: ref.lon, radiusM: 50, priority: 0 }];
+    frames = buildRsi(events, now, { std: cfg.messageSet, rsuIdHex: rsuIdHex(cfg.rsu.id), ref, nextMsgCnt: () => cnt.next('rsi') }, signs);
   } else if (type === 'spat') {
     frames = [buildSpat(new FixedTimePlan(cfg.applications.spat.phases).snapshot(now), { std: cfg.messageSet, msgCnt: 0, intersection: cfg.applications.spat.intersection })];
   } else if (type === 'map') {

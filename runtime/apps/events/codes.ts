@@ -6,7 +6,7 @@
 // sources"). A value the sources did not confirm is listed as `code: null` (GB/T 29100) or with
 // `confirmed: false` (a candidate, never sent unless the deployer opts in): the detector does not send a code it
 // cannot stand behind, and a deployer who has the standard configures the missing ones (`EventDetectorOptions.codes`).
-import type { MessageSet } from '../../config/types.js';
+import type { MessageSet, SignKind } from '../../config/types.js';
 
 /** What the detectors report, plus the configured signs. */
 export const EVENT_KINDS = [
@@ -49,7 +49,8 @@ export interface CodeEntry {
 const SRC = {
   gb707:
     'two open-source CSAE RSI implementations: a GB/T 29100-2012 enum (GB_EVENT_707 交通拥堵) and an asn1c RSI example (rte->eventType = 707, 道路拥堵)',
-  gbSign: 'open-source RSU header enumerating GB 5768.2-2009 sign indexes for RSI (GbSignType)',
+  gbSign:
+    'open-source RSU header enumerating GB 5768.2-2009 sign indexes for RSI (GbSignType), and an RSI sign display dialog (Warn_Type) with the same numbers',
   disabledVehicle:
     'J2735 DisabledVehicle.statusDetails ASN.1 comment (codes 532..541 from J2540), reproduced in usdot-jpo-ode/jpo-ode and in CARMA j2735_v2x_msgs DisabledVehicle.msg',
   itisTables: 'ITIS tables in kjg0898/J2735_mistTIMGen (ItisCodes.java) and an ITIS lookup module derived from v2xlib J2540ITIS',
@@ -118,8 +119,21 @@ export const CODE_TABLE: readonly CodeEntry[] = [
   },
 ];
 
-/** Other GB/T 29100 and ITIS codes the sources confirm (accepted by checkEventCode; not produced by the detectors). */
-export const OTHER_KNOWN_CODES: Readonly<Record<'gbt29100' | 'itis', ReadonlyArray<{ code: number; name: string }>>> = {
+/**
+ * Other GB/T 29100, GB 5768.2 and ITIS codes the sources confirm (accepted by checkEventCode; not produced by the
+ * detectors). The GB 5768.2 ones are stated by at least two of: the RSU header, the RSI sign display dialog, an asn1c
+ * RSI example and the SignType comment of the CSAE RSI module (README.md, "Codes and their sources").
+ */
+export const OTHER_KNOWN_CODES: Readonly<Record<CodeFamily, ReadonlyArray<{ code: number; name: string }>>> = {
+  gb5768: [
+    { code: 1, name: '交叉路口 (crossroads)' },
+    { code: 2, name: '急弯路 (sharp turn)' },
+    { code: 15, name: '注意落石 (falling rocks)' },
+    { code: 17, name: '易滑 (slippery road)' },
+    { code: 37, name: '注意危险 (danger)' },
+    { code: 81, name: '限制宽度 (width limit)' },
+    { code: 82, name: '限制高度 (height limit)' },
+  ],
   gbt29100: [
     { code: 407, name: '道路积水 (water on the road)' },
     { code: 408, name: '道路湿滑 (slippery road)' },
@@ -183,6 +197,30 @@ export function eventCode(
   return { code: undefined, family, value };
 }
 
+/** A configured or cloud sign: its kind, or a code of its own (which wins). */
+export interface SignCodeSource {
+  kind?: SignKind;
+  type?: number;
+}
+
+/**
+ * The sign type a sign is sent with in a message set: its `type` when given, else its kind's confirmed code (GB
+ * 5768.2 for CSAE, ITIS for J2735); undefined when there is none (see signCodeProblem).
+ */
+export function signTypeCode(sign: SignCodeSource, std: MessageSet): number | undefined {
+  if (sign.type !== undefined) return sign.type;
+  return sign.kind ? eventCode(sign.kind, std).code : undefined;
+}
+
+/** Why a sign has no code to send in a message set, or undefined when it has one. */
+export function signCodeProblem(sign: SignCodeSource, std: MessageSet): string | undefined {
+  if (sign.type !== undefined) return undefined;
+  if (!sign.kind) return 'missing: a sign needs a kind (road-works, speed-limit, school-zone) or a type code';
+  const c = eventCode(sign.kind, std);
+  if (c.code !== undefined) return undefined;
+  return `no confirmed ${FAMILY_NAME[c.family]} for a ${sign.kind} sign in ${std} (none of the sources found confirms one): give the code from your copy of the standard as type`;
+}
+
 /** Every known code of a family: the table's confirmed values and OTHER_KNOWN_CODES. */
 export function knownCodes(family: CodeFamily): Map<number, string> {
   const out = new Map<number, string>();
@@ -190,7 +228,7 @@ export function knownCodes(family: CodeFamily): Map<number, string> {
     const v = family === 'itis' ? e.itis : family === 'gb5768' ? e.gb5768 : e.gbt29100;
     if (v && v.code !== null && v.confirmed) out.set(v.code, `${v.name} (${e.kind})`);
   }
-  if (family !== 'gb5768') for (const o of OTHER_KNOWN_CODES[family]) out.set(o.code, o.name);
+  for (const o of OTHER_KNOWN_CODES[family]) out.set(o.code, o.name);
   return out;
 }
 

@@ -3,7 +3,9 @@
 // an event starts (brief drop-outs tolerated), the event then follows what it describes (position, extent, members),
 // and ends only after the condition has been absent for the hold-off. Observations of the same cause close together
 // (or sharing a track, or the same approach for queues) are one event. See README.md.
-import type { MessageSet, RsiEvent } from '../../config/types.js';
+import type { IntersectionRef, MessageSet, RsiEvent } from '../../config/types.js';
+import { referenceLinksOf } from '../map.js';
+import { MAX_LINKS, MAX_PATH_POINTS, thinPoints } from '../rsi.js';
 import { EnuFrame, Path, type Lane, type LaneMap } from '../../map/index.js';
 import type { Track } from '../../perception/types.js';
 import { eventCode, type CodeOverrides, type EventKind } from './codes.js';
@@ -684,9 +686,12 @@ export class EventDetector {
 
   /**
    * The active events as RsiEvents for a message set (type: GB/T 29100 event type or ITIS code). Kinds without a
-   * code the RSU can stand behind (see codes.ts) are left out and counted in stats().uncoded.
+   * code the RSU can stand behind (see codes.ts) are left out and counted in stats().uncoded. Each carries its
+   * source (`detection`), its start, its reference path (the affected stretch of lane, as wide as the widest of its
+   * lanes; 32 points at most) and its reference links (the MAP links of its lanes, `referenceLinksOf`, with the node
+   * ids of the MAP built for `intersection`, default the lane map's).
    */
-  rsiEvents(std: MessageSet): RsiEvent[] {
+  rsiEvents(std: MessageSet, opts: { intersection?: IntersectionRef } = {}): RsiEvent[] {
     const out: RsiEvent[] = [];
     for (const e of this.active()) {
       const c = eventCode(e.kind, std, { overrides: this.options.codes, allowUnconfirmed: this.options.allowUnconfirmedCodes });
@@ -694,6 +699,8 @@ export class EventDetector {
         this.counters.uncoded++;
         continue;
       }
+      const half = Math.max(0, ...e.laneIds.map((id) => (this.map.lanesById.get(id)?.widthM ?? 0) / 2));
+      const links = referenceLinksOf(this.map, e.laneIds, opts.intersection).slice(0, MAX_LINKS);
       out.push({
         id: e.id,
         type: c.code,
@@ -702,6 +709,12 @@ export class EventDetector {
         lon: e.lon,
         radiusM: Math.min(6553.5, e.radiusM),
         priority: e.priority,
+        source: 'detection',
+        startTime: new Date(e.startMs).toISOString(),
+        ...(e.referencePath.length >= 2
+          ? { referencePaths: [{ points: thinPoints(e.referencePath, MAX_PATH_POINTS), radiusM: Math.min(6553.5, Math.round((half || 1.75) * 10) / 10) }] }
+          : {}),
+        ...(links.length ? { referenceLinks: links } : {}),
       });
     }
     return out;
