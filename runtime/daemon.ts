@@ -25,6 +25,7 @@ import { createPerception, type PerceptionStage } from './perception/index.js';
 import { Scheduler, type Outgoing } from './scheduler.js';
 import { defaultSocketPath, serveStatus, type RecordEvent, type TailEvent } from './status.js';
 import { Uplink } from './uplink/index.js';
+import { daemonInfo, type DaemonInfo } from './view/source.js';
 
 export interface DaemonOptions {
   config: RsuConfig;
@@ -47,6 +48,10 @@ export interface Daemon {
   latency(since?: number): DaemonStatus['frameToRadio'];
   onTail(fn: (e: TailEvent) => void): () => void;
   onRecord(fn: (e: RecordEvent) => void): () => void;
+  /** The lane map the MAP is built from (applications.map.file), when one is configured. */
+  readonly laneMap?: LaneMap;
+  /** What `rsu view` needs to know of this daemon (the status socket's `info`): a config summary, no secrets. */
+  info(): DaemonInfo;
   /** Feed a recorded input as if it had arrived (`rsu replay`). */
   inject(e: RecordEvent): void;
   stop(): Promise<void>;
@@ -132,7 +137,8 @@ class PlanController implements SignalController {
 
 /**
  * The signal controller of `applications.spat.controller` (not started). `now` is the clock of the simulated
- * controllers and the adapters' trackers (default Date.now). The SNMP adapter (net-snmp) is loaded only when used.
+ * controllers and the adapters' trackers (default Date.now). The SNMP (net-snmp) and GB/T 20999 adapters are loaded only
+ * when used.
  */
 export async function signalControllerFromConfig(spat: ApplicationsSection['spat'], opts: { now?: () => number } = {}): Promise<SignalController | undefined> {
   const c = spat.controller;
@@ -164,7 +170,38 @@ export async function signalControllerFromConfig(spat: ApplicationsSection['spat
         now,
       });
     }
+    case 'gbt20999': {
+      const hp = splitHostPort(c.target)!;
+      const lp = c.listen !== undefined ? splitHostPort(c.listen)! : undefined;
+      const { Gbt20999Controller } = await import('../hw/signal/gbt20999.js');
+      return new Gbt20999Controller({
+        host: hp.host,
+        port: hp.port,
+        transport: c.transport,
+        ...(lp ? { listenHost: lp.host, listenPort: lp.port } : {}),
+        mapping: c.mapping,
+        controllerId: c.controllerId,
+        hostId: c.hostId,
+        roadId: c.roadId,
+        intersection: c.intersection,
+        version: c.version,
+        pollMs: c.pollMs,
+        timeoutMs: c.timeoutMs,
+        staleAfterMs: c.staleAfterMs,
+        now,
+      });
+    }
   }
+}
+
+/**
+ * The perception stage of `perception.fusion`: the learned fusion (which runs rule-based, and says so in the log,
+ * `stats().mode` and the status, when its model cannot be loaded) or rule-based fusion.
+ */
+export async function perceptionFromConfig(cfg: RsuConfig, logger: Logger): Promise<PerceptionStage> {
+  if (cfg.perception.fusion === 'plain') return createPerception(cfg, { logger });
+  const { onnxFusionFactory } = await import('./perception/onnx.js');
+  return createPerception(cfg, { logger, backend: onnxFusionFactory({ logger, ...(cfg.perception.model ? { modelPath: cfg.perception.model } : {}) }) });
 }
 
 /** The status alarm while SPAT is withheld because the controller has no current state. */
@@ -212,7 +249,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     closers.push(() => time.close());
 
     // Cloud uplink (store and forward); the cloud can issue RSI events.
-    const rsiEvents = new RsiEvents(cfg.applications.rsi.events);
+    const rsiEvents = new RsiEvents(cfg.applications.rsi.events, cfg.applications.rsi.signs, cfg.messageSet);
     let uplink: Uplink | undefined;
     const u = cfg.uplink;
     if (u.mqtt.enabled && u.mqtt.embeddedBroker) {
@@ -246,16 +283,16 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           : undefined,
       });
       uplink.setDownlinkHandler('rsi', {
-        validate: (m) => validateRsiDownlink(m.payload),
+        validate: (m) => validateRsiDownlink(m.payload, cfg.messageSet),
         apply: (m) => rsiEvents.addFromCloud(m.payload, Date.now()),
       });
       uplink.setDownlinkHandler('config', {
         validate: (m) => {
-          const r = parseConfigDownlink(m.payload);
+          const r = parseConfigDownlink(m.payload, cfg.messageSet);
           return r.ok ? { ok: true } : r;
         },
         apply: (m) => {
-          const r = parseConfigDownlink(m.payload);
+          const r = parseConfigDownlink(m.payload, cfg.messageSet);
           if (!r.ok) throw new Error(r.reason);
           const c = r.value;
           if (c.logLevel) {
@@ -263,10 +300,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
             log.level = c.logLevel;
           }
           for (const [k, v] of Object.entries(c.enabled ?? {})) cfg.applications[k as 'rsm'].enabled = v!;
-          if (c.rsiEvents) {
-            cfg.applications.rsi.events = c.rsiEvents;
-            rsiEvents.setConfigured(c.rsiEvents);
-          }
+          if (c.rsiEvents) cfg.applications.rsi.events = c.rsiEvents;
+          if (c.rsiSigns) cfg.applications.rsi.signs = c.rsiSigns;
+          if (c.rsiEvents || c.rsiSigns) rsiEvents.setConfigured(cfg.applications.rsi.events, cfg.applications.rsi.signs);
           log.warn(`configuration changed from the cloud (${m.msgId}): ${JSON.stringify(c)}`);
         },
       });
@@ -311,7 +347,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
 
     // Perception and the applications.
-    const perception: PerceptionStage = createPerception(cfg, { logger: log.child({ component: 'perception' }) });
+    const perception = await perceptionFromConfig(cfg, log.child({ component: 'perception' }));
     // The signal states of the SPAT (and of the event detector): the fixed-time plan or a signal controller.
     const signals = await signalControllerFromConfig(cfg.applications.spat);
     if (signals) {
@@ -369,7 +405,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       clockTrusted: () => time.health.clockTrusted(),
       signals,
       mapFrame: laneMap ? (msgCnt, at) => buildMap(laneMap!, { std: cfg.messageSet, msgCnt, atMs: at, intersection: cfg.applications.spat.intersection }) : undefined,
-      rsiEvents: () => [...rsiEvents.active(Date.now()), ...(detector?.rsiEvents(cfg.messageSet) ?? [])],
+      // Detected events carry their reference path and the MAP links of their lanes (node ids of the MAP sent).
+      rsiEvents: () => [...rsiEvents.active(Date.now()), ...(detector?.rsiEvents(cfg.messageSet, { intersection: cfg.applications.spat.intersection }) ?? [])],
+      rsiSigns: () => rsiEvents.activeSigns(Date.now()),
       send: (m: Outgoing) => {
         const sent = radioTx ? radioTx.send({ type: m.type, bytes: m.bytes }) : false;
         const now = Date.now();
@@ -410,6 +448,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     closers.push(() => scheduler.stop());
 
     // Metrics read the components when scraped.
+    metrics.gauge('rsu_perception_fusion_fallback', 'The learned fusion runs rule-based because its model could not be loaded (1) or not (0)', () => (perception.mode.includes('fallback') ? 1 : 0));
     metrics.gauge('rsu_tracks', 'Confirmed tracks', () => (perception.stats() as { confirmedTracks?: number }).confirmedTracks ?? 0);
     metrics.gauge('rsu_sensor_last_frame_age_seconds', 'Since the last accepted frame, per sensor', () => {
       const out: Record<string, number> = {};
@@ -480,6 +519,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       };
     };
 
+    let info: DaemonInfo | undefined;
     const daemon: Daemon = {
       config: cfg,
       ingestPorts,
@@ -489,6 +529,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       latency: (since) => latency.summary(since),
       onTail: (fn) => (tails.add(fn), () => tails.delete(fn)),
       onRecord: (fn) => (records.add(fn), () => records.delete(fn)),
+      laneMap,
+      info: () => (info ??= daemonInfo(cfg, laneMap, new Date(startedMs).toISOString())),
       inject: (e) => {
         if (e.kind === 'sensor') ingest.ingest(e.format === 'json' ? e.data : Buffer.from(e.data, 'base64'), e.format === 'json' ? 'json' : 'protobuf');
         else if (radioRx) radioRx.process(Buffer.from(e.data, 'base64'));

@@ -54,9 +54,9 @@ t.test('each kind of error names its key and the problem', async (t) => {
     ['immediate forward without RSM PSID', { radio: { mode: 'immediate-forward' } }, /^radio\.immediateForward\.messages\.RSM: missing: radio\.mode is immediate-forward and applications\.rsm is enabled/],
     ['calibration file', { sensors: [{ id: 'x', kind: 'lidar', calibration: { file: '/nonexistent/calib.json' } }] }, /^sensors\[0\]\.calibration\.file: cannot read calibration file "\/nonexistent\/calib\.json": no such file/],
     ['top level', [1, 2], /^expected a mapping of sections/],
-    ['signal controller kind', spatController({ kind: 'TSCBM' }), /^applications\.spat\.controller\.kind: expected one of plan, simulated, tscbm, ntcip, got "TSCBM" \(did you mean "tscbm"\?\)$/],
-    ['signal controller without kind', spatController({ listen: '0.0.0.0:6053' }), /^applications\.spat\.controller\.kind: missing required key "kind" \(one of plan, simulated, tscbm, ntcip\)$/],
-    ['signal controller not a mapping', spatController('tscbm'), /^applications\.spat\.controller: expected a mapping with kind: plan \| simulated \| tscbm \| ntcip; got "tscbm"$/],
+    ['signal controller kind', spatController({ kind: 'TSCBM' }), /^applications\.spat\.controller\.kind: expected one of plan, simulated, tscbm, ntcip, gbt20999, got "TSCBM" \(did you mean "tscbm"\?\)$/],
+    ['signal controller without kind', spatController({ listen: '0.0.0.0:6053' }), /^applications\.spat\.controller\.kind: missing required key "kind" \(one of plan, simulated, tscbm, ntcip, gbt20999\)$/],
+    ['signal controller not a mapping', spatController('tscbm'), /^applications\.spat\.controller: expected a mapping with kind: plan \| simulated \| tscbm \| ntcip \| gbt20999; got "tscbm"$/],
     ['a key of another controller kind', spatController({ kind: 'plan', listen: '0.0.0.0:6053' }), /^applications\.spat\.controller\.listen: unknown key "listen"$/],
     ['TSCBM without mapping', spatController({ kind: 'tscbm', listen: '0.0.0.0:6053' }), /^applications\.spat\.controller\.mapping: missing required key "mapping"/],
     ['TSCBM listen', spatController({ kind: 'tscbm', listen: '6053', mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.listen: expected HOST:PORT/],
@@ -75,6 +75,12 @@ t.test('each kind of error names its key and the problem', async (t) => {
     ['SNMPv3 short key', spatController({ kind: 'ntcip', target: '10.0.0.2:161', version: 3, user: { name: 'rsu', level: 'authNoPriv', authKey: 'short' }, mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.user\.authKey: must be at least 8 characters long$/],
     ['NTCIP poll', spatController({ kind: 'ntcip', target: '10.0.0.2:161', version: 2, pollMs: 5, mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.pollMs: expected an integer in ms between 20 and 60000, got 5$/],
     ['NTCIP staleness', spatController({ kind: 'ntcip', target: '10.0.0.2:161', version: 2, pollMs: 200, timeoutMs: 500, staleAfterMs: 600, mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.staleAfterMs: expected at least pollMs \+ timeoutMs \(700 ms\)/],
+    ['GB/T 20999 lamp group range', spatController({ kind: 'gbt20999', target: '10.0.0.3:4050', mapping: [{ signalGroup: 1, phase: 65 }] }), /^applications\.spat\.controller\.mapping\[0\]\.phase: expected an integer between 1 and 64, got 65$/],
+    ['GB/T 20999 transport', spatController({ kind: 'gbt20999', target: '10.0.0.3:4050', transport: 'tpc', mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.transport: expected one of udp, tcp, got "tpc"$/],
+    ['GB/T 20999 controller id', spatController({ kind: 'gbt20999', target: '10.0.0.3:4050', controllerId: 2 ** 32, mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.controllerId: expected an integer between 0 and 4294967295, got 4294967296$/],
+    ['GB/T 20999 target', spatController({ kind: 'gbt20999', mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.target: missing required key "target" \(HOST:PORT\)$/],
+    ['GB/T 20999 staleness', spatController({ kind: 'gbt20999', target: '10.0.0.3:4050', pollMs: 200, timeoutMs: 500, staleAfterMs: 600, mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.staleAfterMs: expected at least pollMs \+ timeoutMs \(700 ms\)/],
+    ['GB/T 20999 port shared with the radio receiver', spatController({ kind: 'gbt20999', target: '10.0.0.3:4050', listen: '0.0.0.0:15031', mapping: [{ signalGroup: 1, phase: 1 }] }), /^applications\.spat\.controller\.listen: port 15031\/udp is also used by radio\.receive\.listen$/],
   ];
   for (const [name, input, re] of cases) {
     const errors = errorsOf(input);
@@ -197,6 +203,22 @@ t.test('a good signal controller section: defaults filled in, warnings for ignor
     preempts: [1, 2],
     mapping: [{ signalGroup: 1, phase: 1, type: 'vehicle' }],
   });
+  t.same(ok({ kind: 'gbt20999', target: '10.0.0.3:4050', mapping: [{ signalGroup: 1, phase: 1 }] }).c, {
+    kind: 'gbt20999',
+    target: '10.0.0.3:4050',
+    transport: 'udp',
+    hostId: 1,
+    roadId: 0,
+    intersection: 1,
+    version: 0x0100,
+    pollMs: 100,
+    timeoutMs: 500,
+    mapping: [{ signalGroup: 1, phase: 1, type: 'vehicle' }],
+  });
+  const gbTcp = ok({ kind: 'gbt20999', target: '10.0.0.3:8881', transport: 'tcp', listen: '0.0.0.0:5051', controllerId: 0x009a2109, mapping: [{ signalGroup: 1, phase: 64 }] });
+  t.match(gbTcp.c, { transport: 'tcp', controllerId: 0x009a2109 });
+  t.same(gbTcp.warnings, ['applications.spat.controller.listen: ignored with transport tcp (the RSU connects to the controller)']);
+  t.same(ok({ kind: 'gbt20999', target: '10.0.0.3:4050', transport: 'tcp', listen: '0.0.0.0:15031', mapping: [{ signalGroup: 1, phase: 1 }] }).warnings.length, 1, 'a TCP controller does not take a UDP port');
   const v3 = ok({ kind: 'ntcip', target: '10.0.0.2:161', version: 3, community: 'public', user: { name: 'rsu', authKey: 'authpass1', privKey: 'privpass1' }, mapping: [{ signalGroup: 1, phase: 1 }] });
   t.match(v3.c, { user: { name: 'rsu', level: 'authPriv', authProtocol: 'sha', privProtocol: 'aes' } });
   t.same(v3.warnings, ['applications.spat.controller.community: ignored with SNMP version 3 (it uses user)']);

@@ -41,7 +41,12 @@ t.test('detections in, V2X messages out on the radio and the uplink', async (t) 
   cfg.uplink.kafka.enabled = false;
   cfg.uplink.spool.dir = spool;
   cfg.applications.map = { ...cfg.applications.map, enabled: true, file: demoLaneMapPath() };
-  cfg.applications.rsi = { enabled: true, intervalMs: 1000, events: [{ id: 7, type: 9902, description: 'e2e event', lat: cfg.rsu.reference.lat + 0.0003, lon: cfg.rsu.reference.lon, radiusM: 50, priority: 3 }] };
+  cfg.applications.rsi = {
+    enabled: true,
+    intervalMs: 1000,
+    events: [{ id: 7, type: 9902, description: 'e2e event', lat: cfg.rsu.reference.lat + 0.0003, lon: cfg.rsu.reference.lon, radiusM: 50, priority: 3 }],
+    signs: [{ id: 2, kind: 'speed-limit', speedLimitKmh: 30, lat: cfg.rsu.reference.lat, lon: cfg.rsu.reference.lon + 0.0003, radiusM: 50, priority: 6 }],
+  };
   cfg.metrics.port = await freeTcpPort(); // port 0 means "no metrics endpoint" in the config
   cfg.logging.level = 'silent';
   const socketPath = join(spool, 'rsu.sock');
@@ -105,6 +110,7 @@ t.test('detections in, V2X messages out on the radio and the uplink', async (t) 
   t.ok(count('mapFrame') >= elapsedS - 1.5 && count('mapFrame') <= elapsedS + 1, `MAP at 1 Hz: ${count('mapFrame')}`);
   t.ok(count('rsiFrame') >= elapsedS - 1.5, `RSI for the configured event at 1 Hz: ${count('rsiFrame')}`);
   t.same(radio.find((x) => x.type === 'rsiFrame')!.v.rsiFrame.rtes[0].description, { textString: 'e2e event' });
+  t.match(radio.find((x) => x.type === 'rsiFrame')!.v.rsiFrame.rtss, [{ rtsId: 2, signType: 85, description: { textString: 'speed limit 30 km/h' }, priority: 'C0' }], 'and the configured sign (GB 5768.2 85)');
   const rsm = radio.filter((x) => x.type === 'rsmFrame');
   t.ok(rsm.length >= 20 && rsm.length <= 35, `RSM from the frames: ${rsm.length}`);
   const last = rsm.at(-1)!.v.rsmFrame;

@@ -125,6 +125,21 @@ export interface IngestSection {
   maxFrameBytes: number;
 }
 
+/** Fusion of the sensors' detections (runtime/perception): the learned model, or rule-based only. */
+export const FUSION_MODES = ['onnx', 'plain'] as const;
+export type FusionMode = (typeof FUSION_MODES)[number];
+
+export interface PerceptionSection {
+  /**
+   * `onnx` (default): the learned camera–lidar fusion (models/fusion.onnx, runtime/perception/onnx.ts), which falls
+   * back to rule-based fusion, saying so in the log, status and metrics, when the model cannot be loaded;
+   * `plain`: rule-based fusion only.
+   */
+  fusion: FusionMode;
+  /** The fusion model file; default models/fusion.onnx of the package. */
+  model?: string;
+}
+
 export const TIME_SOURCES = ['system', 'gpsd', 'nmea'] as const;
 export type TimeSourceKind = (typeof TIME_SOURCES)[number];
 export const BAUD_RATES = [4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600] as const;
@@ -233,10 +248,46 @@ export interface IntersectionRef {
   id: number;
 }
 
+/** Who reported an RSI event (CSAE EventSource). */
+export const EVENT_SOURCES = ['unknown', 'police', 'government', 'meteorological', 'internet', 'detection'] as const;
+export type EventSource = (typeof EVENT_SOURCES)[number];
+
+/** A WGS-84 point (degrees). */
+export interface LatLonPoint {
+  lat: number;
+  lon: number;
+}
+
+/**
+ * Where an RSI event or sign applies (CSAE ReferencePath; a J2735 TIM path region): 2-32 points listed from
+ * upstream to downstream in the direction of travel, and how far from that line it applies.
+ */
+export interface RsiReferencePath {
+  points: LatLonPoint[];
+  /** Meters, 0-6553.5 (CSAE Radius, 0.1 m). */
+  radiusM: number;
+}
+
+/** A MAP node (CSAE NodeReferenceID). */
+export interface RsiNodeRef {
+  /** Road regulator region, 0-65535; absent when not used. */
+  region?: number;
+  /** 0-65535. */
+  id: number;
+}
+
+/** A MAP link an RSI event or sign applies to (CSAE ReferenceLink): from the upstream to the downstream node. */
+export interface RsiReferenceLink {
+  upstreamNodeId: RsiNodeRef;
+  downstreamNodeId: RsiNodeRef;
+  /** Lane ids 1-15 of the link it applies to (ReferenceLanes bits); absent: every lane of the link. */
+  lanes?: number[];
+}
+
 export interface RsiEvent {
   /** Local id of the event, 0-255. */
   id: number;
-  /** Event type code of the message set (0-65535). */
+  /** Event type code of the message set (0-65535): GB/T 29100 event type (CSAE), ITIS code (J2735). */
   type: number;
   description?: string;
   lat: number;
@@ -245,9 +296,48 @@ export interface RsiEvent {
   radiusM: number;
   /** 0 (lowest) - 7 (highest). */
   priority: number;
+  /** Who reported it (CSAE eventSource); default unknown. Detected events are `detection`. */
+  source?: EventSource;
+  /** When it starts / ends: ISO 8601 with a time zone (e.g. 2026-05-04T08:00:00+08:00), stored as UTC. */
+  startTime?: string;
+  endTime?: string;
+  /** At most 8. */
+  referencePaths?: RsiReferencePath[];
+  /** At most 16; node ids as in the MAP (`runtime/apps/map.ts`). */
+  referenceLinks?: RsiReferenceLink[];
 }
 
-export const SIGNAL_CONTROLLER_KINDS = ['plan', 'simulated', 'tscbm', 'ntcip'] as const;
+/** Signs the RSU can announce by kind (GB 5768.2 sign types / ITIS codes from `runtime/apps/events/codes.ts`). */
+export const SIGN_KINDS = ['road-works', 'speed-limit', 'school-zone'] as const;
+export type SignKind = (typeof SIGN_KINDS)[number];
+
+/** A road traffic sign (CSAE RSI RTSData; a J2735 TIM road sign). */
+export interface RsiSign {
+  /** Local id of the sign, 0-255 (a namespace of its own, apart from event ids). */
+  id: number;
+  /** What the sign says; its code comes from the code table unless `type` is given. */
+  kind?: SignKind;
+  /**
+   * Sign type code (0-65535): GB 5768.2 sign type (CSAE signType) or ITIS code (J2735). Overrides the kind's code;
+   * required without a kind, and for kinds whose code no source confirmed for the message set.
+   */
+  type?: number;
+  /** The limit a speed-limit sign shows, km/h (required for kind speed-limit, not allowed otherwise). */
+  speedLimitKmh?: number;
+  description?: string;
+  lat: number;
+  lon: number;
+  /** Meters: the circle a J2735 TIM applies to (CSAE RTSData has no radius; use referencePaths there). */
+  radiusM: number;
+  /** 0 (lowest) - 7 (highest). */
+  priority: number;
+  startTime?: string;
+  endTime?: string;
+  referencePaths?: RsiReferencePath[];
+  referenceLinks?: RsiReferenceLink[];
+}
+
+export const SIGNAL_CONTROLLER_KINDS = ['plan', 'simulated', 'tscbm', 'ntcip', 'gbt20999'] as const;
 export type SignalControllerKind = (typeof SIGNAL_CONTROLLER_KINDS)[number];
 export const PHASE_OUTPUT_TYPES = ['vehicle', 'pedestrian', 'overlap'] as const;
 
@@ -312,6 +402,31 @@ export type SignalControllerConfig =
       preempts: number[];
       /** Controller phase / overlap → SPAT signal group. */
       mapping: PhaseMapping[];
+    }
+  | {
+      kind: 'gbt20999';
+      /** HOST:PORT of the controller speaking GB/T 20999-2017 (the RSU is the host, 上位机). */
+      target: string;
+      /** udp (default; frames not escaped) or tcp (the RSU connects; frames escaped). */
+      transport: 'udp' | 'tcp';
+      /** UDP only: local HOST:PORT queries go out from and active uploads (主动上报) arrive at; default any port. */
+      listen?: string;
+      /** Controller id (信号机ID, 0-4294967295) put in queries; when given, frames with another id are rejected. */
+      controllerId?: number;
+      /** Host id (上位机ID) in queries, 0-255. */
+      hostId: number;
+      /** Road id (路口ID) in the frame header, 0-255. */
+      roadId: number;
+      /** Crossing number (路口序号, 1-255) whose run mode (13.2.2) is read. */
+      intersection: number;
+      /** Protocol version in queries (0x0100 = 256). */
+      version: number;
+      pollMs: number;
+      timeoutMs: number;
+      /** Default 3 × pollMs + timeoutMs. */
+      staleAfterMs?: number;
+      /** Lamp group (`phase`, 1-64) → SPAT signal group; `type` is not used (the lamp group's colours are reported). */
+      mapping: PhaseMapping[];
     };
 
 export interface ApplicationsSection {
@@ -331,7 +446,8 @@ export interface ApplicationsSection {
     /** Lane map file (the MAP builder's input); required when enabled. */
     file?: string;
   };
-  rsi: { enabled: boolean; intervalMs: number; events: RsiEvent[] };
+  /** RSI (CSAE) / TIM (J2735): configured events (at most 8) and signs (at most 16). */
+  rsi: { enabled: boolean; intervalMs: number; events: RsiEvent[]; signs: RsiSign[] };
 }
 
 export interface RsuConfig {
@@ -339,6 +455,7 @@ export interface RsuConfig {
   messageSet: MessageSet;
   sensors: SensorConfig[];
   ingest: IngestSection;
+  perception: PerceptionSection;
   time: TimeSection;
   radio: RadioSection;
   uplink: UplinkSection;

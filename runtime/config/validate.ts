@@ -42,9 +42,12 @@ import {
   type Spec,
 } from './schema.js';
 import { CalibrationError, loadTumtrafCalibration, loadTumtrafStationFrame } from './tumtraf.js';
+import { isoTimeMs } from '../apps/clock.js';
+import { signCodeProblem } from '../apps/events/codes.js';
 import {
   BAUD_RATES,
   CALIBRATION_FORMATS,
+  FUSION_MODES,
   INGEST_FORMATS,
   INGEST_PROTOCOLS,
   LOG_LEVELS,
@@ -54,6 +57,13 @@ import {
   SENSOR_KINDS,
   TIME_SOURCES,
   PHASE_OUTPUT_TYPES,
+  EVENT_SOURCES,
+  SIGN_KINDS,
+  type LatLonPoint,
+  type RsiNodeRef,
+  type RsiReferenceLink,
+  type RsiReferencePath,
+  type RsiSign,
   type ActuatedStage,
   type ApplicationsSection,
   type CalibrationRef,
@@ -63,6 +73,7 @@ import {
   type IngestListener,
   type IngestSection,
   type IntersectionRef,
+  type PerceptionSection,
   type PhaseMapping,
   type Pose,
   type RadioSection,
@@ -545,17 +556,121 @@ const signalController = byKind<SignalControllerConfig>({
         fail(ctx, [...path, 'staleAfterMs'], `expected at least pollMs + timeoutMs (${c.pollMs + c.timeoutMs} ms): a poll that has not timed out yet is not stale, got ${c.staleAfterMs}`);
     },
   ),
+  gbt20999: obj<ControllerOf<'gbt20999'>>(
+    {
+      kind: req(oneOf(['gbt20999'] as const)),
+      target: req(hostPort()),
+      transport: def(oneOf(['udp', 'tcp'] as const), 'udp'),
+      listen: opt(hostPort({ allowZeroPort: true })),
+      controllerId: opt(num({ int: true, min: 0, max: 0xffffffff })),
+      hostId: def(num({ int: true, min: 0, max: 255 }), 1),
+      roadId: def(num({ int: true, min: 0, max: 255 }), 0),
+      intersection: def(num({ int: true, min: 1, max: 255 }), 1),
+      version: def(num({ int: true, min: 0, max: 65535 }), 0x0100),
+      pollMs: def(num({ unit: 'ms', int: true, min: 20, max: 60_000 }), 100),
+      timeoutMs: def(num({ unit: 'ms', int: true, min: 10, max: 60_000 }), 500),
+      staleAfterMs: opt(num({ unit: 'ms', int: true, min: 100, max: 600_000 })),
+      mapping: req(phaseMappings(64)),
+    },
+    (c, path, ctx) => {
+      if (c.transport === 'tcp' && c.listen !== undefined) warn(ctx, [...path, 'listen'], 'ignored with transport tcp (the RSU connects to the controller)');
+      if (c.staleAfterMs !== undefined && c.staleAfterMs < c.pollMs + c.timeoutMs)
+        fail(ctx, [...path, 'staleAfterMs'], `expected at least pollMs + timeoutMs (${c.pollMs + c.timeoutMs} ms): a poll that has not timed out yet is not stale, got ${c.staleAfterMs}`);
+    },
+  ),
 });
 
-const rsiEvent = obj<RsiEvent>({
-  id: req(num({ int: true, min: 0, max: 255 })),
-  type: req(num({ int: true, min: 0, max: 65535 })),
-  description: opt(str({ maxLength: 256 })),
-  lat: req(degrees(-90, 90)),
-  lon: req(degrees(-180, 180)),
-  radiusM: def(num({ unit: 'meters', min: 0, max: 6553.5 }), 50),
-  priority: def(num({ int: true, min: 0, max: 7 }), 3),
+// RSI events and signs (applications.rsi): what RTEData / RTSData (CSAE) and TIM (J2735) carry.
+
+/** An ISO 8601 date and time with a time zone, stored as UTC (`toISOString`) so the resolved config validates to itself. */
+const isoTime = (): Spec<string> => ({
+  expected: 'an ISO 8601 date and time with a time zone, e.g. "2026-05-04T08:00:00+08:00"',
+  parse(v, path, ctx) {
+    const ms = isoTimeMs(v);
+    if (ms === undefined)
+      return fail(ctx, path, `expected an ISO 8601 date and time with a time zone (Z or +hh:mm), e.g. "2026-05-04T08:00:00+08:00", got ${show(v)}`);
+    return new Date(ms).toISOString();
+  },
 });
+
+const latLonPoint = obj<LatLonPoint>({ lat: req(degrees(-90, 90)), lon: req(degrees(-180, 180)) });
+
+const referencePath = obj<RsiReferencePath>({
+  // PathPointList: 1..32 points in csae2019, 2..32 in csae2020; a round area is the event's position and radius.
+  points: req(arr(latLonPoint, { min: 2, max: 32 })),
+  radiusM: req(num({ unit: 'meters', min: 0, max: 6553.5 })),
+});
+
+const nodeRef = obj<RsiNodeRef>({ region: opt(num({ int: true, min: 0, max: 65535 })), id: req(num({ int: true, min: 0, max: 65535 })) });
+
+const referenceLink = obj<RsiReferenceLink>(
+  {
+    upstreamNodeId: req(nodeRef),
+    downstreamNodeId: req(nodeRef),
+    // ReferenceLanes: bits lane1..lane15.
+    lanes: opt(arr(num({ int: true, min: 1, max: 15 }), { min: 1, max: 15 })),
+  },
+  (l, path, ctx) => {
+    if (l.upstreamNodeId.id === l.downstreamNodeId.id && (l.upstreamNodeId.region ?? 0) === (l.downstreamNodeId.region ?? 0))
+      fail(ctx, [...path, 'downstreamNodeId'], `the same node as upstreamNodeId (${l.upstreamNodeId.id}): a link joins two nodes`);
+  },
+);
+
+/** Start before end. */
+function checkTimes(x: { startTime?: string; endTime?: string }, path: Path, ctx: Ctx): void {
+  if (x.startTime !== undefined && x.endTime !== undefined && Date.parse(x.endTime) <= Date.parse(x.startTime))
+    fail(ctx, [...path, 'endTime'], `expected a time after startTime (${x.startTime}), got ${x.endTime}`);
+}
+
+const rsiEvent = obj<RsiEvent>(
+  {
+    id: req(num({ int: true, min: 0, max: 255 })),
+    type: req(num({ int: true, min: 0, max: 65535 })),
+    description: opt(str({ maxLength: 256 })),
+    lat: req(degrees(-90, 90)),
+    lon: req(degrees(-180, 180)),
+    radiusM: def(num({ unit: 'meters', min: 0, max: 6553.5 }), 50),
+    priority: def(num({ int: true, min: 0, max: 7 }), 3),
+    source: opt(oneOf(EVENT_SOURCES)),
+    startTime: opt(isoTime()),
+    endTime: opt(isoTime()),
+    referencePaths: opt(arr(referencePath, { min: 1, max: 8 })),
+    referenceLinks: opt(arr(referenceLink, { min: 1, max: 16 })),
+  },
+  checkTimes,
+);
+
+const rsiSign = obj<RsiSign>(
+  {
+    id: req(num({ int: true, min: 0, max: 255 })),
+    kind: opt(oneOf(SIGN_KINDS)),
+    type: opt(num({ int: true, min: 0, max: 65535 })),
+    speedLimitKmh: opt(num({ int: true, unit: 'km/h', min: 5, max: 150 })),
+    description: opt(str({ maxLength: 256 })),
+    lat: req(degrees(-90, 90)),
+    lon: req(degrees(-180, 180)),
+    radiusM: def(num({ unit: 'meters', min: 0, max: 6553.5 }), 50),
+    priority: def(num({ int: true, min: 0, max: 7 }), 3),
+    startTime: opt(isoTime()),
+    endTime: opt(isoTime()),
+    referencePaths: opt(arr(referencePath, { min: 1, max: 8 })),
+    referenceLinks: opt(arr(referenceLink, { min: 1, max: 16 })),
+  },
+  (s, path, ctx) => {
+    if (s.kind === undefined && s.type === undefined) fail(ctx, [...path, 'kind'], `missing: a sign needs a kind (${SIGN_KINDS.join(', ')}) or a type code`);
+    if (s.kind === 'speed-limit' && s.speedLimitKmh === undefined) fail(ctx, [...path, 'speedLimitKmh'], 'missing: a speed-limit sign needs the limit it shows, in km/h');
+    if (s.kind !== 'speed-limit' && s.speedLimitKmh !== undefined) fail(ctx, [...path, 'speedLimitKmh'], `only for kind speed-limit (this sign is ${s.kind ?? `type ${s.type}`})`);
+    checkTimes(s, path, ctx);
+  },
+);
+
+/** Every configured sign has a code to send in the message set (codes.ts; e.g. no ITIS code is confirmed for a school zone). */
+function checkSignCodes(c: RsuConfig, ctx: Ctx): void {
+  c.applications.rsi.signs.forEach((s, i) => {
+    const problem = signCodeProblem(s, c.messageSet);
+    if (problem) fail(ctx, ['applications', 'rsi', 'signs', i, 'type'], problem);
+  });
+}
 
 const applicationsSection = obj<ApplicationsSection>({
   rsm: section(
@@ -605,8 +720,11 @@ const applicationsSection = obj<ApplicationsSection>({
   ),
   rsi: section(
     obj<ApplicationsSection['rsi']>(
-      { enabled: def(bool, true), intervalMs: def(intervalMs(), 1000), events: def(arr(rsiEvent, { max: 8 }), []) },
-      (r, path, ctx) => uniqueIds(r.events, [...path, 'events'], ctx, 'event'),
+      { enabled: def(bool, true), intervalMs: def(intervalMs(), 1000), events: def(arr(rsiEvent, { max: 8 }), []), signs: def(arr(rsiSign, { max: 16 }), []) },
+      (r, path, ctx) => {
+        uniqueIds(r.events, [...path, 'events'], ctx, 'event');
+        uniqueIds(r.signs, [...path, 'signs'], ctx, 'sign');
+      },
     ),
   ),
 });
@@ -620,6 +738,7 @@ const configObj = obj<RsuConfig>(
     messageSet: def(oneOf(MESSAGE_SETS), 'csae2020'),
     sensors: def(sensors, demoSensors),
     ingest: section(ingestSection),
+    perception: section(obj<PerceptionSection>({ fusion: def(oneOf(FUSION_MODES), 'onnx'), model: opt(filePath()) })),
     time: section(timeSection),
     radio: section(radioSection),
     uplink: section(uplinkSection),
@@ -628,10 +747,12 @@ const configObj = obj<RsuConfig>(
     metrics: section(obj<RsuConfig['metrics']>({ host: def(str(), '127.0.0.1'), port: def(port(true), 9464) })),
   },
   (c, _path, ctx) => {
-    // A TSCBM listener shares the UDP ports with the sensor ingest and the radio receiver.
+    checkSignCodes(c, ctx);
+    // A TSCBM (or GB/T 20999 UDP) listener shares the UDP ports with the sensor ingest and the radio receiver.
     const sc = c.applications.spat.controller;
-    if (sc.kind === 'tscbm') {
-      const p = splitHostPort(sc.listen)!.port;
+    const scListen = sc.kind === 'tscbm' ? sc.listen : sc.kind === 'gbt20999' && sc.transport === 'udp' ? sc.listen : undefined;
+    if (scListen !== undefined && splitHostPort(scListen)!.port !== 0) {
+      const p = splitHostPort(scListen)!.port;
       const udp: Array<[Path, string]> = [
         ...c.ingest.listeners.map((l, i): [Path, string] => [['ingest', 'listeners', i, 'listen'], l.protocol === 'udp' ? l.listen : '']),
         [['radio', 'receive', 'listen'], c.radio.receive.listen],

@@ -146,6 +146,7 @@ def main():
     import onnx
 
     out = os.path.abspath(args.out)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
     torch.onnx.export(
         model,
         torch.zeros(2, F),
