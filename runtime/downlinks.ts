@@ -1,6 +1,6 @@
 // RSI events and signs from the cloud (MQTT rsi/down): validated before anything changes, active until they expire.
 import { isoTimeMs } from './apps/clock.js';
-import { signCodeProblem } from './apps/events/codes.js';
+import { eventCodeProblem, signCodeProblem } from './apps/events/codes.js';
 import { formatIssue, validateConfig } from './config/index.js';
 import { EVENT_SOURCES, SIGN_KINDS, type MessageSet, type RsiEvent, type RsiSign, type RsuConfig } from './config/types.js';
 
@@ -101,11 +101,14 @@ function checkCommon(o: O, where: string): string | undefined {
   return undefined;
 }
 
-function checkEvent(e: unknown, i: number): string | undefined {
+function checkEvent(e: unknown, i: number, std: MessageSet | undefined): string | undefined {
   const where = `events[${i}]`;
   if (!isObj(e)) return `${where}: expected an object`;
   const c = checks(e, where);
-  return c.int('type', 0, 65535) ?? c.num('radiusM', 0, 6553.5) ?? c.opt('source', c.oneOf(EVENT_SOURCES)) ?? checkCommon(e, where);
+  const err = c.int('type', 0, 65535) ?? c.num('radiusM', 0, 6553.5) ?? c.opt('source', c.oneOf(EVENT_SOURCES)) ?? checkCommon(e, where);
+  if (err) return err;
+  const problem = std ? eventCodeProblem(e.type as number, std) : undefined;
+  return problem ? `${c.at('type')}: ${problem}` : undefined;
 }
 
 function checkSign(x: unknown, i: number, std: MessageSet | undefined): string | undefined {
@@ -152,7 +155,7 @@ export function parseRsiDownlink(payload: Uint8Array, std?: MessageSet): { ok: t
   if (events.length > MAX_EVENTS) return { ok: false, reason: `at most ${MAX_EVENTS} events per message, got ${events.length}` };
   if (signs.length > MAX_SIGNS) return { ok: false, reason: `at most ${MAX_SIGNS} signs per message, got ${signs.length}` };
   for (let i = 0; i < events.length; i++) {
-    const err = checkEvent(events[i], i);
+    const err = checkEvent(events[i], i, std);
     if (err) return { ok: false, reason: err };
   }
   for (let i = 0; i < signs.length; i++) {

@@ -32,6 +32,8 @@ t.test('each kind of error names its key and the problem', async (t) => {
     ['boolean', { uplink: { kafka: { enabled: 'yes' } } }, /^uplink\.kafka\.enabled: expected true or false, got "yes"$/],
     ['list expected', { ingest: { listeners: { protocol: 'udp' } } }, /^ingest\.listeners: expected a list, got a mapping$/],
     ['mapping expected', { time: 'gpsd' }, /^time: expected a mapping/],
+    ['fusion mode', { perception: { fusion: 'learned' } }, /^perception\.fusion: expected one of onnx, plain, got "learned"/],
+    ['event code of the other standard', { applications: { rsi: { events: [{ id: 1, type: 1025, lat: 48.1, lon: 11.6 }] } } }, /^applications\.rsi\.events\[0\]\.type: unknown event code 1025 for csae2020: .*1025 is an ITIS code/],
     ['empty value of a required key', { rsu: { reference: { lat: null, lon: 1 } } }, /^rsu\.reference\.lat: expected a number in degrees, got null \(an empty value\)$/],
     ['RSU id', { rsu: { id: 'RSU/001' } }, /^rsu\.id: expected an RSU id of 1-8 letters, digits, \. _ - or 0x and 2-16 hex digits, got "RSU\/001"$/],
     ['byte size', { uplink: { spool: { maxBytes: '12 parsecs' } } }, /^uplink\.spool\.maxBytes: expected a size in bytes/],

@@ -86,7 +86,7 @@ t.test('rsi/down payloads: events and signs with times, reference paths and link
   t.same(parsed.value.signs, [{ ...sign, radiusM: 50 }], 'a sign without a radius gets 50 m (its TIM circle)');
   t.equal(parseRsiDownlink(j({ signs: [{ id: 2, kind: 'road-works', lat: 48.1, lon: 11.6, priority: 3, durationS: 60 }] })).ok, true, 'signs alone');
 
-  const reason = (o: unknown, std?: 'j2735-2020') => (parseRsiDownlink(j(o), std) as { reason?: string }).reason;
+  const reason = (o: unknown, std?: 'j2735-2020' | 'csae2020') => (parseRsiDownlink(j(o), std) as { reason?: string }).reason;
   const cases: Array<[string, unknown, RegExp]> = [
     ['nothing', { events: [], signs: [] }, /^payload needs a non-empty "events" or "signs" array$/],
     ['event source', { events: [{ ...ev, source: 'cloud' }] }, /^events\[0\]\.source: expected one of unknown, police, government, meteorological, internet, detection, got "cloud"$/],
@@ -114,6 +114,11 @@ t.test('rsi/down payloads: events and signs with times, reference paths and link
   for (const [name, o, re] of cases) t.match(reason(o), re, name);
   t.match(reason({ signs: [{ ...sign, kind: 'school-zone', speedLimitKmh: undefined }] }, 'j2735-2020'), /^signs\[0\]\.type: no confirmed ITIS code \(J2540\.2\) for a school-zone sign in j2735-2020/, 'J2735: a school zone needs the deployer\'s ITIS code');
   t.equal(reason({ signs: [{ ...sign, kind: 'school-zone', speedLimitKmh: undefined, type: 4242 }] }, 'j2735-2020'), undefined, 'and is taken with one');
+  // Event codes: a code of the other standard is a mix-up and refused; a code the tables do not know is taken.
+  t.match(reason({ events: [{ ...ev, type: 1025 }] }, 'csae2020'), /^events\[0\]\.type: unknown event code 1025 for csae2020: .*1025 is an ITIS code/, 'an ITIS code sent to a CSAE RSU');
+  t.match(reason({ events: [{ ...ev, type: 707 }] }, 'j2735-2020'), /^events\[0\]\.type: unknown event code 707 for j2735-2020: .*GB\/T 29100/, 'a GB/T 29100 type sent to a J2735 RSU');
+  t.equal(reason({ events: [{ ...ev, type: 707 }] }, 'csae2020'), undefined, 'GB/T 29100 707 in CSAE');
+  t.equal(reason({ events: [{ ...ev, type: 999 }] }, 'csae2020'), undefined, 'a code the tables do not know is taken (the standards are not available in full)');
 
   // Active until they expire or end; a cloud sign replaces the configured sign with its id.
   const NOW = Date.parse('2026-05-04T00:30:00Z');

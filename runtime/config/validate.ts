@@ -43,7 +43,7 @@ import {
 } from './schema.js';
 import { CalibrationError, loadTumtrafCalibration, loadTumtrafStationFrame } from './tumtraf.js';
 import { isoTimeMs } from '../apps/clock.js';
-import { signCodeProblem } from '../apps/events/codes.js';
+import { eventCodeProblem, signCodeProblem } from '../apps/events/codes.js';
 import {
   BAUD_RATES,
   CALIBRATION_FORMATS,
@@ -664,8 +664,15 @@ const rsiSign = obj<RsiSign>(
   },
 );
 
-/** Every configured sign has a code to send in the message set (codes.ts; e.g. no ITIS code is confirmed for a school zone). */
+/**
+ * Every configured sign has a code to send in the message set (codes.ts; e.g. no ITIS code is confirmed for a school
+ * zone), and no configured event carries a code of the other standard's family.
+ */
 function checkSignCodes(c: RsuConfig, ctx: Ctx): void {
+  c.applications.rsi.events.forEach((e, i) => {
+    const problem = eventCodeProblem(e.type, c.messageSet);
+    if (problem) fail(ctx, ['applications', 'rsi', 'events', i, 'type'], problem);
+  });
   c.applications.rsi.signs.forEach((s, i) => {
     const problem = signCodeProblem(s, c.messageSet);
     if (problem) fail(ctx, ['applications', 'rsi', 'signs', i, 'type'], problem);

@@ -221,6 +221,22 @@ export function signCodeProblem(sign: SignCodeSource, std: MessageSet): string |
   return `no confirmed ${FAMILY_NAME[c.family]} for a ${sign.kind} sign in ${std} (none of the sources found confirms one): give the code from your copy of the standard as type`;
 }
 
+/**
+ * Why an event type cannot be right for a message set, or undefined. Codes the tables do not know are accepted
+ * (the standards are not available in full, a deployer or the cloud may use codes we have not seen); a code
+ * that is a known code of the *other* family (an ITIS code sent to a CSAE RSU, or a GB/T 29100 type to a J2735 one)
+ * and not of this one is refused: that is a mix-up of standards, not a new code.
+ */
+export function eventCodeProblem(type: number, std: MessageSet): string | undefined {
+  try {
+    checkEventCode(std, type, { where: 'type' });
+    return undefined;
+  } catch (e) {
+    const msg = (e as Error).message;
+    return /but .* sends /.test(msg) ? msg.replace(/^type: /, '').replace(/ \(known: .*\)$/, '') : undefined;
+  }
+}
+
 /** Every known code of a family: the table's confirmed values and OTHER_KNOWN_CODES. */
 export function knownCodes(family: CodeFamily): Map<number, string> {
   const out = new Map<number, string>();
