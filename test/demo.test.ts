@@ -1,5 +1,5 @@
 // The README's first command: the demo runs with no config and no external service, and what its radio sends
-// decodes and holds RSM, SPAT and MAP at their rates.
+// decodes and holds RSM, SPAT, MAP and RSI at their rates.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,7 @@ t.test('npm start -- --duration 8', { skip: existsSync(bin) ? false : 'dist/ is 
   t.ok(rate('SPAT') >= 9 && rate('SPAT') <= 10.5, `SPAT ${rate('SPAT')}/s`);
   t.ok(rate('MAP') >= 0.8 && rate('MAP') <= 1.2, `MAP ${rate('MAP')}/s`);
   t.ok(rate('RSM') >= 9, `RSM ${rate('RSM')}/s (10 Hz, more messages when over 16 road users)`);
+  t.ok(rate('RSI') >= 0.8, `RSI ${rate('RSI')}/s (the demo's configured signs, 1 Hz)`);
   t.match(out, /uplink: \d+ records acknowledged by the broker/);
   t.notMatch(out, /undecodable/, 'every radio datagram decodes');
 });

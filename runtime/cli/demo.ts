@@ -126,6 +126,17 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
   cfg.messageSet = opts.std ?? 'csae2020';
   cfg.ingest.listeners = [{ protocol: 'udp', listen: '127.0.0.1:0', format: 'protobuf' }];
   cfg.applications.map = { ...cfg.applications.map, enabled: true, file: cfg.applications.map.file ?? demoLaneMapPath() };
+  // Road signs as an operator would configure them (RSI RTSData / J2735 TIM), on the air from the start; events
+  // detected from the tracks (queues, stopped vehicles, ...) join them when they happen.
+  const ref = cfg.rsu.reference;
+  cfg.applications.rsi = {
+    ...cfg.applications.rsi,
+    enabled: true,
+    signs: [
+      { id: 1, kind: 'speed-limit', speedLimitKmh: 50, lat: ref.lat + 0.0006, lon: ref.lon, radiusM: 80, priority: 3, description: 'speed limit 50 km/h' },
+      { id: 2, kind: 'road-works', lat: ref.lat - 0.0005, lon: ref.lon + 0.0004, radiusM: 40, priority: 5, description: 'road works on the south-east corner' },
+    ],
+  };
   cfg.metrics.port = 0;
   const work = mkdtempSync(join(tmpdir(), 'rsu-demo-'));
   cfg.uplink.spool.dir = join(work, 'spool');
