@@ -9,9 +9,9 @@ import { loadMessageSet, type MessageSet } from '../codecs/index.js';
 import { DetectionSender } from '../hw/sensors/index.js';
 import { main } from '../runtime/cli/main.js';
 import type { Io } from '../runtime/cli/io.js';
-import { defaultConfig } from '../runtime/config/index.js';
 import { startDaemon } from '../runtime/daemon.js';
 import { DEFAULT_MEASUREMENT_OPTIONS, Georef, buildSensorModels, lidarDetection } from '../runtime/perception/index.js';
+import { quietDaemonConfig } from './support/quiet-daemon.js';
 
 async function run(argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
   const out: string[] = [];
@@ -23,17 +23,7 @@ async function run(argv: string[]): Promise<{ code: number; out: string[]; err: 
 const dir = mkdtempSync(join(tmpdir(), 'rsu-cli-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-function config() {
-  const cfg = defaultConfig({ onWarning: () => {} });
-  cfg.ingest.listeners = [{ protocol: 'udp', listen: '127.0.0.1:0', format: 'protobuf' }];
-  cfg.radio.mode = 'off';
-  cfg.radio.receive.listen = '127.0.0.1:0';
-  cfg.uplink.mqtt.enabled = false;
-  cfg.uplink.kafka.enabled = false;
-  cfg.metrics.port = 0;
-  cfg.logging.level = 'silent';
-  return cfg;
-}
+const config = quietDaemonConfig;
 
 t.test('status, tail and record against a running daemon; replay of the recording', async (t) => {
   const socket = join(dir, 'rsu.sock');

@@ -5,10 +5,9 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { loadMessageSet } from '../codecs/index.js';
 import { startDaemon, SIGNAL_SILENT_ALARM } from '../runtime/daemon.js';
 import { freeUdpPort } from './support/ports.js';
-import { signalDaemonConfig } from './support/signal-daemon.js';
+import { radioSink, signalDaemonConfig } from './support/signal-daemon.js';
 
 const fx = (f: string) => Buffer.from(readFileSync(join(import.meta.dirname, 'fixtures', 'signal', f), 'utf8').trim(), 'hex');
 // Phases 2 and 6 green, every other phase red; phase 1's minimum time to change 4.0 s, maxima not reported.
@@ -18,18 +17,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const config = signalDaemonConfig;
 
-async function radioSink(t: { teardown(fn: () => unknown): void }) {
-  const ms = await loadMessageSet('csae2020');
-  const sink = createSocket('udp4');
-  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
-  t.teardown(() => sink.close());
-  const spats: { at: number; v: any }[] = [];
-  sink.on('message', (b) => {
-    const v = ms.decode('MessageFrame', new Uint8Array(b)) as any;
-    if (v.spatFrame) spats.push({ at: Date.now(), v: v.spatFrame });
-  });
-  return { port: sink.address().port, spats };
-}
 
 t.test('TSCBM controller: SPAT shows the datagram, stops with an alarm when the controller goes silent', async (t) => {
   const sink = await radioSink(t);

@@ -18,9 +18,8 @@ import {
   type Gbt20999Frame,
 } from '../hw/signal/gbt20999.js';
 import { SignalInputError } from '../hw/signal/types.js';
-import { loadMessageSet } from '../codecs/index.js';
 import { startDaemon, SIGNAL_SILENT_ALARM } from '../runtime/daemon.js';
-import { signalDaemonConfig } from './support/signal-daemon.js';
+import { radioSink, signalDaemonConfig } from './support/signal-daemon.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -396,18 +395,10 @@ t.test('live TCP round trip on 127.0.0.1: escaped frames in pieces, reconnect, r
 const config = signalDaemonConfig;
 
 t.test('daemon with kind gbt20999: SPAT from the controller\'s lamp groups, withheld with an alarm when it goes silent', async (t) => {
-  const ms = await loadMessageSet('csae2020');
-  const sink = createSocket('udp4');
-  await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
-  t.teardown(() => sink.close());
-  const spats: { at: number; v: any }[] = [];
-  sink.on('message', (b) => {
-    const v = ms.decode('MessageFrame', new Uint8Array(b)) as any;
-    if (v.spatFrame) spats.push({ at: Date.now(), v: v.spatFrame });
-  });
+  const { port: sinkPort, spats } = await radioSink(t);
   let answer: Uint8Array | undefined = lin('reply');
   const ctl = await udpController(t, () => answer);
-  const cfg = config({ kind: 'gbt20999', target: `127.0.0.1:${ctl.port}`, listen: '127.0.0.1:0', controllerId: 0x009a2109, mapping: mapping4 }, sink.address().port);
+  const cfg = config({ kind: 'gbt20999', target: `127.0.0.1:${ctl.port}`, listen: '127.0.0.1:0', controllerId: 0x009a2109, mapping: mapping4 }, sinkPort);
   t.match(cfg.applications.spat.controller, { kind: 'gbt20999', transport: 'udp', hostId: 1, roadId: 0, intersection: 1, version: 0x0100, pollMs: 100, timeoutMs: 500 });
   const d = await startDaemon({ config: cfg, socketPath: false });
   t.teardown(() => d.stop());

@@ -12,13 +12,13 @@ import { Readable } from 'node:stream';
 import t from 'tap';
 import type { Io } from '../runtime/cli/io.js';
 import { main } from '../runtime/cli/main.js';
-import { defaultConfig } from '../runtime/config/index.js';
 import { startDaemon, type Daemon } from '../runtime/daemon.js';
 import { demoLaneMapPath } from '../runtime/map/index.js';
 import { request } from '../runtime/status.js';
 import { serveView } from '../runtime/view/server.js';
 import { attachView } from '../runtime/view/source.js';
 import type { ViewLink } from '../runtime/view/state.js';
+import { quietDaemonConfig } from './support/quiet-daemon.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rsu-view-attach-'));
@@ -32,15 +32,8 @@ async function run(argv: string[]): Promise<{ code: number; out: string[]; err: 
 }
 
 function config(rsuId: string) {
-  const cfg = defaultConfig({ onWarning: () => {} });
+  const cfg = quietDaemonConfig();
   cfg.rsu.id = rsuId;
-  cfg.ingest.listeners = [{ protocol: 'udp', listen: '127.0.0.1:0', format: 'protobuf' }];
-  cfg.radio.mode = 'off';
-  cfg.radio.receive.listen = '127.0.0.1:0';
-  cfg.uplink.mqtt.enabled = false;
-  cfg.uplink.kafka.enabled = false;
-  cfg.metrics.port = 0;
-  cfg.logging.level = 'silent';
   cfg.applications.map = { ...cfg.applications.map, enabled: true, file: demoLaneMapPath() };
   return cfg;
 }
