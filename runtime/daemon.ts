@@ -362,7 +362,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (cfg.applications.map.file) laneMap = loadLaneMap(cfg.applications.map.file);
     // RSI events detected from the tracks on the lane map (stopped vehicle, road user in the roadway, wrong way,
     // queues, speeding), updated at 10 Hz with the signal states the RSU broadcasts.
-    const detector = laneMap ? new EventDetector(laneMap) : undefined;
+    const family = cfg.messageSet.startsWith('j2735') ? 'j2735' : 'csae';
+    const codes = Object.fromEntries(Object.entries(cfg.applications.rsi.detectedEventCodes).map(([k, c]) => [k, { [family]: c }]));
+    const detector = laneMap ? new EventDetector(laneMap, { codes }) : undefined;
     if (detector) {
       const t = setInterval(() => {
         const now = Date.now();

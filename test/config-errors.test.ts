@@ -33,6 +33,8 @@ t.test('each kind of error names its key and the problem', async (t) => {
     ['list expected', { ingest: { listeners: { protocol: 'udp' } } }, /^ingest\.listeners: expected a list, got a mapping$/],
     ['mapping expected', { time: 'gpsd' }, /^time: expected a mapping/],
     ['fusion mode', { perception: { fusion: 'learned' } }, /^perception\.fusion: expected one of onnx, plain, got "learned"/],
+    ['detected event kind', { applications: { rsi: { detectedEventCodes: { stopped: 5 } } } }, /^applications\.rsi\.detectedEventCodes\.stopped: unknown key/],
+    ['detected event code of the other standard', { applications: { rsi: { detectedEventCodes: { 'wrong-way': 1793 } } } }, /^applications\.rsi\.detectedEventCodes\.wrong-way: unknown event code 1793 for csae2020: .*ITIS/],
     ['event code of the other standard', { applications: { rsi: { events: [{ id: 1, type: 1025, lat: 48.1, lon: 11.6 }] } } }, /^applications\.rsi\.events\[0\]\.type: unknown event code 1025 for csae2020: .*1025 is an ITIS code/],
     ['empty value of a required key', { rsu: { reference: { lat: null, lon: 1 } } }, /^rsu\.reference\.lat: expected a number in degrees, got null \(an empty value\)$/],
     ['RSU id', { rsu: { id: 'RSU/001' } }, /^rsu\.id: expected an RSU id of 1-8 letters, digits, \. _ - or 0x and 2-16 hex digits, got "RSU\/001"$/],
@@ -237,4 +239,11 @@ t.test('a good signal controller section: defaults filled in, warnings for ignor
   });
   // The resolved section is valid input and resolves to itself.
   t.same(ok(act).c, act);
+});
+
+t.test('applications.rsi.detectedEventCodes: the deployer\'s codes for the detected kinds', async (t) => {
+  const r = validateConfig({ applications: { rsi: { detectedEventCodes: { 'stopped-vehicle': 1234, speeding: 901 } } } });
+  t.ok(r.ok, r.errors.map(formatIssue).join('\n'));
+  t.same(r.config!.applications.rsi.detectedEventCodes, { 'stopped-vehicle': 1234, speeding: 901 });
+  t.same(validateConfig({}).config!.applications.rsi.detectedEventCodes, {}, 'none by default');
 });

@@ -337,6 +337,10 @@ export interface RsiSign {
   referenceLinks?: RsiReferenceLink[];
 }
 
+/** The kinds of event the RSU detects from its tracks (runtime/apps/events). */
+export const DETECTED_EVENT_KINDS = ['stopped-vehicle', 'vru-in-roadway', 'wrong-way', 'queue', 'speeding'] as const;
+export type DetectedEventKind = (typeof DETECTED_EVENT_KINDS)[number];
+
 export const SIGNAL_CONTROLLER_KINDS = ['plan', 'simulated', 'tscbm', 'ntcip', 'gbt20999'] as const;
 export type SignalControllerKind = (typeof SIGNAL_CONTROLLER_KINDS)[number];
 export const PHASE_OUTPUT_TYPES = ['vehicle', 'pedestrian', 'overlap'] as const;
@@ -447,7 +451,18 @@ export interface ApplicationsSection {
     file?: string;
   };
   /** RSI (CSAE) / TIM (J2735): configured events (at most 8) and signs (at most 16). */
-  rsi: { enabled: boolean; intervalMs: number; events: RsiEvent[]; signs: RsiSign[] };
+  rsi: {
+    enabled: boolean;
+    intervalMs: number;
+    events: RsiEvent[];
+    signs: RsiSign[];
+    /**
+     * Event type codes of the detected events, from the deployer's copy of the standards (GB/T 29100 in CSAE sets,
+     * ITIS in J2735): for kinds no public source confirmed a code for (stopped-vehicle, vru-in-roadway, wrong-way,
+     * speeding in CSAE), which are not sent until one is given here. Overrides the table for the kinds given.
+     */
+    detectedEventCodes: Partial<Record<DetectedEventKind, number>>;
+  };
 }
 
 export interface RsuConfig {

@@ -47,6 +47,7 @@ import { eventCodeProblem, signCodeProblem } from '../apps/events/codes.js';
 import {
   BAUD_RATES,
   CALIBRATION_FORMATS,
+  DETECTED_EVENT_KINDS,
   FUSION_MODES,
   INGEST_FORMATS,
   INGEST_PROTOCOLS,
@@ -71,6 +72,7 @@ import {
   type GeoPosition,
   type ImmediateForwardMessage,
   type IngestListener,
+  type DetectedEventKind,
   type IngestSection,
   type IntersectionRef,
   type PerceptionSection,
@@ -673,6 +675,10 @@ function checkSignCodes(c: RsuConfig, ctx: Ctx): void {
     const problem = eventCodeProblem(e.type, c.messageSet);
     if (problem) fail(ctx, ['applications', 'rsi', 'events', i, 'type'], problem);
   });
+  for (const [kind, code] of Object.entries(c.applications.rsi.detectedEventCodes)) {
+    const problem = code === undefined ? undefined : eventCodeProblem(code, c.messageSet);
+    if (problem) fail(ctx, ['applications', 'rsi', 'detectedEventCodes', kind], problem);
+  }
   c.applications.rsi.signs.forEach((s, i) => {
     const problem = signCodeProblem(s, c.messageSet);
     if (problem) fail(ctx, ['applications', 'rsi', 'signs', i, 'type'], problem);
@@ -727,7 +733,16 @@ const applicationsSection = obj<ApplicationsSection>({
   ),
   rsi: section(
     obj<ApplicationsSection['rsi']>(
-      { enabled: def(bool, true), intervalMs: def(intervalMs(), 1000), events: def(arr(rsiEvent, { max: 8 }), []), signs: def(arr(rsiSign, { max: 16 }), []) },
+      {
+        enabled: def(bool, true),
+        intervalMs: def(intervalMs(), 1000),
+        events: def(arr(rsiEvent, { max: 8 }), []),
+        signs: def(arr(rsiSign, { max: 16 }), []),
+        detectedEventCodes: def(
+          obj<Partial<Record<DetectedEventKind, number>>>(Object.fromEntries(DETECTED_EVENT_KINDS.map((k) => [k, opt(num({ int: true, min: 0, max: 65535 }))])) as never),
+          {},
+        ),
+      },
       (r, path, ctx) => {
         uniqueIds(r.events, [...path, 'events'], ctx, 'event');
         uniqueIds(r.signs, [...path, 'signs'], ctx, 'sign');
