@@ -42,6 +42,7 @@ t.test('detections in, V2X messages out on the radio and the uplink', async (t) 
   cfg.uplink.spool.dir = spool;
   cfg.applications.map = { ...cfg.applications.map, enabled: true, file: demoLaneMapPath() };
   cfg.applications.rsi = {
+    ...cfg.applications.rsi,
     enabled: true,
     intervalMs: 1000,
     events: [{ id: 7, type: 9902, description: 'e2e event', lat: cfg.rsu.reference.lat + 0.0003, lon: cfg.rsu.reference.lon, radiusM: 50, priority: 3 }],
