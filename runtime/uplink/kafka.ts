@@ -122,7 +122,6 @@ export class KafkaUplink {
   private session: Session | undefined;
   private gen = 0;
   private state: BrokerState = 'idle';
-  private timer: NodeJS.Timeout | undefined;
   private closing = false;
   private held: SpoolRecord | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -262,8 +261,7 @@ export class KafkaUplink {
   private scheduleReconnect(): void {
     if (this.closing) return;
     this.state = 'down';
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.connect(), this.backoff.next());
+    this.backoff.after(() => this.connect());
   }
 
   private pump(): void {
@@ -311,8 +309,7 @@ export class KafkaUplink {
   }
 
   private retryLater(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.pump(), this.backoff.next());
+    this.backoff.after(() => this.pump());
   }
 
   private onDeliveryReport(s: Session, err: RdKafka.LibrdKafkaError | null | undefined, report: RdKafka.DeliveryReport): void {
@@ -333,11 +330,10 @@ export class KafkaUplink {
       if (s.inFlight > 0) return;
       this.held = undefined;
       this.reader.rewind();
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => {
+      this.backoff.after(() => {
         s.draining = false;
         this.pump();
-      }, this.backoff.next());
+      });
       return;
     }
     this.pump();
@@ -351,7 +347,7 @@ export class KafkaUplink {
   async close(timeoutMs = 5000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    clearTimeout(this.timer);
+    this.backoff.cancel();
     this.unsubscribe?.();
     const s = this.session;
     if (s && s.alive && s.ready) {

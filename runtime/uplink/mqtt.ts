@@ -171,7 +171,6 @@ export class MqttUplink {
   private readonly downlinks: DownlinkProcessor;
   private conn: Conn | undefined;
   private state: BrokerState = 'idle';
-  private timer: NodeJS.Timeout | undefined;
   private closing = false;
   private unsubscribe: (() => void) | undefined;
   private readonly control: Control[] = [];
@@ -376,9 +375,7 @@ export class MqttUplink {
   private scheduleReconnect(): void {
     if (this.closing) return;
     this.state = 'down';
-    const delay = this.backoff.next();
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.connect(), delay);
+    this.backoff.after(() => this.connect());
   }
 
   // ------------------------------------------------------------ uplink
@@ -464,11 +461,10 @@ export class MqttUplink {
       if (conn.dataInFlight > 0) return;
       // go back to the first unacknowledged record after a pause
       this.reader.rewind();
-      clearTimeout(this.timer);
-      this.timer = setTimeout(() => {
+      this.backoff.after(() => {
         conn.draining = false;
         this.pump();
-      }, this.backoff.next());
+      });
       return;
     }
     this.pump();
@@ -523,7 +519,7 @@ export class MqttUplink {
   async close(timeoutMs = 2000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    clearTimeout(this.timer);
+    this.backoff.cancel();
     this.unsubscribe?.();
     const conn = this.conn;
     if (!conn || !conn.alive) {
