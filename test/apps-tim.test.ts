@@ -5,14 +5,14 @@ import { loadMessageSet, type MessageSet } from '../codecs/index.js';
 import { MsgCounter, minuteOfYear } from '../runtime/apps/clock.js';
 import { rsuIdHex, typeOfFrame } from '../runtime/apps/messages.js';
 import { buildRsi } from '../runtime/apps/rsi.js';
-import { DURATION_FOREVER, buildTim, circleRadius, durationMinutes, itisCode, packetId, type TimEvent } from '../runtime/apps/tim.js';
+import { DURATION_FOREVER, buildTim, circleRadius, durationMinutes, itisCode, packetId, type ActiveEvent } from '../runtime/apps/tim.js';
 
 const noJ2735 = process.env.RSU_J2735_ASN1_DIR ? false : 'RSU_J2735_ASN1_DIR is not set: SAE J2735 modules cannot ship with the project';
 const AT = Date.UTC(2026, 2, 1, 8, 30, 20); // March 1st 2026, 08:30:20 UTC
 const STDS = ['j2735-2016', 'j2735-2020'] as const;
 
 /** Event i: ITIS 1025 "road construction" or 531 "incident", a radius and a priority of its own. */
-function ev(i: number): TimEvent {
+function ev(i: number): ActiveEvent {
   return {
     id: 10 + i,
     type: i % 2 ? 531 : 1025,

@@ -9,12 +9,14 @@
 // csae2019 and csae2020 differ here only in PathPointList: 1..32 points in 2019, 2..32 in YD/T 3709-2020. Paths
 // with fewer than 2 points are not sent in either (config and downlink require 2; a round area is the event's
 // position and radius), so one value encodes in both.
-import type { MessageSet as StdName, RsiEvent, RsiReferenceLink, RsiReferencePath, RsiSign } from '../config/types.js';
+import type { MessageSet as StdName, RsiReferenceLink, RsiReferencePath, RsiSign } from '../config/types.js';
 import { signTypeCode } from './events/codes.js';
 import { isoTimeMs, minuteOfYear } from './clock.js';
 import { offsetLL, position3D, type LatLon } from './geo.js';
 import { frameOf, isJ2735 } from './messages.js';
-import { buildTim } from './tim.js';
+import { buildTim, type ActiveEvent, type ActiveSign } from './tim.js';
+
+export type { ActiveEvent, ActiveSign };
 
 export interface RsiContext {
   std: StdName;
@@ -23,9 +25,6 @@ export interface RsiContext {
   nextMsgCnt: () => number;
 }
 
-/** An active event or sign; a cloud-issued one carries when it expires (`untilMs`). */
-export type ActiveEvent = RsiEvent & { untilMs?: number };
-export type ActiveSign = RsiSign & { untilMs?: number };
 
 /** RTEList and RTSList upper bounds (RSI.asn). */
 export const MAX_RTES = 8;

@@ -27,9 +27,9 @@ export interface TimContext {
   nextMsgCnt: () => number;
 }
 
-/** An event, optionally with when it expires (a cloud event); without an end it lasts until it is removed. */
-export type TimEvent = RsiEvent & { untilMs?: number };
-export type TimSign = RsiSign & { untilMs?: number };
+/** An active event or sign; a cloud-issued one carries when it expires (`untilMs`). Shared with rsi.ts. */
+export type ActiveEvent = RsiEvent & { untilMs?: number };
+export type ActiveSign = RsiSign & { untilMs?: number };
 
 /** MinutesDuration 32000: "forever", what configured events (no end) carry. */
 export const DURATION_FOREVER = 32000;
@@ -89,7 +89,7 @@ export function durationMinutes(e: { endTime?: string; untilMs?: number }, start
 type Item = { item: { itis: number } | { text: string } };
 
 /** ITIScodesAndText: the event's ITIS code, then its description when it is ASCII text (ITIStext is IA5String). */
-function advisory(e: TimEvent): Item[] {
+function advisory(e: ActiveEvent): Item[] {
   const items: Item[] = [];
   const code = itisCode(e.type);
   if (code !== undefined) items.push({ item: { itis: code } });
@@ -132,7 +132,7 @@ const SIGN_TIM: Record<NonNullable<RsiSign['kind']> | 'other', { content: 'workZ
 };
 
 /** A sign's items (1..16): its ITIS code, the speed limit as text, then its description as text phrases. */
-function signItems(s: TimSign, code: number): Item[] {
+function signItems(s: ActiveSign, code: number): Item[] {
   const items: Item[] = [{ item: { itis: code } }];
   if (s.kind === 'speed-limit' && s.speedLimitKmh !== undefined) items.push({ item: { text: `${s.speedLimitKmh} km/h` } });
   for (const p of textPhrases(s.description)) items.push({ item: { text: p } });
@@ -178,7 +178,7 @@ export function pathRegion(p: RsiReferencePath): Record<string, unknown> | undef
 }
 
 /** The frame's regions: a circle around the position, then each reference path (16 at most). */
-function regions(x: TimEvent | TimSign): unknown[] {
+function regions(x: ActiveEvent | ActiveSign): unknown[] {
   const pos = position3D({ lat: x.lat, lon: x.lon });
   const circle = { description: { geometry: { direction: ALL_HEADINGS, circle: { center: pos, ...circleRadius(x.radiusM) } } } };
   const paths = (x.referencePaths ?? []).map(pathRegion).filter((r) => r !== undefined);
@@ -186,7 +186,7 @@ function regions(x: TimEvent | TimSign): unknown[] {
 }
 
 function frame(
-  x: TimEvent | TimSign,
+  x: ActiveEvent | ActiveSign,
   atMs: number,
   std: 'j2735-2016' | 'j2735-2020',
   kind: { frameType: 'advisory' | 'roadSignage'; mutcd?: string; content: Record<string, Item[]> },
@@ -210,14 +210,14 @@ function frame(
   };
 }
 
-function dataFrame(e: TimEvent, atMs: number, std: 'j2735-2016' | 'j2735-2020'): Record<string, unknown> | undefined {
+function dataFrame(e: ActiveEvent, atMs: number, std: 'j2735-2016' | 'j2735-2020'): Record<string, unknown> | undefined {
   const content = advisory(e);
   if (!content.length) return undefined; // nothing a vehicle could show
   return frame(e, atMs, std, { frameType: 'advisory', mutcd: 'warning', content: { advisory: content } });
 }
 
 /** A sign's frame, or undefined when it has no ITIS code for the set (codes.ts: school zone is not confirmed). */
-function signFrame(s: TimSign, atMs: number, std: 'j2735-2016' | 'j2735-2020'): Record<string, unknown> | undefined {
+function signFrame(s: ActiveSign, atMs: number, std: 'j2735-2016' | 'j2735-2020'): Record<string, unknown> | undefined {
   const code = itisCode(signTypeCode(s, std) ?? NaN);
   if (code === undefined) return undefined;
   const k = SIGN_TIM[s.kind ?? 'other'];
@@ -225,12 +225,12 @@ function signFrame(s: TimSign, atMs: number, std: 'j2735-2016' | 'j2735-2020'): 
 }
 
 /** TIMs (J2735 MessageFrames, messageId 31) for the active events and signs; [] when there are none. */
-export function buildTim(events: TimEvent[], atMs: number, ctx: TimContext, signs: TimSign[] = []): unknown[] {
+export function buildTim(events: ActiveEvent[], atMs: number, ctx: TimContext, signs: ActiveSign[] = []): unknown[] {
   if (!isJ2735(ctx.std)) throw new Error(`TIM is a J2735 message; ${ctx.std} sends RSI`);
   const std = ctx.std === 'j2735-2016' ? 'j2735-2016' : 'j2735-2020';
   const frames = [
-    ...events.map((e) => ({ e: e as TimEvent | TimSign, f: dataFrame(e, atMs, std) })),
-    ...signs.map((s) => ({ e: s as TimEvent | TimSign, f: signFrame(s, atMs, std) })),
+    ...events.map((e) => ({ e: e as ActiveEvent | ActiveSign, f: dataFrame(e, atMs, std) })),
+    ...signs.map((s) => ({ e: s as ActiveEvent | ActiveSign, f: signFrame(s, atMs, std) })),
   ].filter((x) => x.f !== undefined);
   const out: unknown[] = [];
   for (let i = 0; i < frames.length; i += 8) {
