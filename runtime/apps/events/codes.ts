@@ -228,13 +228,10 @@ export function signCodeProblem(sign: SignCodeSource, std: MessageSet): string |
  * and not of this one is refused: that is a mix-up of standards, not a new code.
  */
 export function eventCodeProblem(type: number, std: MessageSet): string | undefined {
-  try {
-    checkEventCode(std, type, { where: 'type' });
-    return undefined;
-  } catch (e) {
-    const msg = (e as Error).message;
-    return /but .* sends /.test(msg) ? msg.replace(/^type: /, '').replace(/ \(known: .*\)$/, '') : undefined;
-  }
+  const family = eventFamily(std);
+  if (knownCodes(family).has(type)) return undefined;
+  const hint = otherFamilyHint(type, family, std);
+  return hint ? `unknown event code ${type} for ${std}: not a known ${FAMILY_NAME[family]}${hint}` : undefined;
 }
 
 /** Every known code of a family: the table's confirmed values and OTHER_KNOWN_CODES. */
@@ -265,6 +262,20 @@ const FAMILY_NAME: Record<CodeFamily, string> = {
   itis: 'ITIS code (J2540.2)',
 };
 
+/** The family of event codes a message set sends (sign types aside). */
+function eventFamily(std: MessageSet): CodeFamily {
+  return isJ2735Set(std) ? 'itis' : 'gbt29100';
+}
+
+/** '; N is an ITIS code (name), but csae2020 sends …' when N is a known code of another family, else ''. */
+function otherFamilyHint(type: number, family: CodeFamily, std: MessageSet): string {
+  const other: CodeFamily = family === 'itis' ? 'gbt29100' : 'itis';
+  const otherName = knownCodes(other).get(type) ?? (family === 'itis' ? knownCodes('gb5768').get(type) : undefined);
+  if (!otherName) return '';
+  const otherFam = FAMILY_NAME[family === 'itis' ? (knownCodes(other).has(type) ? other : 'gb5768') : other];
+  return `; ${type} is ${family === 'itis' ? 'a' : 'an'} ${otherFam} (${otherName}), but ${std} sends ${FAMILY_NAME[family]}s`;
+}
+
 /**
  * Checks an event type code for a message set (a downlink or configured event). Throws EventCodeError naming the
  * code and the problem: not an integer, outside 0..65535 (EventType / ITIScodes), or not a known code of the set's
@@ -278,7 +289,7 @@ export function checkEventCode(
   opts: { allowUnknown?: boolean; extra?: Iterable<number>; family?: 'event' | 'sign'; where?: string } = {},
 ): string | undefined {
   const where = opts.where ?? 'type';
-  const family: CodeFamily = isJ2735Set(std) ? 'itis' : opts.family === 'sign' ? 'gb5768' : 'gbt29100';
+  const family: CodeFamily = opts.family === 'sign' && !isJ2735Set(std) ? 'gb5768' : eventFamily(std);
   const fam = FAMILY_NAME[family];
   if (typeof type !== 'number' || !Number.isInteger(type))
     throw new EventCodeError(`${where}: bad event code ${JSON.stringify(type)}: a ${fam} must be an integer`, std, type);
@@ -289,11 +300,7 @@ export function checkEventCode(
   if (name !== undefined) return name;
   if (opts.extra) for (const c of opts.extra) if (c === type) return undefined;
   if (opts.allowUnknown) return undefined;
-  const other: CodeFamily = family === 'itis' ? 'gbt29100' : 'itis';
-  const otherName = knownCodes(other).get(type) ?? (family === 'itis' ? knownCodes('gb5768').get(type) : undefined);
-  const hint = otherName
-    ? `; ${type} is ${family === "itis" ? "a" : "an"} ${FAMILY_NAME[family === 'itis' ? (knownCodes(other).has(type) ? other : 'gb5768') : other]} (${otherName}), but ${std} sends ${fam}s`
-    : '';
+  const hint = otherFamilyHint(type, family, std);
   const list = [...known].map(([c, n]) => `${c} ${n}`).join(', ');
   throw new EventCodeError(`${where}: unknown event code ${type} for ${std}: not a known ${fam}${hint} (known: ${list})`, std, type);
 }
