@@ -14,7 +14,7 @@ import { BsmMatcher } from './apps/bsm-match.js';
 import { EventDetector } from './apps/events/index.js';
 import { FixedTimePlan, type SignalSnapshot } from './apps/signal-plan.js';
 import { buildMap } from './apps/map.js';
-import { MESSAGE_TYPES, type MessageType } from './apps/messages.js';
+import { isJ2735, MESSAGE_TYPES, type MessageType } from './apps/messages.js';
 import type { ApplicationsSection, RsiEvent, RsuConfig } from './config/types.js';
 import { splitHostPort } from './config/schema.js';
 import { parseConfigDownlink, RsiEvents, validateRsiDownlink } from './downlinks.js';
@@ -362,7 +362,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     if (cfg.applications.map.file) laneMap = loadLaneMap(cfg.applications.map.file);
     // RSI events detected from the tracks on the lane map (stopped vehicle, road user in the roadway, wrong way,
     // queues, speeding), updated at 10 Hz with the signal states the RSU broadcasts.
-    const family = cfg.messageSet.startsWith('j2735') ? 'j2735' : 'csae';
+    const family = isJ2735(cfg.messageSet) ? 'j2735' : 'csae';
     const codes = Object.fromEntries(Object.entries(cfg.applications.rsi.detectedEventCodes).map(([k, c]) => [k, { [family]: c }]));
     const detector = laneMap ? new EventDetector(laneMap, { codes }) : undefined;
     if (detector) {

@@ -120,12 +120,7 @@ export function projectTrackBox(sensor: SensorModel, tr: TrackState): Rect | und
   if (!cam) return undefined;
   const k = cam.intrinsics;
   const { length, width, height } = tr.size;
-  let yaw = tr.yaw;
-  if (!Number.isFinite(yaw)) {
-    const vx = tr.kf.x[2]!;
-    const vy = tr.kf.x[3]!;
-    yaw = vx * vx + vy * vy > 1 ? Math.atan2(vy, vx) : 0;
-  }
+  const yaw = trackYaw(tr) ?? 0;
   const c = Math.cos(yaw);
   const s = Math.sin(yaw);
   const cx = tr.x;
@@ -180,6 +175,7 @@ export function buildPairs(sensor: SensorModel, tracks: readonly TrackState[], m
   const nt = tracks.length;
   const nm = ms.length;
   const camHeight = Math.max(0.1, cam.center.z - (ms[0]?.z ?? 0));
+  const azimuth = ms.map((m) => Math.atan2(m.y - cam.center.y, m.x - cam.center.x)); // of each detection's ray
   const projected: Array<Rect | undefined> = new Array(nt);
   for (let i = 0; i < nt; i++) projected[i] = projectTrackBox(sensor, tracks[i]!);
   const det = boxes.map(boxRect);
@@ -249,7 +245,7 @@ export function buildPairs(sensor: SensorModel, tracks: readonly TrackState[], m
     const tr = tracks[t]!;
     const yaw = trackYaw(tr);
     if (yaw !== undefined) {
-      const rel = yaw - Math.atan2(m.y - cam.center.y, m.x - cam.center.x);
+      const rel = yaw - azimuth[j]!;
       f[o + 41] = 1;
       f[o + 42] = Math.abs(Math.cos(rel));
       f[o + 43] = Math.abs(Math.sin(rel));
