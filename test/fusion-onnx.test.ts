@@ -24,6 +24,24 @@ const ref = JSON.parse(readFileSync(modelPath.replace(/\.onnx$/, '.ref.json'), '
   place_logstd: number[][];
 };
 
+/**
+ * A scorer that associates every (track, detection) pair, says every detection exists and is a pedestrian, and
+ * places every object `along` m further along the camera's ray and `across` m to its left.
+ */
+const fakeScorer = (along: number, across: number): FusionScorer => ({
+  name: 'fake',
+  score(f: Float32Array, n: number): FusionScores {
+    const assoc = new Float32Array(n);
+    for (let i = 0; i < n; i++) assoc[i] = f[i * FEATURE_COUNT] === 1 ? 10 : 0;
+    const cls = new Float32Array(n * OUTPUT_CLASSES.length);
+    for (let i = 0; i < n; i++) cls[i * OUTPUT_CLASSES.length + OUTPUT_CLASSES.indexOf('pedestrian')] = 5;
+    const place = new Float32Array(n * 2);
+    const placeLogStd = new Float32Array(n * 2).fill(Math.log(0.3));
+    for (let i = 0; i < n; i++) [place[2 * i], place[2 * i + 1]] = [along, across];
+    return { assoc, cls, exist: new Float32Array(n).fill(10), place, placeLogStd };
+  },
+});
+
 t.test('the model loads and scores a batch: shapes, and the outputs PyTorch gave at training', async (t) => {
   t.ok(existsSync(modelPath), `model at ${modelPath}`);
   const card = readFileSync(modelPath.replace(/fusion\.onnx$/, 'fusion.md'), 'utf8');
@@ -117,28 +135,15 @@ t.test('inference time per camera frame at about 100 road users', async (t) => {
 });
 
 t.test("the model's ground placement moves a camera detection along and across the camera's ray", async (t) => {
-  // A scorer that always associates and says "exists", and places every object 2 m further along the ray and
-  // 0.5 m to its left: the tracks of 'modelPlacement' must sit exactly there relative to the calibration's placement.
-  const fake = (along: number, across: number): FusionScorer => ({
-    name: 'fake',
-    score(f: Float32Array, n: number): FusionScores {
-      const assoc = new Float32Array(n);
-      for (let i = 0; i < n; i++) assoc[i] = f[i * FEATURE_COUNT] === 1 ? 10 : 0;
-      const cls = new Float32Array(n * OUTPUT_CLASSES.length);
-      for (let i = 0; i < n; i++) cls[i * OUTPUT_CLASSES.length + OUTPUT_CLASSES.indexOf('pedestrian')] = 5;
-      const place = new Float32Array(n * 2);
-      const placeLogStd = new Float32Array(n * 2).fill(Math.log(0.3));
-      for (let i = 0; i < n; i++) [place[2 * i], place[2 * i + 1]] = [along, across];
-      return { assoc, cls, exist: new Float32Array(n).fill(10), place, placeLogStd };
-    },
-  });
+  // The fake scorer places every object 2 m further along the ray and 0.5 m to its left: the tracks of
+  // 'modelPlacement' must sit exactly there relative to the calibration's placement.
   const base = defaultConfig();
   const cfg = { ...base, sensors: base.sensors.filter((s) => s.id === 'camera_south1') };
   t.equal(cfg.sensors.length, 1, 'camera_south1 of the demo site');
   const [cam] = buildSensorModels(cfg, new Georef(cfg.rsu.reference, cfg.rsu.stationFrame), DEFAULT_MEASUREMENT_OPTIONS);
   const truth = [{ id: 1, classification: 'pedestrian' as const, x: 10, y: -20, yaw: 0, length: 0.6, width: 0.6, height: 1.7 }];
   const trackOf = (along: number, across: number, modelPlacement: boolean) => {
-    const p = createPerception(cfg, { backend: onnxFusionFactory({ scorer: fake(along, across), modelPlacement }) });
+    const p = createPerception(cfg, { backend: onnxFusionFactory({ scorer: fakeScorer(along, across), modelPlacement }) });
     for (let i = 0; i < 10; i++) p.push(synthFrame(cam!, truth, 1_000_000 + i * 100, i, { pixelNoise: 0 }));
     const tr = p.tracks(1_000_900);
     t.equal(tr.length, 1, `one track (modelPlacement ${modelPlacement})`);
@@ -154,6 +159,35 @@ t.test("the model's ground placement moves a camera detection along and across t
   const dy = moved.y - rule.y;
   t.ok(Math.abs(dx * Math.cos(az) + dy * Math.sin(az) - 2) < 1e-3, `along the ray: ${(dx * Math.cos(az) + dy * Math.sin(az)).toFixed(4)} m`);
   t.ok(Math.abs(-dx * Math.sin(az) + dy * Math.cos(az) - 0.5) < 1e-3, `across (left): ${(-dx * Math.sin(az) + dy * Math.cos(az)).toFixed(4)} m`);
+});
+
+t.test('a track the model started survives a lidar that does not return it (modelBirths), not with the tracker rule', async (t) => {
+  // A camera sees a pedestrian that the covering lidar misses frame after frame (few points, partly hidden). The
+  // model says every camera detection is real and associates it with its track. With modelBirths the tentative
+  // track counts misses only from cameras (which see it) and is confirmed; with the tracker's rule two lidar misses
+  // end it before the next camera frame, so each frame starts a new one and none is ever confirmed.
+  const base = defaultConfig();
+  const cfg = { ...base, sensors: base.sensors.filter((s) => s.id === 'camera_south1' || s.kind === 'lidar') };
+  const models = buildSensorModels(cfg, new Georef(cfg.rsu.reference, cfg.rsu.stationFrame), DEFAULT_MEASUREMENT_OPTIONS);
+  const cam = models.find((m) => m.kind === 'camera')!;
+  const truth = [{ id: 1, classification: 'pedestrian' as const, x: 10, y: -20, yaw: 0, length: 0.6, width: 0.6, height: 1.7 }];
+  const lidar = models.find((m) => m.kind === 'lidar' && m.covers(10, -20, 0.85));
+  t.ok(lidar, 'a lidar of the demo site covers the pedestrian');
+  const scorer = fakeScorer(0, 0);
+  const run = (modelBirths: boolean) => {
+    const p = createPerception(cfg, { backend: onnxFusionFactory({ scorer, modelBirths }) });
+    const t0 = 1_000_000;
+    for (let i = 0; i < 10; i++) {
+      p.push(synthFrame(cam, truth, t0 + i * 100, i, { pixelNoise: 0 }));
+      p.push(synthFrame(lidar!, [], t0 + i * 100 + 30, 2 * i));
+      p.push(synthFrame(lidar!, [], t0 + i * 100 + 60, 2 * i + 1));
+    }
+    return p.tracks(t0 + 960);
+  };
+  const kept = run(true);
+  t.equal(kept.length, 1, 'modelBirths: one confirmed track');
+  t.ok(kept[0] && Math.hypot(kept[0].enu.x - 10, kept[0].enu.y + 20) < 2, 'on the pedestrian');
+  t.equal(run(false).length, 0, "the tracker's rule: no confirmed track");
 });
 
 t.test('the daemon builds the stage of perception.fusion: onnx by default, its fallback, plain; bad keys named', async (t) => {

@@ -14,7 +14,9 @@
 //     does not count below `existLow`, counts double above `existHigh` for a track with a lidar box);
 //   - a detection left alone starts a camera-only tentative track on the ground plane (the calibration's
 //     placement) only when its "no track" pair's existence is at least `birthMinExist` and no track claims it
-//     with p ≥ 0.5 (a duplicate of a tracked object);
+//     with p ≥ 0.5 (a duplicate of a tracked object); while tentative, that track counts misses only from the
+//     kinds of sensor that have detected it (`modelBirths`: a lidar not returning a pedestrian the model judged
+//     real does not end it within 100 ms);
 //   - lidar-only objects keep their own evidence (the tracker's, unchanged).
 //
 // When onnxruntime-node or the model cannot be loaded, the backend warns once, names itself
@@ -26,7 +28,7 @@ import { OrtScorer, defaultModelPath, type FusionScorer, type FusionScores } fro
 import { hungarian } from './hungarian.js';
 import { alongAcross, type Measurement } from './measure.js';
 import { registerFusion } from './stage.js';
-import { Tracker, type MeasurementBatch, type TrackEstimate, type TrackState } from './tracker.js';
+import { Tracker, kindIndex, type MeasurementBatch, type TrackEstimate, type TrackState } from './tracker.js';
 import type { FusionBackend, FusionBatch, FusionContext } from './types.js';
 
 type Edge = ReturnType<Tracker['gate']>[number];
@@ -50,6 +52,14 @@ export interface OnnxFusionOptions {
   existHigh: number;
   /** Place camera detections where the model's placement head says (else: the calibration's rule, measure.ts). */
   modelPlacement: boolean;
+  /**
+   * A tentative track started by a birth the model accepted counts misses only from the kinds of sensor that have
+   * detected it: the model has judged the camera detection a real object, and a lidar not returning it (a
+   * pedestrian with few points, partly hidden) does not refute that; the track still ends when it goes without an
+   * update for the tracker's tentative coast time. Else the tracker's rule applies (two misses of any covering
+   * sensor end a tentative track, 100 ms with two lidars), as in plain fusion.
+   */
+  modelBirths: boolean;
   /** Data generation and tests: called with each camera frame's pairs, and with every frame's outcome. */
   hooks?: FusionHooks;
 }
@@ -67,6 +77,7 @@ export const DEFAULT_ONNX_FUSION_OPTIONS: Omit<OnnxFusionOptions, 'modelPath'> =
   existLow: 0.3,
   existHigh: 0.9,
   modelPlacement: true,
+  modelBirths: true,
 };
 
 /** Smallest 1σ of a model placement, m (the model's σ is trusted down to this). */
@@ -85,6 +96,16 @@ class ModelTracker extends Tracker {
     const chosen = this.forced ? edges : super.associate(edges, nTracks, nMeas);
     this.lastChosen = chosen;
     return chosen;
+  }
+
+  /** See OnnxFusionOptions.modelBirths. */
+  modelBirths = true;
+  /** Tracks started by a birth the model accepted. */
+  readonly modelBorn = new WeakSet<TrackState>();
+
+  protected override countsMiss(t: TrackState, batch: MeasurementBatch): boolean {
+    if (!this.modelBirths || t.confirmed || !this.modelBorn.has(t)) return true;
+    return t.sourceLast[kindIndex(batch.sensorKind)] !== -Infinity;
   }
 }
 
@@ -115,6 +136,7 @@ export class OnnxFusion implements FusionBackend {
   constructor(ctx: FusionContext, opts: Partial<OnnxFusionOptions> = {}) {
     this.o = { ...DEFAULT_ONNX_FUSION_OPTIONS, modelPath: defaultModelPath(), ...opts };
     this.tracker = new ModelTracker(ctx.tracker);
+    this.tracker.modelBirths = this.o.modelBirths;
     this.gateChi2 = this.tracker.opts.gateChi2;
     let scorer: FusionScorer | null = null;
     let reason: string | null = null;
@@ -277,7 +299,7 @@ export class OnnxFusion implements FusionBackend {
     void births;
     const ms2 = kept;
     tr.forced = forced;
-    const before = this.o.hooks?.applied ? new Set(tracks) : null;
+    const before = new Set(tracks);
     try {
       tr.process({ sensorId: batch.sensorId, sensorKind: batch.sensorKind, timeMs: batch.timeMs, measurements: ms2, covers: batch.covers });
     } finally {
@@ -288,7 +310,8 @@ export class OnnxFusion implements FusionBackend {
       const track = tracks[forced[q]!.t]!;
       track.existence = 0.5 * track.existence + 0.5 * exist[q]!;
     }
-    if (before) this.report(batch, ms2, tracks, before);
+    for (const t of tr.tracks) if (!before.has(t)) tr.modelBorn.add(t);
+    if (this.o.hooks?.applied) this.report(batch, ms2, tracks, before);
     const dt = performance.now() - t0;
     this.st.cameraFrames++;
     this.st.pairs += set.pairs.length;

@@ -161,7 +161,7 @@ const GROUPS: Record<ObjectClass, number> = {
 const CLASS_INDEX = new Map<ObjectClass, number>(OBJECT_CLASSES.map((c, i) => [c, i]));
 /** Kinds in the order `sources` lists them. */
 const SOURCE_KINDS = ['lidar', 'radar', 'camera'] as const satisfies readonly SensorKind[];
-const kindIndex = (k: SensorKind): number => (k === 'lidar' ? 0 : k === 'radar' ? 1 : 2);
+export const kindIndex = (k: SensorKind): number => (k === 'lidar' ? 0 : k === 'radar' ? 1 : 2);
 
 export class TrackState {
   readonly id: number;
@@ -395,7 +395,7 @@ export class Tracker {
     for (let i = 0; i < tracks.length; i++) {
       if (trackHit[i]) continue;
       const tr = tracks[i]!;
-      if (!batch.covers(tr.x, tr.y, tr.z)) continue;
+      if (!batch.covers(tr.x, tr.y, tr.z) || !this.countsMiss(tr, batch)) continue;
       tr.misses++;
       tr.existence *= 0.8;
     }
@@ -438,6 +438,11 @@ export class Tracker {
     for (const tr of born) keep.push(tr);
     this.list = keep;
     return result;
+  }
+
+  /** Whether a covered track the batch did not update counts a miss (a seam for the learned fusion). */
+  protected countsMiss(_tr: TrackState, _batch: MeasurementBatch): boolean {
+    return true;
   }
 
   /** Whether a gated pair is close enough that its measurement must not start a new track. */
