@@ -1,7 +1,8 @@
 // The learned fusion (runtime/perception/onnx.ts, models/fusion.onnx): the model loads in onnxruntime-node and
 // scores a batch with the shapes the card gives and the outputs the training script recorded; the synchronous
 // session agrees with onnxruntime-node's public API; a missing model falls back to rule-based fusion and says so;
-// a short simulated scenario is tracked in 'onnx' mode; inference time per camera frame at 100 objects.
+// a short simulated scenario is tracked in 'onnx' mode; inference time per camera frame at 100 objects; with a fake
+// scorer, the model's ground placement and the life of the tracks it starts (modelBirths).
 
 import t from 'tap';
 import { createHash } from 'node:crypto';
