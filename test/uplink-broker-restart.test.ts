@@ -30,7 +30,8 @@ async function outage(t: Test, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   // persistent session: what the broker queued for the verifier survives the restart
   const v = await UplinkVerifier.connect(broker.url, rsuId, { clientId: `verifier-${signal}`, clean: false });
   t.teardown(() => v.end());
-  await sleep(1500); // let the broker autosave the verifier's session
+  // The verifier's session (its subscription) must be on disk before a SIGKILL: wait for an autosave after it.
+  await broker.savedAfter(Date.now(), 10_000);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rsu-outage-spool-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const up = await Uplink.open({
@@ -72,6 +73,8 @@ async function outage(t: Test, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   const drainMs = performance.now() - restartedAt;
   await v.waitFor(() => v.seen.size >= TOTAL, signal === 'SIGTERM' ? 30_000 : 5_000, 'all records at the subscriber').catch(() => {});
 
+  // Otherwise what was published before the verifier subscribed again went nowhere: the setup failed, not the uplink.
+  t.equal(v.sessionPresent.at(-1), true, "the restarted broker restored the verifier's session");
   const missing = v.missing(1, TOTAL);
   if (signal === 'SIGTERM') {
     t.same(missing.slice(0, 20), [], `every record arrived at least once (${missing.length} missing)`);

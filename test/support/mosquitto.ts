@@ -167,6 +167,19 @@ export class Mosquitto {
     await this.exited;
   }
 
+  /** Waits until the persistence file was written after `sinceMs` (epoch ms): an autosave has happened since. */
+  async savedAfter(sinceMs: number, timeoutMs: number): Promise<void> {
+    const db = path.join(this.dir, 'mosquitto.db');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      // mtime has 1 s resolution on some file systems: demand the next second
+      const saved = fs.statSync(db, { throwIfNoEntry: false });
+      if (saved && saved.mtimeMs >= Math.ceil(sinceMs / 1000) * 1000) return;
+      if (Date.now() > deadline) throw new Error(`mosquitto did not save ${db} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** Start again with the same port and config (and persistence directory). */
   async restart(): Promise<void> {
     await this.kill('SIGKILL');
@@ -219,6 +232,8 @@ export class UplinkVerifier {
   readonly errors: string[] = [];
   duplicates = 0;
   received = 0;
+  /** The CONNACK's session-present flag of each connection (the first, then every reconnection). */
+  readonly sessionPresent: boolean[] = [];
 
   private constructor(
     readonly client: MqttClient,
@@ -231,6 +246,7 @@ export class UplinkVerifier {
     const client = mqtt.connect(url, { clientId: `verifier-${process.pid}-${Math.random().toString(16).slice(2, 8)}`, reconnectPeriod: 100, ...mopts });
     const v = new UplinkVerifier(client, rsuId, !!keepEnvelopes);
     client.on('message', (topic, payload) => v.onMessage(topic, payload));
+    client.on('connect', (ack) => v.sessionPresent.push(!!ack.sessionPresent));
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`verifier could not connect to ${url}`)), 10_000);
       client.once('connect', () => {
