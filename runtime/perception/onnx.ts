@@ -98,13 +98,11 @@ class ModelTracker extends Tracker {
     return chosen;
   }
 
-  /** See OnnxFusionOptions.modelBirths. */
-  modelBirths = true;
-  /** Tracks started by a birth the model accepted. */
+  /** Tracks started by a birth the model accepted (filled only with OnnxFusionOptions.modelBirths). */
   readonly modelBorn = new WeakSet<TrackState>();
 
   protected override countsMiss(t: TrackState, batch: MeasurementBatch): boolean {
-    if (!this.modelBirths || t.confirmed || !this.modelBorn.has(t)) return true;
+    if (t.confirmed || !this.modelBorn.has(t)) return true;
     return t.sourceLast[kindIndex(batch.sensorKind)] !== -Infinity;
   }
 }
@@ -136,7 +134,6 @@ export class OnnxFusion implements FusionBackend {
   constructor(ctx: FusionContext, opts: Partial<OnnxFusionOptions> = {}) {
     this.o = { ...DEFAULT_ONNX_FUSION_OPTIONS, modelPath: defaultModelPath(), ...opts };
     this.tracker = new ModelTracker(ctx.tracker);
-    this.tracker.modelBirths = this.o.modelBirths;
     this.gateChi2 = this.tracker.opts.gateChi2;
     let scorer: FusionScorer | null = null;
     let reason: string | null = null;
@@ -310,7 +307,7 @@ export class OnnxFusion implements FusionBackend {
       const track = tracks[forced[q]!.t]!;
       track.existence = 0.5 * track.existence + 0.5 * exist[q]!;
     }
-    for (const t of tr.tracks) if (!before.has(t)) tr.modelBorn.add(t);
+    if (this.o.modelBirths) for (const t of tr.tracks) if (!before.has(t)) tr.modelBorn.add(t);
     if (this.o.hooks?.applied) this.report(batch, ms2, tracks, before);
     const dt = performance.now() - t0;
     this.st.cameraFrames++;
