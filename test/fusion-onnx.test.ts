@@ -2,14 +2,15 @@
 // scores a batch with the shapes the card gives and the outputs the training script recorded; the synchronous
 // session agrees with onnxruntime-node's public API; a missing model falls back to rule-based fusion and says so;
 // a short simulated scenario is tracked in 'onnx' mode; inference time per camera frame at 100 objects; with a fake
-// scorer, the model's ground placement and the life of the tracks it starts (modelBirths).
+// scorer, the model's ground placement, the life of the tracks it starts (modelBirths) and two pedestrians side by
+// side (splitMaxIou).
 
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { defaultConfig } from '../runtime/config/index.js';
 import { buildSensorModels, createPerception, DEFAULT_MEASUREMENT_OPTIONS, Georef, synthFrame } from '../runtime/perception/index.js';
-import { FEATURE_COUNT, OUTPUT_CLASSES } from '../runtime/perception/fusion-features.js';
+import { FEATURE_COUNT, OUTPUT_CLASSES, boxIou } from '../runtime/perception/fusion-features.js';
 import { OrtScorer, defaultModelPath, type FusionScorer, type FusionScores } from '../runtime/perception/fusion-ort.js';
 import { mota } from '../runtime/perception/fusion-sim.js';
 import { ONNX_FALLBACK_MODE, ONNX_MODE, OnnxFusion, onnxFusionFactory } from '../runtime/perception/onnx.js';
@@ -189,6 +190,43 @@ t.test('a track the model started survives a lidar that does not return it (mode
   t.equal(kept.length, 1, 'modelBirths: one confirmed track');
   t.ok(kept[0] && Math.hypot(kept[0].enu.x - 10, kept[0].enu.y + 20) < 2, 'on the pedestrian');
   t.equal(run(false).length, 0, "the tracker's rule: no confirmed track");
+});
+
+t.test('two pedestrians side by side that one camera sees as two boxes are two tracks (splitMaxIou), one without', async (t) => {
+  // Camera only: the ground placements lie 0.5 m apart, inside each other's footprint (0.6 m), but the image boxes
+  // overlap little. The scorer associates a track and a detection only where the projected box matches (IoU > 0.5)
+  // and says every detection is real. The second pedestrian's box is a second object beside the tracked one.
+  const base = defaultConfig();
+  const cfg = { ...base, sensors: base.sensors.filter((s) => s.id === 'camera_south1') };
+  const [cam] = buildSensorModels(cfg, new Georef(cfg.rsu.reference, cfg.rsu.stationFrame), DEFAULT_MEASUREMENT_OPTIONS);
+  const c = cam!.camera!.center;
+  const az = Math.atan2(-20 - c.y, 10 - c.x);
+  const [ax, ay] = [-Math.sin(az), Math.cos(az)]; // across the ray
+  const ped = (id: number, k: number) => ({ id, classification: 'pedestrian' as const, x: 10 + k * ax, y: -20 + k * ay, yaw: az, length: 0.6, width: 0.6, height: 1.7 });
+  const truth = [ped(1, -0.25), ped(2, 0.25)];
+  const byIou: FusionScorer = {
+    name: 'by-iou',
+    score(f: Float32Array, n: number): FusionScores {
+      const assoc = new Float32Array(n);
+      for (let i = 0; i < n; i++) assoc[i] = f[i * FEATURE_COUNT] === 1 ? (f[i * FEATURE_COUNT + 1]! > 0.5 ? 10 : -10) : 0;
+      const cls = new Float32Array(n * OUTPUT_CLASSES.length);
+      for (let i = 0; i < n; i++) cls[i * OUTPUT_CLASSES.length + OUTPUT_CLASSES.indexOf('pedestrian')] = 5;
+      return { assoc, cls, exist: new Float32Array(n).fill(10), place: new Float32Array(n * 2), placeLogStd: new Float32Array(n * 2).fill(Math.log(0.3)) };
+    },
+  };
+  const first = synthFrame(cam!, truth, 1_000_000, 0, { pixelNoise: 0 });
+  t.equal(first.objects.length, 2, 'the camera returns both');
+  const iou = boxIou(first.objects[0]!.box2d!, first.objects[1]!.box2d!);
+  t.ok(iou > 0 && iou < 0.5, `the boxes overlap, IoU ${iou.toFixed(2)}`);
+  const run = (splitMaxIou: number) => {
+    const p = createPerception(cfg, { backend: onnxFusionFactory({ scorer: byIou, splitMaxIou, modelPlacement: false }) });
+    for (let i = 0; i < 15; i++) p.push(synthFrame(cam!, truth, 1_000_000 + i * 100, i, { pixelNoise: 0 }));
+    return p.tracks(1_001_400);
+  };
+  const split = run(0.5);
+  t.equal(split.length, 2, 'splitMaxIou 0.5: two confirmed tracks');
+  for (const g of truth) t.ok(split.some((tr) => Math.hypot(tr.enu.x - g.x, tr.enu.y - g.y) < 0.2), `one on pedestrian ${g.id}`);
+  t.equal(run(0).length, 1, "splitMaxIou 0 (the tracker's footprint rule): one track for both");
 });
 
 t.test('the daemon builds the stage of perception.fusion: onnx by default, its fallback, plain; bad keys named', async (t) => {

@@ -160,6 +160,11 @@ export function iouRect(a: Rect, b: Rect): number {
   return i / ((a.x1 - a.x0) * (a.y1 - a.y0) + (b.x1 - b.x0) * (b.y1 - b.y0) - i);
 }
 
+/** IoU of two image boxes. */
+export function boxIou(a: Box2D, b: Box2D): number {
+  return iouRect(boxRect(a), boxRect(b));
+}
+
 function boxRect(b: Box2D): Rect {
   return { x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height };
 }

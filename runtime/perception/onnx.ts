@@ -23,12 +23,12 @@
 // 'onnx (fallback: rule-based)' (stats().mode, the daemon's status) and fuses exactly as 'plain'.
 
 import type { Box2D } from '../../hw/sensors/frame.js';
-import { FEATURE_COUNT, OUTPUT_CLASSES, buildPairs, type CandidatePair, type PairSet } from './fusion-features.js';
+import { FEATURE_COUNT, OUTPUT_CLASSES, boxIou, buildPairs, type CandidatePair, type PairSet } from './fusion-features.js';
 import { OrtScorer, defaultModelPath, type FusionScorer, type FusionScores } from './fusion-ort.js';
 import { hungarian } from './hungarian.js';
 import { alongAcross, type Measurement } from './measure.js';
 import { registerFusion } from './stage.js';
-import { Tracker, kindIndex, type MeasurementBatch, type TrackEstimate, type TrackState } from './tracker.js';
+import { Tracker, insideFootprint, kindIndex, type MeasurementBatch, type TrackEstimate, type TrackState } from './tracker.js';
 import type { FusionBackend, FusionBatch, FusionContext } from './types.js';
 
 type Edge = ReturnType<Tracker['gate']>[number];
@@ -60,6 +60,13 @@ export interface OnnxFusionOptions {
    * sensor end a tentative track, 100 ms with two lidars), as in plain fusion.
    */
   modelBirths: boolean;
+  /**
+   * A detection no track claims that lies inside a confirmed track's footprint starts a track anyway when every
+   * such track was assigned another box of the same camera frame overlapping it by IoU below this: a camera does
+   * not return two separate boxes for one object, so two pedestrians walking side by side are two tracks even where
+   * the ground placement puts them within a footprint. 0: never (the tracker's rule).
+   */
+  splitMaxIou: number;
   /** Data generation and tests: called with each camera frame's pairs, and with every frame's outcome. */
   hooks?: FusionHooks;
 }
@@ -78,6 +85,7 @@ export const DEFAULT_ONNX_FUSION_OPTIONS: Omit<OnnxFusionOptions, 'modelPath'> =
   existHigh: 0.9,
   modelPlacement: true,
   modelBirths: true,
+  splitMaxIou: 0.5,
 };
 
 /** Smallest 1σ of a model placement, m (the model's σ is trusted down to this). */
@@ -104,6 +112,22 @@ class ModelTracker extends Tracker {
   protected override countsMiss(t: TrackState, batch: MeasurementBatch): boolean {
     if (t.confirmed || !this.modelBorn.has(t)) return true;
     return t.sourceLast[kindIndex(batch.sensorKind)] !== -Infinity;
+  }
+
+  /** Camera boxes separate from the box their footprint's track was assigned in the same frame (splitMaxIou). */
+  readonly splitBoxes = new WeakSet<Measurement>();
+  private readonly splitBorn = new WeakSet<TrackState>();
+
+  protected override startsInsideFootprint(m: Measurement): boolean {
+    return this.splitBoxes.has(m);
+  }
+
+  protected override onBirth(t: TrackState, m: Measurement): void {
+    if (this.splitBoxes.has(m)) this.splitBorn.add(t);
+  }
+
+  protected override duplicates(t: TrackState): boolean {
+    return !this.splitBorn.has(t) && super.duplicates(t);
   }
 }
 
@@ -187,7 +211,7 @@ export class OnnxFusion implements FusionBackend {
     if (!this.scorer) return this.plain(batch);
     const n = set.pairs.length;
     const scores = this.scorer.score(set.features, n);
-    this.applyModel(batch, set, scores, t0);
+    this.applyModel(batch, set, scores, boxes, t0);
   }
 
   private plain(batch: FusionBatch): void {
@@ -215,7 +239,7 @@ export class OnnxFusion implements FusionBackend {
     this.o.hooks!.applied!(batch, updated, born);
   }
 
-  private applyModel(batch: FusionBatch, set: PairSet, s: FusionScores, t0: number): void {
+  private applyModel(batch: FusionBatch, set: PairSet, s: FusionScores, boxes: readonly Box2D[], t0: number): void {
     const tr = this.tracker;
     const tracks = tr.tracks;
     const ms = batch.measurements;
@@ -287,6 +311,7 @@ export class OnnxFusion implements FusionBackend {
         kept.push(mm);
         this.st.associated++;
       } else if (pe >= this.o.birthMinExist && bestClaim[j]! < 0.5) {
+        if (this.splitsFrom(j, mm, tracks, a ? a.rowToCol : null, boxes)) tr.splitBoxes.add(mm);
         kept.push(mm);
         births++;
       } else {
@@ -314,6 +339,24 @@ export class OnnxFusion implements FusionBackend {
     this.st.pairs += set.pairs.length;
     this.st.lastModelMs = dt;
     this.st.sumModelMs += dt;
+  }
+
+  /**
+   * Whether detection `j` (at `m`) lies in confirmed footprints only of tracks assigned another box of this frame
+   * that overlaps it little (splitMaxIou): a second object beside the tracked one, not a duplicate box.
+   */
+  private splitsFrom(j: number, m: Measurement, tracks: readonly TrackState[], rowToCol: ArrayLike<number> | null, boxes: readonly Box2D[]): boolean {
+    if (!(this.o.splitMaxIou > 0) || !rowToCol) return false;
+    let inAny = false;
+    for (let t = 0; t < tracks.length; t++) {
+      const track = tracks[t]!;
+      if (!track.confirmed || !insideFootprint(track, m.x, m.y)) continue;
+      inAny = true;
+      let other = -1;
+      for (let i = 0; i < rowToCol.length; i++) if (rowToCol[i] === t) other = i;
+      if (other < 0 || other === j || boxIou(boxes[other]!, boxes[j]!) >= this.o.splitMaxIou) return false;
+    }
+    return inAny;
   }
 
   /**

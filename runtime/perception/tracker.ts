@@ -406,7 +406,7 @@ export class Tracker {
     for (let j = 0; j < ms.length; j++) {
       if (measUsed[j]) continue;
       const m = ms[j]!;
-      if (tracks.length + born.length >= o.maxTracks || near[j] || this.insideFootprint(m) || born.some((b) => b.kf.gateDistance(m.x, m.y, m.cov[0], m.cov[1], m.cov[2]) <= o.birthSuppressChi2)) {
+      if (tracks.length + born.length >= o.maxTracks || near[j] || (this.insideFootprint(m) && !this.startsInsideFootprint(m)) || born.some((b) => b.kf.gateDistance(m.x, m.y, m.cov[0], m.cov[1], m.cov[2]) <= o.birthSuppressChi2)) {
         result.suppressed++;
         continue;
       }
@@ -415,6 +415,7 @@ export class Tracker {
       tr.sourceLast[kindIndex(m.sensorKind)] = batch.timeMs;
       if (m.yaw !== undefined) this.updateYaw(tr, m);
       born.push(tr);
+      this.onBirth(tr, m);
       this.created++;
       result.born++;
     }
@@ -445,6 +446,14 @@ export class Tracker {
     return true;
   }
 
+  /** Whether an unassociated measurement inside a confirmed track's footprint starts a track anyway (a seam). */
+  protected startsInsideFootprint(_m: Measurement): boolean {
+    return false;
+  }
+
+  /** Called with each track started, and the measurement that started it (a seam). */
+  protected onBirth(_tr: TrackState, _m: Measurement): void {}
+
   /** Whether a gated pair is close enough that its measurement must not start a new track. */
   private closeToTrack(e: Edge): boolean {
     return e.d2 <= this.opts.birthSuppressChi2;
@@ -454,14 +463,14 @@ export class Tracker {
   private insideFootprint(m: Measurement): boolean {
     for (const tr of this.list) {
       if (!tr.confirmed) continue;
-      if (inside(tr, m.x, m.y, 0.3)) return true;
+      if (insideFootprint(tr, m.x, m.y)) return true;
     }
     return false;
   }
 
   /** A tentative track about to be confirmed whose centre lies in a confirmed track's footprint. */
-  private duplicates(t: TrackState): boolean {
-    for (const tr of this.list) if (tr !== t && tr.confirmed && inside(tr, t.x, t.y, 0.3)) return true;
+  protected duplicates(t: TrackState): boolean {
+    for (const tr of this.list) if (tr !== t && tr.confirmed && insideFootprint(tr, t.x, t.y)) return true;
     return false;
   }
 
@@ -624,8 +633,11 @@ function sizeCopy(s: { length: number; width: number; height: number }): { lengt
   return { length: s.length, width: s.width, height: s.height };
 }
 
-/** Whether (x, y) lies in the track's footprint (its size around its yaw; a circle when the yaw is unknown). */
-function inside(tr: TrackState, x: number, y: number, margin: number): boolean {
+/**
+ * Whether (x, y) lies in the track's footprint (its size around its yaw; a circle when the yaw is unknown),
+ * enlarged by `margin`: where a second detection is a split or duplicate box of the same object.
+ */
+export function insideFootprint(tr: TrackState, x: number, y: number, margin = 0.3): boolean {
   const dx = x - tr.x;
   const dy = y - tr.y;
   const l = tr.size.length / 2 + margin;
