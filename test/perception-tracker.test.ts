@@ -1,6 +1,7 @@
 // The tracker through the perception stage, on synthetic detections: two lidars seeing two crossing objects (ids
-// stable, no ghost from a false positive, death after misses, ids never reused), and its attributes: class vote,
-// heading from velocity or box, size, acceleration; then the S110 demo site with its lidars and cameras.
+// stable, no ghost from a false positive, death after misses, ids never reused, an id kept across a short loss), and
+// its attributes: class vote, heading from velocity or box, size, acceleration; then the S110 demo site with its
+// lidars and cameras.
 
 import t from 'tap';
 import { defaultConfig, validateConfig, type RsuConfig } from '../runtime/config/index.js';
@@ -204,6 +205,40 @@ t.test('a track ends after M misses in coverage, or after a time without update;
   const fresh = p.tracks(T0 + 8000);
   t.equal(fresh.length, 1);
   t.ok(fresh[0]!.id > before && fresh[0]!.id !== carId, `new id ${fresh[0]!.id} > ${before}`);
+});
+
+t.test('a road user lost for a moment keeps its id (reidentifyMs); not after the window, nor as another class group', async (t) => {
+  const cfg = twoLidarSite();
+  const sensors = modelsOf(cfg);
+  // A car going east at 10 m/s is hidden from both lidars from 2 s to `backAt`, then seen again where it would be.
+  const car = (ts: number, cls: 'car' | 'pedestrian' = 'car'): GroundTruthObject => ({ id: 1, classification: cls, x: -30 + 10 * ts, y: 0, yaw: 0, length: 4.5, width: 1.8, height: 1.5, vx: 10, vy: 0 });
+  const trial = (backAt: number, reidentifyMs?: number, returnsAs: 'car' | 'pedestrian' = 'car') => {
+    const p = createPerception(cfg, reidentifyMs === undefined ? {} : { tracker: { reidentifyMs } });
+    let before: Track | undefined;
+    let gone = false;
+    run(p, sensors, backAt + 1, (ts) => (ts < 2 ? [car(ts)] : ts < backAt ? [] : [car(ts, returnsAs)]), {
+      synth: { lidarNoiseM: 0.1, random: seededRandom(5) },
+      check: (tms) => {
+        const ts = (tms - T0) / 1000;
+        if (ts < 2) before = nearest(p.tracks(tms), -30 + 10 * ts, 0);
+        else if (ts < backAt && p.tracks(tms).length === 0) gone = true;
+      },
+    });
+    const after = nearest(p.tracks(T0 + (backAt + 1) * 1000), -30 + 10 * (backAt + 1), 0);
+    return { before: before!, gone, after: after! };
+  };
+  const r = trial(3);
+  t.ok(r.gone, 'the track ended while the car was hidden (1 s)');
+  t.equal(r.after.id, r.before.id, `back after 1 s: the same id ${r.before.id}`);
+  t.equal(r.after.firstSeenMs, r.before.firstSeenMs, 'and the same first-seen time');
+  const off = trial(3, 0);
+  t.not(off.after.id, off.before.id, 'reidentifyMs 0: a new id');
+  const late = trial(4.5);
+  t.ok(late.gone, 'hidden 2.5 s');
+  t.not(late.after.id, late.before.id, 'back after 2.5 s (beyond the 2 s window): a new id');
+  const ped = trial(3, undefined, 'pedestrian');
+  t.equal(ped.after.classification, 'pedestrian');
+  t.not(ped.after.id, ped.before.id, 'a pedestrian where the car was predicted: a new id');
 });
 
 t.test('class by confidence-weighted majority over recent detections', async (t) => {

@@ -5,6 +5,7 @@ import { dSecond } from './clock.js';
 import { offsetLL, position3D, verticalOffset, type LatLon } from './geo.js';
 import { frameOf, isJ2735 } from './messages.js';
 import { buildPsm, isVulnerable } from './psm.js';
+import { DEFAULT_TRACKER_OPTIONS } from '../perception/tracker.js';
 
 /** What the RSM builder needs of a track (the perception stage's Track has all of it). */
 export interface TrackLike {
@@ -26,8 +27,10 @@ export interface TrackLike {
 }
 
 /**
- * RSM participant ids 1..255 for track ids. A released id rests for `restMs` before it is given out again, so a
- * receiver never confuses a new road user with one that just left; the id resting longest goes first.
+ * RSM participant ids 1..255 for track ids. A track unseen for `goneMs` releases its id: as long as the tracker's
+ * re-identification window (TrackerOptions.reidentifyMs), so a road user lost for a moment and re-identified comes
+ * back under the same id. A released id rests for `restMs` before it is given out again, so a receiver never
+ * confuses a new road user with one that just left; the id resting longest goes first.
  */
 export class ParticipantIds {
   private byTrack = new Map<number, { ptcId: number; seenMs: number }>();
@@ -36,7 +39,7 @@ export class ParticipantIds {
 
   constructor(
     private readonly restMs = 10_000,
-    private readonly goneMs = 1_000,
+    private readonly goneMs = DEFAULT_TRACKER_OPTIONS.reidentifyMs,
   ) {
     for (let i = 1; i <= 255; i++) this.free.push({ ptcId: i, since: -Infinity });
   }

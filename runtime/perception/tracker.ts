@@ -52,6 +52,12 @@ export interface TrackerOptions {
   birthSuppressChi2: number;
   /** No new track is started while this many are live (a bound against floods of bad detections). */
   maxTracks: number;
+  /**
+   * A confirmed track that ended less than this long ago hands its id (and first-seen time) to a track confirmed
+   * where it was predicted to be (within gateChi2 of its prediction, the same class group): an object lost for a
+   * moment (occluded, a few missed frames) keeps its identity. 0: never.
+   */
+  reidentifyMs: number;
 }
 
 export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
@@ -72,6 +78,7 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   classMismatchPenalty: 4,
   birthSuppressChi2: 4,
   maxTracks: 1000,
+  reidentifyMs: 2000,
 };
 
 /** A track's state as a backend reports it, in the local frame (the stage adds WGS-84 and true headings). */
@@ -164,12 +171,13 @@ const SOURCE_KINDS = ['lidar', 'radar', 'camera'] as const satisfies readonly Se
 export const kindIndex = (k: SensorKind): number => (k === 'lidar' ? 0 : k === 'radar' ? 1 : 2);
 
 export class TrackState {
-  readonly id: number;
+  /** Changes only when a newly confirmed track takes over a lost track's identity (TrackerOptions.reidentifyMs). */
+  id: number;
   readonly kf: CvKalman;
   confirmed = false;
   hits = 1;
   misses = 0;
-  readonly firstSeenMs: number;
+  firstSeenMs: number;
   lastUpdateMs: number;
   /** Bottom height, m. */
   z: number;
@@ -222,6 +230,8 @@ export class TrackState {
 export class Tracker {
   readonly opts: TrackerOptions;
   private list: TrackState[] = [];
+  /** Confirmed tracks that ended within reidentifyMs, and when. */
+  private lost: Array<{ track: TrackState; endMs: number }> = [];
   /** Time all tracks are predicted to, ms; -Infinity before the first batch. */
   private now = -Infinity;
   created = 0;
@@ -429,16 +439,58 @@ export class Tracker {
         }
         tr.confirmed = true;
         result.confirmed++;
+        this.reidentify(tr);
       }
       const dead = tr.confirmed
         ? tr.misses >= o.maxMisses || this.now - tr.lastUpdateMs > o.maxCoastMs
         : tr.misses >= o.tentativeMaxMisses || this.now - tr.lastUpdateMs > o.tentativeMaxCoastMs;
-      if (dead) result.died++;
-      else keep.push(tr);
+      if (dead) {
+        result.died++;
+        if (tr.confirmed && o.reidentifyMs > 0) {
+          this.forgetLost();
+          this.lost.push({ track: tr, endMs: this.now });
+        }
+      } else keep.push(tr);
     }
     for (const tr of born) keep.push(tr);
     this.list = keep;
     return result;
+  }
+
+  /**
+   * A track just confirmed takes the identity of the lost confirmed track whose prediction it lies closest to (in
+   * the gate, same class group, ended within reidentifyMs), if any.
+   */
+  private reidentify(tr: TrackState): void {
+    const o = this.opts;
+    this.forgetLost();
+    const g = GROUPS[tr.classification];
+    const p = tr.kf.posCov();
+    let best = -1;
+    let bestD2 = o.gateChi2;
+    for (let i = 0; i < this.lost.length; i++) {
+      const l = this.lost[i]!.track;
+      const lg = GROUPS[l.classification];
+      if (g >= 0 && lg >= 0 && g !== lg) continue;
+      const kf = l.kf.clone();
+      kf.predict((this.now - this.lost[i]!.endMs) / 1000, o.processNoise);
+      const d2 = kf.gateDistance(tr.x, tr.y, p[0], p[1], p[2]);
+      if (d2 <= bestD2) {
+        bestD2 = d2;
+        best = i;
+      }
+    }
+    if (best < 0) return;
+    const l = this.lost.splice(best, 1)[0]!.track;
+    tr.id = l.id;
+    tr.firstSeenMs = l.firstSeenMs;
+  }
+
+  /** Drops lost tracks that ended more than reidentifyMs ago (the list is in time order). */
+  private forgetLost(): void {
+    let k = 0;
+    while (k < this.lost.length && this.now - this.lost[k]!.endMs > this.opts.reidentifyMs) k++;
+    if (k > 0) this.lost.splice(0, k);
   }
 
   /** Whether a covered track the batch did not update counts a miss (a seam for the learned fusion). */
