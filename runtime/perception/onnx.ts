@@ -16,7 +16,9 @@
 //     placement) only when its "no track" pair's existence is at least `birthMinExist` and no track claims it
 //     with p ≥ 0.5 (a duplicate of a tracked object); while tentative, that track counts misses only from the
 //     kinds of sensor that have detected it (`modelBirths`: a lidar not returning a pedestrian the model judged
-//     real does not end it within 100 ms);
+//     real does not end it within 100 ms); such a detection inside a confirmed track's footprint starts a track
+//     only when that track was assigned another, separate box of the frame (`splitMaxIou`: pedestrians side by
+//     side), else it is taken for a split box of that track;
 //   - lidar-only objects keep their own evidence (the tracker's, unchanged).
 //
 // When onnxruntime-node or the model cannot be loaded, the backend warns once, names itself
