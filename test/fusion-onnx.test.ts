@@ -26,15 +26,19 @@ const ref = JSON.parse(readFileSync(modelPath.replace(/\.onnx$/, '.ref.json'), '
   place_logstd: number[][];
 };
 
+/** Association logit of a pair from its feature row: every (track, detection) pair is the same object. */
+const everyPair = (row: Float32Array) => (row[0] === 1 ? 10 : 0);
+
 /**
- * A scorer that associates every (track, detection) pair, says every detection exists and is a pedestrian, and
- * places every object `along` m further along the camera's ray and `across` m to its left.
+ * A scorer that associates the pairs `assocLogit` says (default: every (track, detection) pair), says every
+ * detection exists and is a pedestrian, and places every object `along` m further along the camera's ray and
+ * `across` m to its left.
  */
-const fakeScorer = (along: number, across: number): FusionScorer => ({
+const fakeScorer = (along: number, across: number, assocLogit = everyPair): FusionScorer => ({
   name: 'fake',
   score(f: Float32Array, n: number): FusionScores {
     const assoc = new Float32Array(n);
-    for (let i = 0; i < n; i++) assoc[i] = f[i * FEATURE_COUNT] === 1 ? 10 : 0;
+    for (let i = 0; i < n; i++) assoc[i] = assocLogit(f.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT));
     const cls = new Float32Array(n * OUTPUT_CLASSES.length);
     for (let i = 0; i < n; i++) cls[i * OUTPUT_CLASSES.length + OUTPUT_CLASSES.indexOf('pedestrian')] = 5;
     const place = new Float32Array(n * 2);
@@ -204,16 +208,8 @@ t.test('two pedestrians side by side that one camera sees as two boxes are two t
   const [ax, ay] = [-Math.sin(az), Math.cos(az)]; // across the ray
   const ped = (id: number, k: number) => ({ id, classification: 'pedestrian' as const, x: 10 + k * ax, y: -20 + k * ay, yaw: az, length: 0.6, width: 0.6, height: 1.7 });
   const truth = [ped(1, -0.25), ped(2, 0.25)];
-  const byIou: FusionScorer = {
-    name: 'by-iou',
-    score(f: Float32Array, n: number): FusionScores {
-      const assoc = new Float32Array(n);
-      for (let i = 0; i < n; i++) assoc[i] = f[i * FEATURE_COUNT] === 1 ? (f[i * FEATURE_COUNT + 1]! > 0.5 ? 10 : -10) : 0;
-      const cls = new Float32Array(n * OUTPUT_CLASSES.length);
-      for (let i = 0; i < n; i++) cls[i * OUTPUT_CLASSES.length + OUTPUT_CLASSES.indexOf('pedestrian')] = 5;
-      return { assoc, cls, exist: new Float32Array(n).fill(10), place: new Float32Array(n * 2), placeLogStd: new Float32Array(n * 2).fill(Math.log(0.3)) };
-    },
-  };
+  // Feature 0: a (track, detection) pair; feature 1: the IoU of the projected track box and the detection's box.
+  const byIou = fakeScorer(0, 0, (row) => (row[0] === 1 ? (row[1]! > 0.5 ? 10 : -10) : 0));
   const first = synthFrame(cam!, truth, 1_000_000, 0, { pixelNoise: 0 });
   t.equal(first.objects.length, 2, 'the camera returns both');
   const iou = boxIou(first.objects[0]!.box2d!, first.objects[1]!.box2d!);

@@ -313,7 +313,7 @@ export class OnnxFusion implements FusionBackend {
         kept.push(mm);
         this.st.associated++;
       } else if (pe >= this.o.birthMinExist && bestClaim[j]! < 0.5) {
-        if (this.splitsFrom(j, mm, tracks, a ? a.rowToCol : null, boxes)) tr.splitBoxes.add(mm);
+        if (a && this.splitsFrom(j, mm, tracks, a.colToRow, boxes)) tr.splitBoxes.add(mm);
         kept.push(mm);
         births++;
       } else {
@@ -347,16 +347,16 @@ export class OnnxFusion implements FusionBackend {
    * Whether detection `j` (at `m`) lies in confirmed footprints only of tracks assigned another box of this frame
    * that overlaps it little (splitMaxIou): a second object beside the tracked one, not a duplicate box.
    */
-  private splitsFrom(j: number, m: Measurement, tracks: readonly TrackState[], rowToCol: ArrayLike<number> | null, boxes: readonly Box2D[]): boolean {
-    if (!(this.o.splitMaxIou > 0) || !rowToCol) return false;
+  private splitsFrom(j: number, m: Measurement, tracks: readonly TrackState[], colToRow: Int32Array, boxes: readonly Box2D[]): boolean {
+    if (!(this.o.splitMaxIou > 0)) return false;
     let inAny = false;
     for (let t = 0; t < tracks.length; t++) {
       const track = tracks[t]!;
       if (!track.confirmed || !insideFootprint(track, m.x, m.y)) continue;
       inAny = true;
-      let other = -1;
-      for (let i = 0; i < rowToCol.length; i++) if (rowToCol[i] === t) other = i;
-      if (other < 0 || other === j || boxIou(boxes[other]!, boxes[j]!) >= this.o.splitMaxIou) return false;
+      // Columns 0..nt-1 of the assignment are the tracks; j itself went to no track (it is a birth).
+      const other = colToRow[t]!;
+      if (other < 0 || boxIou(boxes[other]!, boxes[j]!) >= this.o.splitMaxIou) return false;
     }
     return inAny;
   }
