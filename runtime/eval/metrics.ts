@@ -7,19 +7,8 @@
 
 import { hungarian } from '../perception/hungarian.js';
 
-/** One ground-truth object at one instant. */
-export interface GtObject {
-  /** Unique within the sequence (the same object keeps its id from frame to frame). */
-  id: number;
-  /** Ground-plane position, m. */
-  x: number;
-  y: number;
-  /** Ground velocity, m/s. */
-  vx?: number;
-  vy?: number;
-  /** Yaw: radians counter-clockwise from the x axis (direction of travel). */
-  yaw?: number;
-  cls?: string;
+/** One ground-truth object at one instant: what a track says, and whether and where it is scored. */
+export interface GtObject extends TrackObject {
   /**
    * Whether the object counts at this instant (inside the evaluated coverage). An object that does not count is
    * a "don't care": a track on it is neither a true nor a false positive, missing it is no miss. Default true.
@@ -31,11 +20,15 @@ export interface GtObject {
 
 /** One track (hypothesis) at one instant. */
 export interface TrackObject {
+  /** Unique within the sequence (the same object keeps its id from frame to frame). */
   id: number;
+  /** Ground-plane position, m. */
   x: number;
   y: number;
+  /** Ground velocity, m/s. */
   vx?: number;
   vy?: number;
+  /** Yaw: radians counter-clockwise from the x axis (direction of travel). */
   yaw?: number;
   cls?: string;
 }
