@@ -110,6 +110,9 @@ class ModelTracker extends Tracker {
 
   /** Tracks started by a birth the model accepted (filled only with OnnxFusionOptions.modelBirths). */
   readonly modelBorn = new WeakSet<TrackState>();
+  modelBirths = false;
+  /** While non-null, every track started and the measurement that started it (FusionHooks.applied). */
+  births: Array<{ track: TrackState; m: Measurement }> | null = null;
 
   protected override countsMiss(t: TrackState, batch: MeasurementBatch): boolean {
     if (t.confirmed || !this.modelBorn.has(t)) return true;
@@ -125,7 +128,10 @@ class ModelTracker extends Tracker {
   }
 
   protected override onBirth(t: TrackState, m: Measurement): void {
+    // Births of a camera frame the model decided (forced) are the model's births.
+    if (this.forced && this.modelBirths) this.modelBorn.add(t);
     if (this.splitBoxes.has(m)) this.splitBorn.add(t);
+    this.births?.push({ track: t, m });
   }
 
   protected override duplicates(t: TrackState): boolean {
@@ -160,6 +166,7 @@ export class OnnxFusion implements FusionBackend {
   constructor(ctx: FusionContext, opts: Partial<OnnxFusionOptions> = {}) {
     this.o = { ...DEFAULT_ONNX_FUSION_OPTIONS, modelPath: defaultModelPath(), ...opts };
     this.tracker = new ModelTracker(ctx.tracker);
+    this.tracker.modelBirths = this.o.modelBirths;
     this.gateChi2 = this.tracker.opts.gateChi2;
     let scorer: FusionScorer | null = null;
     let reason: string | null = null;
@@ -217,28 +224,25 @@ export class OnnxFusion implements FusionBackend {
   }
 
   private plain(batch: FusionBatch): void {
-    const tr = this.tracker;
-    const before = this.o.hooks?.applied ? new Set(tr.tracks) : null;
-    const tracksAtStart = tr.tracks;
-    tr.forced = null;
-    tr.process(batch);
-    if (before) this.report(batch, batch.measurements, tracksAtStart, before);
+    this.tracker.forced = null;
+    this.run(batch, batch.measurements);
   }
 
-  private report(batch: FusionBatch, ms: readonly Measurement[], tracksAtStart: readonly TrackState[], before: Set<TrackState>): void {
+  /** The tracker's step on `ms`, reported to FusionHooks.applied when set. */
+  private run(batch: FusionBatch, ms: Measurement[]): void {
     const tr = this.tracker;
-    const used = new Uint8Array(ms.length);
-    const updated = tr.lastChosen.map((e) => {
-      used[e.m] = 1;
-      return { track: tracksAtStart[e.t]!, m: ms[e.m]! };
-    });
-    const born: Array<{ track: TrackState; m: Measurement }> = [];
-    for (const t of tr.tracks) {
-      if (before.has(t)) continue;
-      const j = ms.findIndex((m, k) => !used[k] && Math.abs(m.x - t.x) < 1e-6 && Math.abs(m.y - t.y) < 1e-6);
-      if (j >= 0) born.push({ track: t, m: ms[j]! });
+    const applied = this.o.hooks?.applied;
+    const tracksAtStart = tr.tracks;
+    tr.births = applied ? [] : null;
+    try {
+      tr.process({ sensorId: batch.sensorId, sensorKind: batch.sensorKind, timeMs: batch.timeMs, measurements: ms, covers: batch.covers });
+    } finally {
+      tr.forced = null;
     }
-    this.o.hooks!.applied!(batch, updated, born);
+    if (!applied) return;
+    const updated = tr.lastChosen.map((e) => ({ track: tracksAtStart[e.t]!, m: ms[e.m]! }));
+    applied(batch, updated, tr.births!);
+    tr.births = null;
   }
 
   private applyModel(batch: FusionBatch, set: PairSet, s: FusionScores, boxes: readonly Box2D[], t0: number): void {
@@ -273,7 +277,6 @@ export class OnnxFusion implements FusionBackend {
     const kept: Measurement[] = [];
     const forced: Edge[] = [];
     const exist: number[] = [];
-    let births = 0;
     for (let j = 0; j < nm; j++) {
       const col = a ? a.rowToCol[j]! : -1;
       const k = col >= 0 ? pairAt[j * cols + col]! : -1;
@@ -315,27 +318,17 @@ export class OnnxFusion implements FusionBackend {
       } else if (pe >= this.o.birthMinExist && bestClaim[j]! < 0.5) {
         if (a && this.splitsFrom(j, mm, tracks, a.colToRow, boxes)) tr.splitBoxes.add(mm);
         kept.push(mm);
-        births++;
       } else {
         this.st.birthsRejected++;
       }
     }
-    void births;
-    const ms2 = kept;
     tr.forced = forced;
-    const before = new Set(tracks);
-    try {
-      tr.process({ sensorId: batch.sensorId, sensorKind: batch.sensorKind, timeMs: batch.timeMs, measurements: ms2, covers: batch.covers });
-    } finally {
-      tr.forced = null;
-    }
+    this.run(batch, kept);
     // The model's existence for the tracks it updated (blended with the tracker's own evidence).
     for (let q = 0; q < forced.length; q++) {
       const track = tracks[forced[q]!.t]!;
       track.existence = 0.5 * track.existence + 0.5 * exist[q]!;
     }
-    if (this.o.modelBirths) for (const t of tr.tracks) if (!before.has(t)) tr.modelBorn.add(t);
-    if (this.o.hooks?.applied) this.report(batch, ms2, tracks, before);
     const dt = performance.now() - t0;
     this.st.cameraFrames++;
     this.st.pairs += set.pairs.length;
