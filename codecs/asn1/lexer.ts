@@ -59,36 +59,16 @@ export function tokenize(text: string, file: string): Token[] {
       i++;
       continue;
     }
-    // `--` comment: ends at end of line or at the next `--`.
-    if (c === '-' && text[i + 1] === '-') {
-      i += 2;
-      while (i < n && text[i] !== '\n') {
-        if (text[i] === '-' && text[i + 1] === '-') {
-          i += 2;
-          break;
-        }
-        i++;
-      }
-      continue;
-    }
-    // `/* */` comment, nestable.
-    if (c === '/' && text[i + 1] === '*') {
-      let depth = 1;
-      i += 2;
-      while (i < n && depth > 0) {
-        if (text[i] === '\n') {
+    const comment = skipComment(text, i);
+    if (comment) {
+      for (let k = i; k < comment.end; k++) {
+        if (text[k] === '\n') {
           line++;
-          lineStart = i + 1;
+          lineStart = k + 1;
         }
-        if (text[i] === '/' && text[i + 1] === '*') {
-          depth++;
-          i += 2;
-        } else if (text[i] === '*' && text[i + 1] === '/') {
-          depth--;
-          i += 2;
-        } else i++;
       }
-      if (depth > 0) fail('unterminated /* comment');
+      i = comment.end;
+      if (comment.unterminated) fail('unterminated /* comment');
       continue;
     }
     const start = i;
@@ -183,4 +163,35 @@ function isLetter(c: string): boolean {
 }
 function isDigit(c: string): boolean {
   return c >= '0' && c <= '9';
+}
+
+/**
+ * The comment starting at text[i], if any (X.680 12.6): `--` ends at the end of the line (not included) or at the
+ * next `--`; a block comment (slash-star to star-slash) nests. Also used by the tests' Erlang helper, which strips comments before handing files to erlc.
+ */
+export function skipComment(text: string, i: number): { end: number; unterminated: boolean } | null {
+  const n = text.length;
+  if (text[i] === '-' && text[i + 1] === '-') {
+    i += 2;
+    while (i < n && text[i] !== '\n') {
+      if (text[i] === '-' && text[i + 1] === '-') return { end: i + 2, unterminated: false };
+      i++;
+    }
+    return { end: i, unterminated: false };
+  }
+  if (text[i] === '/' && text[i + 1] === '*') {
+    let depth = 1;
+    i += 2;
+    while (i < n && depth > 0) {
+      if (text[i] === '/' && text[i + 1] === '*') {
+        depth++;
+        i += 2;
+      } else if (text[i] === '*' && text[i + 1] === '/') {
+        depth--;
+        i += 2;
+      } else i++;
+    }
+    return { end: i, unterminated: depth > 0 };
+  }
+  return null;
 }

@@ -21,6 +21,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skipComment } from '../../codecs/asn1/lexer.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = path.resolve(HERE, '..', '..');
@@ -281,12 +282,13 @@ function readAsn(file: string): string {
   return text.replace(/\r\n?/g, '\n');
 }
 
-/** Remove ASN.1 comments (`-- ... --|EOL` and nested-free `/* ... *\/`). */
+/** Remove ASN.1 comments (codecs/asn1/lexer.ts's skipComment), each replaced by a space; strings are kept. */
 export function stripComments(text: string): string {
   let out = '';
   let i = 0;
   const n = text.length;
   let inString = false;
+  let comment: ReturnType<typeof skipComment>;
   while (i < n) {
     const c = text[i];
     if (inString) {
@@ -297,23 +299,8 @@ export function stripComments(text: string): string {
       inString = true;
       out += c;
       i++;
-    } else if (c === '-' && text[i + 1] === '-') {
-      i += 2;
-      while (i < n && text[i] !== '\n' && !(text[i] === '-' && text[i + 1] === '-')) i++;
-      if (i < n && text[i] === '-') i += 2;
-      out += ' ';
-    } else if (c === '/' && text[i + 1] === '*') {
-      let depth = 1;
-      i += 2;
-      while (i < n && depth > 0) {
-        if (text[i] === '/' && text[i + 1] === '*') {
-          depth++;
-          i += 2;
-        } else if (text[i] === '*' && text[i + 1] === '/') {
-          depth--;
-          i += 2;
-        } else i++;
-      }
+    } else if ((comment = skipComment(text, i))) {
+      i = comment.end;
       out += ' ';
     } else {
       out += c;
