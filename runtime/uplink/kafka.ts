@@ -20,18 +20,10 @@
  */
 import { createRequire } from 'node:module';
 import type * as RdKafka from 'node-rdkafka';
-import { Backoff } from './backoff.js';
 import { decodeEnvelope } from './envelope.js';
+import { BrokerLink } from './link.js';
 import type { SpoolReader, SpoolRecord } from './spool.js';
-import {
-  errorMessage,
-  messageTypeFromCode,
-  silentLogger,
-  UplinkConfigError,
-  type BrokerState,
-  type Logger,
-  type MessageTypeName,
-} from './types.js';
+import { errorMessage, UplinkConfigError, type BrokerState, type Logger, type MessageTypeName } from './types.js';
 
 export interface KafkaUplinkOptions {
   /** bootstrap.servers, e.g. "kafka1:9093,kafka2:9093". */
@@ -113,19 +105,15 @@ export interface KafkaUplinkDeps {
 const ERR_QUEUE_FULL = -184;
 const ERR_ALL_BROKERS_DOWN = -187;
 
-export class KafkaUplink {
-  private readonly log: Logger;
-  private readonly backoff: Backoff;
+export class KafkaUplink extends BrokerLink {
   private readonly kafka: RdKafkaModule;
   private readonly window: number;
   private readonly topics: Record<MessageTypeName, string>;
   private session: Session | undefined;
   private gen = 0;
-  private state: BrokerState = 'idle';
-  private closing = false;
+  /** Taken from the reader but refused by produce() (queue full): handed over first next time. */
   private held: SpoolRecord | undefined;
-  private unsubscribe: (() => void) | undefined;
-  private readonly st = {
+  protected readonly st = {
     connects: 0,
     connectFailures: 0,
     produced: 0,
@@ -141,15 +129,17 @@ export class KafkaUplink {
   constructor(
     readonly rsuId: string,
     private readonly o: KafkaUplinkOptions,
-    private readonly reader: SpoolReader,
+    reader: SpoolReader,
     deps: KafkaUplinkDeps = {},
   ) {
     const loaded = loadRdKafka();
     if ('error' in loaded) throw new UplinkConfigError(`Kafka uplink configured but ${loaded.error}`);
-    this.kafka = loaded.mod;
     if (!o.brokers) throw new UplinkConfigError('Kafka uplink needs `brokers` (bootstrap.servers)');
-    this.window = o.window ?? 5000;
-    if (!(this.window >= 1)) throw new RangeError(`Kafka window must be >= 1, got ${o.window}`);
+    const window = o.window ?? 5000;
+    if (!(window >= 1)) throw new RangeError(`Kafka window must be >= 1, got ${o.window}`);
+    super('kafka', reader, o, deps.logger);
+    this.kafka = loaded.mod;
+    this.window = window;
     this.topics = {
       bsm: o.topics?.bsm ?? 'v2x.v1.bsm.up',
       spat: o.topics?.spat ?? 'v2x.v1.spat.up',
@@ -157,29 +147,9 @@ export class KafkaUplink {
       rsi: o.topics?.rsi ?? 'v2x.v1.rsi.up',
       rsm: o.topics?.rsm ?? 'v2x.v1.rsm.up',
     };
-    this.log = deps.logger ?? silentLogger;
-    this.backoff = new Backoff(o.reconnectMinMs ?? 500, o.reconnectMaxMs ?? 30_000);
   }
 
-  start(): void {
-    if (this.state !== 'idle') return;
-    this.unsubscribe = this.reader.onAvailable(() => this.pump());
-    this.connect();
-  }
-
-  get brokerState(): BrokerState {
-    return this.state;
-  }
-
-  private fail(msg: string): void {
-    this.st.lastError = msg;
-    this.st.lastErrorAt = Date.now();
-    this.log.warn({ err: msg }, 'kafka uplink error');
-  }
-
-  private connect(): void {
-    if (this.closing) return;
-    this.state = 'connecting';
+  protected open(): void {
     const gen = ++this.gen;
     const conf: RdKafka.ProducerGlobalConfig = {
       'bootstrap.servers': this.o.brokers,
@@ -197,9 +167,7 @@ export class KafkaUplink {
     try {
       producer = new this.kafka.Producer(conf, { 'request.required.acks': -1, 'message.timeout.ms': 0 });
     } catch (err) {
-      this.fail(`cannot create Kafka producer: ${errorMessage(err)}`);
-      this.st.connectFailures++;
-      this.scheduleReconnect();
+      this.connectFailed(`cannot create Kafka producer: ${errorMessage(err)}`);
       return;
     }
     const s: Session = { producer, gen, alive: true, ready: false, inFlight: 0, draining: false };
@@ -213,11 +181,9 @@ export class KafkaUplink {
         return;
       }
       if (err) {
-        this.st.connectFailures++;
-        this.fail(`Kafka ${this.o.brokers}: ${errorMessage(err)}`);
         this.dispose(s);
         this.session = undefined;
-        this.scheduleReconnect();
+        this.connectFailed(`Kafka ${this.o.brokers}: ${errorMessage(err)}`);
         return;
       }
       s.ready = true;
@@ -238,8 +204,7 @@ export class KafkaUplink {
       this.log.error({ err: errorMessage(err) }, 'kafka uplink: fatal producer error, replacing the producer');
       this.dispose(s);
       this.session = undefined;
-      this.held = undefined;
-      this.reader.rewind();
+      this.rewind();
       this.scheduleReconnect();
     }
   }
@@ -258,26 +223,20 @@ export class KafkaUplink {
     }
   }
 
-  private scheduleReconnect(): void {
-    if (this.closing) return;
-    this.state = 'down';
-    this.backoff.after(() => this.connect());
+  protected override rewind(): void {
+    this.held = undefined;
+    super.rewind();
   }
 
-  private pump(): void {
+  protected pump(): void {
     const s = this.session;
     if (!s || !s.ready || !s.alive || s.draining || this.closing) return;
     while (s.inFlight < this.window) {
       const rec = this.held ?? this.reader.next();
       if (!rec) return;
       this.held = undefined;
-      const type = messageTypeFromCode(rec.tag);
-      if (!type) {
-        this.st.badRecords++;
-        this.log.error({ id: rec.id, tag: rec.tag }, 'kafka uplink: spool record with unknown message type skipped');
-        this.reader.ack(rec.id);
-        continue;
-      }
+      const type = this.typeOf(rec);
+      if (!type) continue;
       let ts: number | null = null;
       try {
         ts = decodeEnvelope(rec.payload).captureTimeMs || null;
@@ -326,17 +285,7 @@ export class KafkaUplink {
       if (this.state !== 'up') this.state = 'up';
       this.backoff.reset();
     }
-    if (s.draining) {
-      if (s.inFlight > 0) return;
-      this.held = undefined;
-      this.reader.rewind();
-      this.backoff.after(() => {
-        s.draining = false;
-        this.pump();
-      });
-      return;
-    }
-    this.pump();
+    this.completed(s, s.inFlight);
   }
 
   /**
@@ -345,10 +294,7 @@ export class KafkaUplink {
    * in the spool.
    */
   async close(timeoutMs = 5000): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    this.backoff.cancel();
-    this.unsubscribe?.();
+    if (!this.beginClose()) return;
     const s = this.session;
     if (s && s.alive && s.ready) {
       const deadline = Date.now() + timeoutMs;

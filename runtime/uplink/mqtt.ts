@@ -25,11 +25,11 @@
  */
 import fs from 'node:fs';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
-import { Backoff } from './backoff.js';
 import { DownlinkProcessor, type DownlinkHandler, type DownlinkHandlers, type DownlinkKind, type DownlinkStats } from './downlink.js';
 import { encodeDownlinkAck, encodeStatus, type RsuState } from './envelope.js';
+import { BrokerLink } from './link.js';
 import type { SpoolReader, SpoolRecord } from './spool.js';
-import { errorMessage, messageTypeFromCode, mqttTopics, silentLogger, type BrokerState, type Logger, type MqttTopics } from './types.js';
+import { errorMessage, mqttTopics, type BrokerState, type Logger, type MqttTopics } from './types.js';
 
 export interface MqttTlsOptions {
   /** PEM text of the CA bundle that signs the broker certificate (or caFile). */
@@ -161,21 +161,18 @@ export interface MqttUplinkDeps {
 
 const MAX_CONTROL_QUEUE = 1000;
 
-export class MqttUplink {
+type ResolvedOptions = Required<Pick<MqttUplinkOptions, 'protocolVersion' | 'keepaliveSec' | 'connectTimeoutMs' | 'window' | 'cleanSession' | 'sessionExpirySec'>> &
+  MqttUplinkOptions;
+
+export class MqttUplink extends BrokerLink {
   readonly rsuId: string;
   readonly topics: MqttTopics;
-  private readonly o: Required<Pick<MqttUplinkOptions, 'protocolVersion' | 'keepaliveSec' | 'connectTimeoutMs' | 'window' | 'cleanSession' | 'sessionExpirySec'>> &
-    MqttUplinkOptions;
-  private readonly log: Logger;
-  private readonly backoff: Backoff;
+  private readonly o: ResolvedOptions;
   private readonly downlinks: DownlinkProcessor;
   private conn: Conn | undefined;
-  private state: BrokerState = 'idle';
-  private closing = false;
-  private unsubscribe: (() => void) | undefined;
   private readonly control: Control[] = [];
   private readonly pendingFn: () => number;
-  private readonly st = {
+  protected readonly st = {
     connects: 0,
     connectFailures: 0,
     disconnects: 0,
@@ -189,14 +186,8 @@ export class MqttUplink {
     lastConnectAt: 0,
   };
 
-  constructor(
-    rsuId: string,
-    opts: MqttUplinkOptions,
-    private readonly reader: SpoolReader,
-    deps: MqttUplinkDeps = {},
-  ) {
-    this.rsuId = rsuId;
-    this.o = {
+  constructor(rsuId: string, opts: MqttUplinkOptions, reader: SpoolReader, deps: MqttUplinkDeps = {}) {
+    const o: ResolvedOptions = {
       protocolVersion: 5,
       keepaliveSec: 30,
       connectTimeoutMs: 10_000,
@@ -205,24 +196,14 @@ export class MqttUplink {
       sessionExpirySec: 86_400,
       ...opts,
     };
-    if (this.o.protocolVersion !== 4 && this.o.protocolVersion !== 5) throw new RangeError(`MQTT protocolVersion must be 4 or 5, got ${opts.protocolVersion}`);
-    if (!(this.o.window >= 1)) throw new RangeError(`MQTT window must be >= 1, got ${opts.window}`);
+    if (o.protocolVersion !== 4 && o.protocolVersion !== 5) throw new RangeError(`MQTT protocolVersion must be 4 or 5, got ${opts.protocolVersion}`);
+    if (!(o.window >= 1)) throw new RangeError(`MQTT window must be >= 1, got ${opts.window}`);
+    super('mqtt', reader, opts, deps.logger);
+    this.rsuId = rsuId;
+    this.o = o;
     this.topics = mqttTopics(rsuId, opts.topicPrefix);
-    this.log = deps.logger ?? silentLogger;
     this.pendingFn = deps.pending ?? (() => reader.pending);
-    this.backoff = new Backoff(opts.reconnectMinMs ?? 500, opts.reconnectMaxMs ?? 30_000);
     this.downlinks = new DownlinkProcessor(rsuId, { ...opts.downlink }, { maxBytes: opts.maxDownlinkBytes, logger: this.log });
-  }
-
-  /** Start connecting; returns immediately. */
-  start(): void {
-    if (this.state !== 'idle') return;
-    this.unsubscribe = this.reader.onAvailable(() => this.pump());
-    this.connect();
-  }
-
-  get brokerState(): BrokerState {
-    return this.state;
   }
 
   // ------------------------------------------------------------ connection
@@ -249,9 +230,7 @@ export class MqttUplink {
     );
   }
 
-  private connect(): void {
-    if (this.closing) return;
-    this.state = 'connecting';
+  protected open(): void {
     let opts: IClientOptions;
     try {
       opts = {
@@ -267,9 +246,7 @@ export class MqttUplink {
         ...this.tlsOptions(),
       };
     } catch (err) {
-      this.fail(`cannot read MQTT TLS files: ${errorMessage(err)}`);
-      this.st.connectFailures++;
-      this.scheduleReconnect();
+      this.connectFailed(`cannot read MQTT TLS files: ${errorMessage(err)}`);
       return;
     }
     if (this.o.username !== undefined) opts.username = this.o.username;
@@ -282,9 +259,7 @@ export class MqttUplink {
     try {
       client = mqtt.connect(this.o.url, opts);
     } catch (err) {
-      this.fail(`MQTT connect to ${this.o.url} failed: ${errorMessage(err)}`);
-      this.st.connectFailures++;
-      this.scheduleReconnect();
+      this.connectFailed(`MQTT connect to ${this.o.url} failed: ${errorMessage(err)}`);
       return;
     }
     const conn: Conn = {
@@ -305,12 +280,6 @@ export class MqttUplink {
       if (conn === this.conn) this.fail(`MQTT ${this.o.url}: ${describeMqttError(err)}`);
     });
     client.on('close', () => this.onClose(conn));
-  }
-
-  private fail(msg: string): void {
-    this.st.lastError = msg;
-    this.st.lastErrorAt = Date.now();
-    this.log.warn({ err: msg }, 'mqtt uplink error');
   }
 
   private onConnect(conn: Conn, connack: IConnackPacket): void {
@@ -358,7 +327,7 @@ export class MqttUplink {
       if (!this.st.lastError || Date.now() - this.st.lastErrorAt > 1000) this.fail(`MQTT ${this.o.url}: connection closed before CONNACK`);
     }
     // everything unacknowledged goes again, in order
-    this.reader.rewind();
+    this.rewind();
     for (const c of conn.controlInFlight.reverse()) if (c.kind === 'ack') this.control.unshift(c);
     conn.controlInFlight = [];
     conn.dataInFlight = 0;
@@ -368,19 +337,12 @@ export class MqttUplink {
       this.state = 'closed';
       return;
     }
-    this.state = 'down';
     this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closing) return;
-    this.state = 'down';
-    this.backoff.after(() => this.connect());
   }
 
   // ------------------------------------------------------------ uplink
 
-  private pump(): void {
+  protected pump(): void {
     const conn = this.conn;
     if (!conn || !conn.connected || conn.draining || this.closing) return;
     while (conn.inFlight < conn.window) {
@@ -396,13 +358,8 @@ export class MqttUplink {
   }
 
   private sendRecord(conn: Conn, rec: SpoolRecord): void {
-    const type = messageTypeFromCode(rec.tag);
-    if (!type) {
-      this.st.badRecords++;
-      this.log.error({ id: rec.id, tag: rec.tag }, 'mqtt uplink: spool record with unknown message type skipped');
-      this.reader.ack(rec.id);
-      return;
-    }
+    const type = this.typeOf(rec);
+    if (!type) return;
     conn.inFlight++;
     conn.dataInFlight++;
     this.st.published++;
@@ -423,7 +380,8 @@ export class MqttUplink {
         }
         this.st.rejectedByBroker++;
         this.fail(`MQTT broker rejected record ${rec.id} on ${this.topics.up(type)}, will retry: ${errorMessage(err)}`);
-        this.startDrain(conn);
+        conn.draining = true;
+        this.afterCompletion(conn);
         return;
       }
       this.st.acked++;
@@ -451,23 +409,9 @@ export class MqttUplink {
     });
   }
 
-  private startDrain(conn: Conn): void {
-    conn.draining = true;
-    this.afterCompletion(conn);
-  }
-
+  /** Only data publishes hold up a drain: status and downlink acks are not in the spool. */
   private afterCompletion(conn: Conn): void {
-    if (conn.draining) {
-      if (conn.dataInFlight > 0) return;
-      // go back to the first unacknowledged record after a pause
-      this.reader.rewind();
-      this.backoff.after(() => {
-        conn.draining = false;
-        this.pump();
-      });
-      return;
-    }
-    this.pump();
+    this.completed(conn, conn.dataInFlight);
   }
 
   private queueControl(c: Control): void {
@@ -517,10 +461,7 @@ export class MqttUplink {
    * spool.
    */
   async close(timeoutMs = 2000): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    this.backoff.cancel();
-    this.unsubscribe?.();
+    if (!this.beginClose()) return;
     const conn = this.conn;
     if (!conn || !conn.alive) {
       this.state = 'closed';
