@@ -1,13 +1,13 @@
 // The lidar and camera models, placed like the demo's sensors: lidar detections map back to the true positions
 // within their stated noise; camera boxes lie in the image and match the projected truth; the camera model
-// reproduces the calibration file's own projection matrix; occlusion causes misses; detection falls with range;
-// frames pass the ingest's validation.
+// reproduces the calibration file's own projection matrix and projects as the perception stage does, up to the
+// same lens-model edge; occlusion causes misses; detection falls with range; frames pass the ingest's validation.
 
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { defaultConfig, demoCalibrationDir, type SensorConfig } from '../runtime/config/index.js';
 import { decodeProtobuf, encodeFrame, FrameProcessor } from '../hw/sensors/index.js';
-import { CameraModel, CameraProjector, iou, LidarModel, Rng, visibleLength, type TruthObject } from '../runtime/sim/index.js';
+import { boxCorners3d, CameraModel, CameraProjector, iou, LidarModel, Rng, visibleLength, type TruthObject } from '../runtime/sim/index.js';
 import { CameraModel as PerceptionCamera } from '../runtime/perception/camera.js';
 import { Georef } from '../runtime/perception/georef.js';
 
@@ -232,13 +232,14 @@ t.test('camera projection reproduces the calibration files\' projection matrices
       // Points in front of the camera: along its axis in the station frame.
       const p = { x: s.pose.x + x * Math.cos((s.pose.yaw * Math.PI) / 180) - y * Math.sin((s.pose.yaw * Math.PI) / 180), y: s.pose.y + x * Math.sin((s.pose.yaw * Math.PI) / 180) + y * Math.cos((s.pose.yaw * Math.PI) / 180), z: 0 };
       const h = P.map((row) => row[0]! * p.x + row[1]! * p.y + row[2]! * p.z + row[3]!);
-      const ours = pr.project(p)!;
+      const ours = pr.camera.project(p)!;
       worst = Math.max(worst, Math.hypot(ours.u - h[0]! / h[2]!, ours.v - h[1]! / h[2]!));
     }
     t.ok(worst < 0.01, `${id}: within ${worst.toExponential(1)} px of the file's projection_matrix (${dir.split('/').pop()})`);
   }
-  // The perception stage projects with its own camera model (runtime/perception/camera.ts): the simulator's
-  // pixels must be the ones perception expects, distortion included.
+  // The simulator projects with the perception stage's camera model (runtime/perception/camera.ts): its boxes are
+  // the bounding boxes of the pixels perception projects the corners to, distortion included, for the camera
+  // placed through the simulator's chain of frames (SensorFrame) as perception places it (Georef).
   const georef = new Georef(config.rsu.reference, stationFrame);
   for (const id of ['camera_south1', 'camera_south2'] as const) {
     const s = sensor(id);
@@ -248,19 +249,65 @@ t.test('camera projection reproduces the calibration files\' projection matrices
     let worst = 0;
     let n = 0;
     for (let i = 0; i < 2000; i++) {
-      const p = { x: rng.uniform(-60, 120), y: rng.uniform(-60, 120), z: rng.uniform(0, 4) };
-      const a = ours.project(p);
-      const b = theirs.project(p);
-      if (!a || !b || a.u < 0 || a.v < 0 || a.u > s.intrinsics!.width || a.v > s.intrinsics!.height) continue;
+      const corners = boxCorners3d({ x: rng.uniform(-60, 120), y: rng.uniform(-60, 120), z: rng.uniform(0.5, 2) }, rng.uniform(-3, 3), 4.5, 1.8, 1.5);
+      const px = corners.map((c) => theirs.project(c));
+      const box = ours.projectBox(corners);
+      if (!box || px.some((p) => !p || !theirs.inImage(p))) continue;
       n++;
-      worst = Math.max(worst, Math.hypot(a.u - b.u, a.v - b.v));
+      const us = px.map((p) => p!.u);
+      const vs = px.map((p) => p!.v);
+      worst = Math.max(worst, Math.abs(box.x0 - Math.min(...us)), Math.abs(box.x1 - Math.max(...us)), Math.abs(box.y0 - Math.min(...vs)), Math.abs(box.y1 - Math.max(...vs)));
     }
-    t.ok(n > 100 && worst < 1e-6, `${id}: ${n} points in the image, within ${worst.toExponential(1)} px of the perception stage's camera model`);
+    t.ok(n > 100 && worst < 1e-6, `${id}: ${n} boxes in the image, within ${worst.toExponential(1)} px of the perception stage's camera model`);
   }
   // Distortion: barrel (k1 < 0) pulls image corners inwards, and the model stays monotonic over the image.
   const s = sensor('camera_south1');
   const pr = new CameraProjector(s.pose, s.intrinsics!);
-  t.ok(pr.rMax > 1.2, `distortion monotonic up to normalised radius ${pr.rMax.toFixed(2)} (image corner ~0.8)`);
+  t.ok(pr.camera.rMax > 1.2, `distortion monotonic up to normalised radius ${pr.camera.rMax.toFixed(2)} (image corner ~0.8)`);
+});
+
+t.test('camera: the lens model\'s edge is the perception stage\'s', async (t) => {
+  // S110 distortion: the distorted radius r·(1 + k1 r² + k2 r⁴ + k3 r⁶) peaks at r = 1.618 (58.3° off-axis) and
+  // folds back beyond. Perception's CameraModel trusts it up to 1 % before the fold (r = 1.602); the simulator's
+  // own copy used to go to 1.620, a little past the fold.
+  for (const id of ['camera_south1', 'camera_south2'] as const) {
+    const s = sensor(id);
+    const pr = new CameraProjector(s.pose, s.intrinsics!, stationFrame);
+    const k = s.intrinsics!;
+    const rMax = pr.camera.rMax;
+    t.ok(rMax > 1.59 && rMax < 1.61, `${id}: valid up to r = ${rMax.toFixed(4)}`);
+    for (const a of [0, 0.7, 2, 3.5, 5]) {
+      const dir = { x: Math.cos(a), y: Math.sin(a) };
+      // Just inside: CameraModel's distortion (and the pixel undistorts back).
+      const inside = pr.projectOptical({ x: 0.999 * rMax * dir.x, y: 0.999 * rMax * dir.y, z: 1 });
+      const d = pr.camera.distort(0.999 * rMax * dir.x, 0.999 * rMax * dir.y);
+      t.same(inside, d, `${id} direction ${a}: just inside the edge, perception's pixel`, { diagnostic: false });
+      t.ok(pr.camera.undistort(inside.u, inside.v) !== null, `${id} direction ${a}: perception undistorts it`, { diagnostic: false });
+      // Just beyond (and at the old edge, 1.61): far off-image in the point's direction, not onto the fold.
+      for (const r of [1.001 * rMax, 1.61, 1.62, 3]) {
+        const p = pr.projectOptical({ x: r * dir.x, y: r * dir.y, z: 1 });
+        const out = Math.hypot((p.u - k.cx) / k.fx, (p.v - k.cy) / k.fy);
+        const along = ((p.u - k.cx) / k.fx) * dir.x + ((p.v - k.cy) / k.fy) * dir.y;
+        t.ok(out > 1e5 && along > 0.99 * out, `${id} direction ${a}, r ${r.toFixed(3)}: off-image along its direction`, { diagnostic: false });
+      }
+    }
+  }
+  // A box with a corner beyond the edge reaches the image border on that side; perception does not project that corner.
+  const s = sensor('camera_south1');
+  const pr = new CameraProjector(s.pose, s.intrinsics!, stationFrame);
+  const C = pr.frame.t;
+  const side = pr.frame.dirToLocal({ x: 0, y: 1, z: 0 }); // the camera's left
+  const fwd = pr.frame.dirToLocal({ x: 1, y: 0, z: 0 });
+  const at = (f: number, l: number) => ({ x: C.x + f * fwd.x + l * side.x, y: C.y + f * fwd.y + l * side.y, z: C.z + f * fwd.z + l * side.z });
+  // A bar 1 m thick and tall, 10 m ahead, from 8° to 62° left of the optical axis.
+  const a = at(10, 10 * Math.tan((8 * Math.PI) / 180));
+  const b = at(10, 10 * Math.tan((62 * Math.PI) / 180));
+  const corners = boxCorners3d({ x: (a.x + b.x) / 2, y: (a.y + b.y) / 2, z: (a.z + b.z) / 2 }, Math.atan2(side.y, side.x), Math.hypot(b.x - a.x, b.y - a.y), 1, 1);
+  const px = corners.map((c) => pr.camera.project(c));
+  t.ok(px.some((p) => p && pr.camera.inImage(p)), 'the near end is in the image');
+  t.ok(px.some((p) => p === null), 'perception: the far end is beyond the lens model');
+  const box = pr.clipToImage(pr.projectBox(corners)!);
+  t.equal(box.x0, 0, `the box reaches the left border (${box.x0.toFixed(0)}..${box.x1.toFixed(0)} px)`);
 });
 
 t.test('frames are what the ingest accepts', async (t) => {

@@ -1,13 +1,14 @@
-// Sensor geometry for the simulated sensors: local ENU ↔ sensor frame, and the pinhole camera with OpenCV
-// distortion (k1, k2, p1, p2[, k3[, k4, k5, k6]]).
-//
-// Written here (small) because runtime/perception/camera.ts did not exist yet when the simulator was written; the
-// conventions are those of runtime/config (pose.ts: body frame x forward, y left, z up; OPTICAL_IN_BODY for the
-// optical frame x right, y down, z forward), so a camera placed from a TUMTraf file reprojects its own
-// projection_matrix (test/sim-camera.test.ts checks that).
+// Sensor geometry for the simulated sensors, on top of the perception stage's: a sensor's placement in the local
+// ENU frame (SensorFrame, on RigidTransform), the corners of a 3D box, image rectangles, and a camera's 2D box
+// of a 3D box. The camera math itself (pose → optical frame, OpenCV distortion k1, k2, p1, p2[, k3[, k4, k5, k6]],
+// the radius where the lens model stops being valid) is runtime/perception/camera.ts's CameraModel, the one the
+// daemon uses on real calibrations, so the simulator renders exactly the pixels perception expects
+// (test/sim-sensors.test.ts checks that, and that a camera placed from a TUMTraf file reprojects its own
+// projection_matrix).
 
-import { OPTICAL_IN_BODY, sensorToLocal, type Mat4 } from '../config/pose.js';
 import type { CameraIntrinsics, Pose } from '../config/types.js';
+import { CameraModel } from '../perception/camera.js';
+import { RigidTransform } from '../perception/georef.js';
 
 export interface V3 {
   x: number;
@@ -17,60 +18,39 @@ export interface V3 {
 
 export const IDENTITY_POSE: Pose = { x: 0, y: 0, z: 0, roll: 0, pitch: 0, yaw: 0 };
 
-/** A sensor's rigid placement in the local ENU frame. */
+/** A sensor's rigid placement in the local ENU frame (the chain of Georef.sensorToLocal). */
 export class SensorFrame {
-  /** Sensor → local: rotation (row-major) and translation. */
-  readonly r: number[][];
+  /** Sensor body frame → local. */
+  readonly sensorToLocal: RigidTransform;
+  readonly localToSensor: RigidTransform;
+  /** The sensor's position in the local frame. */
   readonly t: V3;
-  readonly matrix: Mat4;
 
   constructor(pose: Pose, stationFrame: Pose = IDENTITY_POSE) {
-    this.matrix = sensorToLocal(stationFrame, pose);
-    this.r = this.matrix.slice(0, 3).map((row) => row.slice(0, 3));
-    this.t = { x: this.matrix[0]![3]!, y: this.matrix[1]![3]!, z: this.matrix[2]![3]! };
+    this.sensorToLocal = RigidTransform.fromPose(stationFrame).compose(RigidTransform.fromPose(pose));
+    this.localToSensor = this.sensorToLocal.inverse();
+    const t = this.sensorToLocal.t;
+    this.t = { x: t[0]!, y: t[1]!, z: t[2]! };
   }
 
   /** Local ENU point → sensor frame. */
   toSensor(p: V3): V3 {
-    const dx = p.x - this.t.x;
-    const dy = p.y - this.t.y;
-    const dz = p.z - this.t.z;
-    const r = this.r;
-    return {
-      x: r[0]![0]! * dx + r[1]![0]! * dy + r[2]![0]! * dz,
-      y: r[0]![1]! * dx + r[1]![1]! * dy + r[2]![1]! * dz,
-      z: r[0]![2]! * dx + r[1]![2]! * dy + r[2]![2]! * dz,
-    };
+    return this.localToSensor.apply(p);
   }
 
   /** Local ENU direction → sensor frame. */
   dirToSensor(d: V3): V3 {
-    const r = this.r;
-    return {
-      x: r[0]![0]! * d.x + r[1]![0]! * d.y + r[2]![0]! * d.z,
-      y: r[0]![1]! * d.x + r[1]![1]! * d.y + r[2]![1]! * d.z,
-      z: r[0]![2]! * d.x + r[1]![2]! * d.y + r[2]![2]! * d.z,
-    };
+    return this.localToSensor.applyVector(d);
   }
 
   /** Sensor-frame point → local ENU. */
   toLocal(p: V3): V3 {
-    const r = this.r;
-    return {
-      x: r[0]![0]! * p.x + r[0]![1]! * p.y + r[0]![2]! * p.z + this.t.x,
-      y: r[1]![0]! * p.x + r[1]![1]! * p.y + r[1]![2]! * p.z + this.t.y,
-      z: r[2]![0]! * p.x + r[2]![1]! * p.y + r[2]![2]! * p.z + this.t.z,
-    };
+    return this.sensorToLocal.apply(p);
   }
 
   /** Sensor-frame direction → local ENU. */
   dirToLocal(d: V3): V3 {
-    const r = this.r;
-    return {
-      x: r[0]![0]! * d.x + r[0]![1]! * d.y + r[0]![2]! * d.z,
-      y: r[1]![0]! * d.x + r[1]![1]! * d.y + r[1]![2]! * d.z,
-      z: r[2]![0]! * d.x + r[2]![1]! * d.y + r[2]![2]! * d.z,
-    };
+    return this.sensorToLocal.applyVector(d);
   }
 }
 
@@ -115,68 +95,45 @@ export function iou(a: Rect, b: Rect): number {
   return u > 0 ? i / u : 0;
 }
 
-/** A calibrated camera: local ENU → pixels, with lens distortion. */
+/** A calibrated camera's 2D boxes of 3D boxes (local ENU): CameraModel plus what only the simulator needs. */
 export class CameraProjector {
+  /** The camera body frame. */
   readonly frame: SensorFrame;
-  /** Largest normalised radius where the distortion polynomial is still monotonic (beyond it, points are off-image). */
-  readonly rMax: number;
+  /** The perception stage's camera model, for the same pose and intrinsics. */
+  readonly camera: CameraModel;
 
-  constructor(
-    pose: Pose,
-    readonly k: CameraIntrinsics,
-    stationFrame: Pose = IDENTITY_POSE,
-  ) {
+  constructor(pose: Pose, k: CameraIntrinsics, stationFrame: Pose = IDENTITY_POSE) {
     this.frame = new SensorFrame(pose, stationFrame);
-    let rMax = 3;
-    let prev = 0;
-    for (let r = 0.01; r <= 3; r += 0.01) {
-      const f = r * this.radial(r * r);
-      if (f <= prev) {
-        rMax = r - 0.01;
-        break;
-      }
-      prev = f;
-    }
-    this.rMax = rMax;
+    this.camera = new CameraModel(k, this.frame.sensorToLocal);
   }
 
-  private radial(r2: number): number {
-    const [k1 = 0, k2 = 0, , , k3 = 0, k4 = 0, k5 = 0, k6 = 0] = this.k.distortion;
-    return (1 + r2 * (k1 + r2 * (k2 + r2 * k3))) / (1 + r2 * (k4 + r2 * (k5 + r2 * k6)));
+  get k(): CameraIntrinsics {
+    return this.camera.intrinsics;
   }
 
-  /** Local ENU → optical frame (x right, y down, z forward), metres. */
-  toOptical(p: V3): V3 {
-    const b = this.frame.toSensor(p);
-    // optical = OPTICAL_IN_BODYᵀ · body
-    const m = OPTICAL_IN_BODY;
-    return {
-      x: m[0]![0]! * b.x + m[1]![0]! * b.y + m[2]![0]! * b.z,
-      y: m[0]![1]! * b.x + m[1]![1]! * b.y + m[2]![1]! * b.z,
-      z: m[0]![2]! * b.x + m[1]![2]! * b.y + m[2]![2]! * b.z,
-    };
-  }
-
-  /** Optical-frame point (z > 0) → pixel, with distortion; points beyond the lens model's range land far off-image. */
+  /**
+   * Optical-frame point (z > 0) → pixel: CameraModel's distortion within the lens model's valid radius
+   * (CameraModel.rMax). Beyond it CameraModel.project() gives null, but a box corner cannot just be dropped (the
+   * box would shrink onto its other corners), so the point goes far off-image along its undistorted direction
+   * and the box reaches the image border on that side (and, a coarse approximation, on the side its direction
+   * leans to in the other axis).
+   *
+   * Lens edge: the perception stage's, the fold of the distortion polynomial found on a 1e-4 grid, less 1 %
+   * (S110 cameras: r = 1.602, 58.0° off-axis). The simulator's own copy took the fold on a 0.01 grid with no
+   * margin (r = 1.620, already past the true fold at 1.618, where the model bends back), and put the corners
+   * between the two onto the fold ring instead of off-image. The perception edge is the right one: it is what the
+   * daemon applies to real calibrations, and every corner pixel the simulator computes can be undistorted there.
+   */
   projectOptical(o: V3): { u: number; v: number } {
     const x = o.x / o.z;
     const y = o.y / o.z;
     const r2 = x * x + y * y;
-    if (r2 > this.rMax * this.rMax) {
+    const rMax = this.camera.rMax;
+    if (!(r2 <= rMax * rMax)) {
       const s = 1e6 / Math.sqrt(r2);
       return { u: this.k.cx + this.k.fx * x * s, v: this.k.cy + this.k.fy * y * s };
     }
-    const [, , p1 = 0, p2 = 0] = this.k.distortion;
-    const rad = this.radial(r2);
-    const xd = x * rad + 2 * p1 * x * y + p2 * (r2 + 2 * x * x);
-    const yd = y * rad + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y;
-    return { u: this.k.fx * xd + this.k.cx, v: this.k.fy * yd + this.k.cy };
-  }
-
-  /** Local ENU point → pixel; undefined behind the camera. */
-  project(p: V3): { u: number; v: number } | undefined {
-    const o = this.toOptical(p);
-    return o.z > 1e-3 ? this.projectOptical(o) : undefined;
+    return this.camera.distort(x, y);
   }
 
   /**
@@ -185,7 +142,7 @@ export class CameraProjector {
    * Not clipped to the image.
    */
   projectBox(corners: V3[]): Rect | undefined {
-    const opt = corners.map((c) => this.toOptical(c));
+    const opt = corners.map((c) => this.camera.toOptical(c));
     const near = 0.1;
     const pts: V3[] = opt.filter((o) => o.z >= near);
     if (pts.length === 0) return undefined;
