@@ -66,7 +66,7 @@ export interface KafkaStats {
 }
 
 interface Session {
-  producer: RdKafka.Producer;
+  producer: KafkaProducer;
   gen: number;
   alive: boolean;
   ready: boolean;
@@ -79,18 +79,34 @@ interface Opaque {
   id: number;
 }
 
-type RdKafkaModule = typeof RdKafka;
+/** The methods and events of node-rdkafka's Producer that this link uses. */
+export interface KafkaProducer {
+  on(event: 'delivery-report', listener: (err: RdKafka.LibrdKafkaError | null | undefined, report: RdKafka.DeliveryReport) => void): unknown;
+  on(event: 'event.error', listener: (err: RdKafka.LibrdKafkaError) => void): unknown;
+  connect(opts: RdKafka.MetadataOptions, cb: (err: RdKafka.LibrdKafkaError | null | undefined) => void): unknown;
+  produce(topic: string, partition: null, value: Buffer, key: string, timestamp: number | null, opaque: unknown, headers: RdKafka.MessageHeader[]): unknown;
+  setPollInterval(intervalMs: number): unknown;
+  flush(timeoutMs: number, cb: () => void): unknown;
+  disconnect(cb: () => void): unknown;
+  disconnect(timeoutMs: number, cb: () => void): unknown;
+  isConnected(): boolean;
+}
 
-let rdkafka: RdKafkaModule | undefined;
+/** What this link needs of the node-rdkafka module; node-rdkafka itself, or a fake in tests. */
+export interface RdKafkaModule {
+  Producer: new (conf: RdKafka.ProducerGlobalConfig, topicConf: RdKafka.ProducerTopicConfig) => KafkaProducer;
+}
+
+let rdkafka: typeof RdKafka | undefined;
 let rdkafkaError: string | undefined;
 
 /** Load node-rdkafka (native); returns the reason when it is not usable. */
-export function loadRdKafka(): { mod: RdKafkaModule } | { error: string } {
+export function loadRdKafka(): { mod: typeof RdKafka } | { error: string } {
   if (rdkafka) return { mod: rdkafka };
   if (rdkafkaError) return { error: rdkafkaError };
   try {
     const require = createRequire(import.meta.url);
-    rdkafka = require('node-rdkafka') as RdKafkaModule;
+    rdkafka = require('node-rdkafka') as typeof RdKafka;
     return { mod: rdkafka };
   } catch (err) {
     rdkafkaError = `node-rdkafka is not usable: ${errorMessage(err)}`;
@@ -100,6 +116,8 @@ export function loadRdKafka(): { mod: RdKafkaModule } | { error: string } {
 
 export interface KafkaUplinkDeps {
   logger?: Logger;
+  /** The Kafka client library; default node-rdkafka (loadRdKafka()). */
+  kafka?: RdKafkaModule;
 }
 
 const ERR_QUEUE_FULL = -184;
@@ -132,7 +150,7 @@ export class KafkaUplink extends BrokerLink {
     reader: SpoolReader,
     deps: KafkaUplinkDeps = {},
   ) {
-    const loaded = loadRdKafka();
+    const loaded = deps.kafka ? { mod: deps.kafka } : loadRdKafka();
     if ('error' in loaded) throw new UplinkConfigError(`Kafka uplink configured but ${loaded.error}`);
     if (!o.brokers) throw new UplinkConfigError('Kafka uplink needs `brokers` (bootstrap.servers)');
     const window = o.window ?? 5000;
@@ -163,7 +181,7 @@ export class KafkaUplink extends BrokerLink {
       'queue.buffering.max.messages': Math.max(this.window * 2, 1000),
       ...(this.o.librdkafka as Partial<RdKafka.ProducerGlobalConfig>),
     };
-    let producer: RdKafka.Producer;
+    let producer: KafkaProducer;
     try {
       producer = new this.kafka.Producer(conf, { 'request.required.acks': -1, 'message.timeout.ms': 0 });
     } catch (err) {

@@ -100,14 +100,16 @@ export abstract class BrokerLink {
   /**
    * After a record of session `s` was acknowledged or failed: send on; or, once
    * a failure has set `s.draining`, wait for the rest of the window (`inFlight`)
-   * to report, then rewind and resume after a backoff.
+   * to report, then rewind and resume after a backoff.  Not while closing:
+   * the unacknowledged records stay in the spool, and a retry timer would
+   * outlive close().
    */
   protected completed(s: { draining: boolean }, inFlight: number): void {
     if (!s.draining) {
       this.pump();
       return;
     }
-    if (inFlight > 0) return;
+    if (inFlight > 0 || this.closing) return;
     this.rewind();
     this.backoff.after(() => {
       s.draining = false;
