@@ -81,6 +81,9 @@ function lines(socket: string, req: object, enough: (ls: any[]) => boolean): Pro
   });
 }
 
+/** Signal handlers at the start: the CLI runs in this process and must leave none behind. */
+const sigintBefore = process.listenerCount('SIGINT');
+
 t.test('the status socket: info, and the view stream of info, status and what the daemon sends', async (t) => {
   const socket = join(dir, 'proto.sock');
   const d = await startDaemon({ config: config('ATTACH-P'), socketPath: socket });
@@ -188,6 +191,27 @@ t.test('rsu view (the CLI) attached: says what it does, when the daemon goes and
   t.equal(((await request(socket, { cmd: 'status' })) as { rsuId: string }).rsuId, 'ATTACH-CLI2');
 });
 
+t.test('rsu view --wait: waits for a daemon that is not running yet, then attaches', async (t) => {
+  const socket = join(dir, 'wait.sock');
+  let d: Daemon | undefined;
+  t.teardown(() => d?.stop());
+  const cli = run(['view', '--wait', '--socket', socket, '--duration', '5']);
+  await sleep(1500);
+  d = await startDaemon({ config: config('WAIT-CLI'), socketPath: socket });
+  const r = await cli;
+  t.equal(r.code, 0, r.err.join('\n'));
+  t.match(r.err[1], /^rsu view: no rsu daemon answers on .*wait\.sock: the socket does not exist .*; waiting for it \(--wait\), checking every second$/);
+  t.equal(r.err.filter((l) => /waiting for it/.test(l)).length, 1, 'says it waits once, not every second');
+  t.match(r.err[2], /^rsu view: attached: RSU WAIT-CLI, csae2020, pid \d+/);
+  t.match(r.out[0], /^rsu view: http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+  t.match(r.err.at(-1), /stopped \(duration\); the daemon on .* was not touched/);
+
+  const gone = await run(['view', '--wait', '--socket', join(dir, 'never.sock'), '--duration', '1.5']);
+  t.equal(gone.code, 0, 'a wait ended by --duration is not an error');
+  t.match(gone.err.at(-1), /^rsu view: stopped \(duration\) before a daemon answered on .*never\.sock$/);
+  t.equal(process.listenerCount('SIGINT'), sigintBefore, 'no signal handler left behind');
+});
+
 /** A Unix socket server at `path` answering each connection with `reply` (nothing when undefined). */
 async function fakeSocket(path: string, reply: string | undefined): Promise<Server> {
   const s = createServer((c) => {
@@ -202,6 +226,7 @@ t.test('rsu view: clear errors when it cannot attach', async (t) => {
   const none = await run(['view', '--socket', join(dir, 'none.sock')]);
   t.equal(none.code, 1);
   t.match(none.err.join('\n'), /rsu view: no rsu daemon answers on .*none\.sock: the socket does not exist \(is the daemon running\?[\s\S]*rsu view --demo, or rsu view --config FILE/);
+  t.match(none.err.join('\n'), /to wait for the daemon to start: rsu view --wait\)$/, 'names --wait when no daemon is there');
 
   const env = process.env.RSU_SOCKET;
   process.env.RSU_SOCKET = join(dir, 'env.sock');
@@ -241,7 +266,12 @@ t.test('rsu view: clear errors when it cannot attach', async (t) => {
   t.teardown(() => silent.close());
   await t.rejects(attachView(join(dir, 'silent.sock'), { answerTimeoutMs: 300 }), /silent\.sock accepted the connection, but no rsu daemon answered within 300 ms/);
 
+  const ow = await run(['view', '--wait', '--socket', join(dir, 'other.sock')]);
+  t.equal(ow.code, 1, '--wait does not wait on a socket that answers something else');
+  t.notMatch(ow.err.join('\n'), /waiting for it/);
+  t.notMatch(o.err.join('\n'), /rsu view --wait/, 'no --wait hint when a socket is there but is not the daemon');
   t.equal((await run(['view', '--demo', '--socket', join(dir, 'x.sock')])).code, 2, '--socket with --demo: usage error');
+  t.equal((await run(['view', '--demo', '--wait'])).code, 2, '--wait with --demo: usage error');
   t.equal((await run(['view', '--std', 'csae2019'])).code, 2, '--std when attaching: usage error');
 });
 

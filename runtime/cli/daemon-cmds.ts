@@ -35,18 +35,22 @@ function configFrom(file: string | undefined, std: string | undefined, io: Io): 
 }
 
 /** Resolves when SIGINT/SIGTERM arrives or after durationS; removes its handlers. */
-export function untilStopped(durationS?: number): Promise<string> {
+export function untilStopped(durationS?: number, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve) => {
     const done = (why: string) => {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
+      signal?.removeEventListener('abort', onAbort);
       if (timer) clearTimeout(timer);
       resolve(why);
     };
     const onInt = () => done('SIGINT');
     const onTerm = () => done('SIGTERM');
+    // The caller gave up waiting (an error): release the signal handlers and the timer.
+    const onAbort = () => done('aborted');
     process.on('SIGINT', onInt);
     process.on('SIGTERM', onTerm);
+    signal?.addEventListener('abort', onAbort);
     const timer = durationS !== undefined ? setTimeout(() => done('duration'), durationS * 1000) : undefined;
   });
 }

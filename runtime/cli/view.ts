@@ -12,7 +12,7 @@ import { untilStopped } from './daemon-cmds.js';
 import { startDemo } from './demo.js';
 import { UsageError, type Io } from './io.js';
 
-export const VIEW_HELP = `usage: rsu view [--socket PATH] [--port N] [--rate HZ] [--duration S]
+export const VIEW_HELP = `usage: rsu view [--socket PATH] [--wait] [--port N] [--rate HZ] [--duration S]
        rsu view --demo | --config FILE [--port N] [--rate HZ] [--std S] [--seed N] [--duration S]
 The live view in a browser, on http://127.0.0.1:PORT/?token=... : the lane map, signal heads coloured by the SPaT
 with countdowns, the road users of the RSM, RSI events, message rates and alarms.
@@ -26,19 +26,21 @@ The page answers only on the loopback address, only to requests carrying the pri
 mode 0600, to view.url beside the status socket), and only when the Host header names 127.0.0.1 or localhost.
   --socket PATH  the running daemon's status socket (default: $RSU_SOCKET, else $XDG_RUNTIME_DIR/rsu/rsu.sock,
                  else /tmp/rsu-<uid>/rsu.sock)
+  --wait         when no daemon is running yet, wait for it (checking every second) instead of failing
   --demo         run the simulated intersection of rsu demo in the view (no config, no external service)
   --config FILE  run a daemon with this config in the view
   --port N       the view's port (default 0: a free one)
   --rate HZ      view updates per second, 1-10 (default 5)
   --std S        message set of the daemon the view runs: ${MESSAGE_SETS.join(' | ')}
   --seed N       simulation seed for --demo (default 1)
-  --duration S   stop by itself after S seconds`;
+  --duration S   stop by itself after S seconds (with --wait, the waiting counts)`;
 
 export async function viewCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
       socket: { type: 'string' },
+      wait: { type: 'boolean' },
       demo: { type: 'boolean' },
       config: { type: 'string' },
       port: { type: 'string', default: '0' },
@@ -52,6 +54,7 @@ export async function viewCommand(argv: string[], io: Io): Promise<number> {
   if (values.help) return io.out(VIEW_HELP), 0;
   if (values.demo && values.config) throw new UsageError('--demo or --config, not both');
   const own = values.demo || values.config !== undefined;
+  if (own && values.wait) throw new UsageError('--wait is for attaching to a running daemon; --demo and --config run one in the view');
   if (own && values.socket !== undefined) throw new UsageError('--socket attaches to a running daemon; --demo and --config run one in the view: give one or the other');
   if (!own && values.std !== undefined) throw new UsageError('--std sets the message set of a daemon the view runs (--demo, --config); an attached daemon sends its own');
   if (!values.demo && values.seed !== undefined) throw new UsageError('--seed is for --demo');
@@ -65,7 +68,7 @@ export async function viewCommand(argv: string[], io: Io): Promise<number> {
   const seed = Number(values.seed ?? '1');
   if (!Number.isInteger(seed)) throw new UsageError(`--seed ${values.seed}: expected an integer`);
 
-  if (!own) return attached(values.socket, { port, rate, duration }, io);
+  if (!own) return attached(values.socket, { port, rate, duration, wait: values.wait === true }, io);
 
   let daemon: Daemon;
   let stopDaemon: () => Promise<void>;
@@ -119,7 +122,7 @@ function printUrl(view: ViewServer, tail: string, io: Io): void {
 
 const describe = (i: DaemonInfo) => `RSU ${i.rsuId}, ${i.messageSet}, pid ${i.pid}, running since ${i.startedAt}; lane map ${i.mapFile ?? 'none configured'}`;
 
-async function attached(socketArg: string | undefined, o: { port: number; rate: number; duration?: number }, io: Io): Promise<number> {
+async function attached(socketArg: string | undefined, o: { port: number; rate: number; duration?: number; wait: boolean }, io: Io): Promise<number> {
   const socket = socketArg ?? defaultSocketPath();
   const from = socketArg !== undefined ? '--socket' : process.env.RSU_SOCKET ? '$RSU_SOCKET' : 'the default socket';
   io.err(`rsu view: attaching to the rsu daemon on ${socket} (${from})`);
@@ -127,21 +130,43 @@ async function attached(socketArg: string | undefined, o: { port: number; rate: 
     if (l.connected) io.err(`rsu view: attached again to the daemon on ${socket}: ${info ? describe(info) : ''}`);
     else io.err(`rsu view: not connected to the daemon on ${socket}: ${l.message}. The page shows it disconnected; trying again every second (Ctrl-C stops the view)`);
   };
-  let src: AttachedView;
+  // Ctrl-C, SIGTERM or --duration; started at the first wait (it ends a --wait too) or else once attached.
+  let why: string | undefined;
+  let stopped: Promise<string> | undefined;
+  const giveUp = new AbortController();
+  const stop = () => (stopped ??= untilStopped(o.duration, giveUp.signal).then((w) => (why = w)));
+  let src: AttachedView | undefined;
   try {
-    src = await attachView(socket, { onLink });
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\n(to run a daemon inside the view instead: rsu view --demo, or rsu view --config FILE)`);
-  }
-  try {
+    let waiting = false;
+    while (!src) {
+      try {
+        src = await attachView(socket, { onLink });
+      } catch (e) {
+        // Only "no daemon there yet" is waited out; permission denied or a foreign socket will not change by waiting.
+        const code = (e as NodeJS.ErrnoException).code;
+        const noDaemon = code === 'ENOENT' || code === 'ECONNREFUSED';
+        if (!o.wait || !noDaemon) {
+          const hint = noDaemon ? '; to wait for the daemon to start: rsu view --wait' : '';
+          throw new Error(`${(e as Error).message}\n(to run a daemon inside the view instead: rsu view --demo, or rsu view --config FILE${hint})`);
+        }
+        if (!waiting) io.err(`rsu view: ${(e as Error).message}; waiting for it (--wait), checking every second`);
+        waiting = true;
+        await Promise.race([stop(), new Promise((r) => setTimeout(r, 1000))]);
+        if (why) {
+          io.err(`rsu view: stopped (${why}) before a daemon answered on ${socket}`);
+          return 0;
+        }
+      }
+    }
     io.err(`rsu view: attached: ${describe(src.info()!)}`);
     const view = await serveView(src, { port: o.port, rateHz: o.rate, urlFile: viewUrlPath(socket) });
     printUrl(view, `${o.duration ? `Stops after ${o.duration} s.` : 'Ctrl-C stops the view.'} The daemon keeps running either way.`, io);
-    const why = await untilStopped(o.duration);
+    await stop();
     await view.close();
     io.err(`rsu view: stopped (${why}); the daemon on ${socket} was not touched`);
     return 0;
   } finally {
-    src.close();
+    giveUp.abort();
+    src?.close();
   }
 }

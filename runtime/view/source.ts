@@ -159,15 +159,16 @@ export async function attachView(socketPath: string, opts: AttachOptions = {}): 
       let attached = false;
       let lastLineMs = Date.now();
       let watchdog: NodeJS.Timeout | undefined;
-      const fail = (why: string) => {
+      /** `code`: the socket's errno (ENOENT, ECONNREFUSED: no daemon there yet), kept on the rejection. */
+      const fail = (why: string, code?: string) => {
         clearTimeout(timer);
         if (watchdog) clearInterval(watchdog);
         sock.destroy();
-        if (!attached) reject(new Error(why));
+        if (!attached) reject(Object.assign(new Error(why), code ? { code } : {}));
         else if (current === sock) lost(why);
       };
       const timer = setTimeout(() => fail(`${socketPath} accepted the connection, but no rsu daemon answered within ${answerTimeoutMs} ms`), answerTimeoutMs);
-      sock.on('error', (e: NodeJS.ErrnoException) => fail(attached ? `the connection to the daemon failed: ${e.message}` : describeSocketError(socketPath, e)));
+      sock.on('error', (e: NodeJS.ErrnoException) => fail(attached ? `the connection to the daemon failed: ${e.message}` : describeSocketError(socketPath, e), e.code));
       sock.on('close', () => fail(attached ? 'the daemon closed the connection (it stopped, or is restarting)' : `${socketPath}: the other side closed the connection without answering`));
       sock.on('connect', () => sock.write(JSON.stringify({ cmd: 'view', statusMs }) + '\n'));
       sock.on(
