@@ -110,9 +110,8 @@ class ModelTracker extends Tracker {
 
   /** Tracks started by a birth the model accepted (filled only with OnnxFusionOptions.modelBirths). */
   readonly modelBorn = new WeakSet<TrackState>();
-  modelBirths = false;
-  /** While non-null, every track started and the measurement that started it (FusionHooks.applied). */
-  births: Array<{ track: TrackState; m: Measurement }> | null = null;
+  /** The tracks the last process() started, each with the measurement that started it. */
+  births: Array<{ track: TrackState; m: Measurement }> = [];
 
   protected override countsMiss(t: TrackState, batch: MeasurementBatch): boolean {
     if (t.confirmed || !this.modelBorn.has(t)) return true;
@@ -128,10 +127,8 @@ class ModelTracker extends Tracker {
   }
 
   protected override onBirth(t: TrackState, m: Measurement): void {
-    // Births of a camera frame the model decided (forced) are the model's births.
-    if (this.forced && this.modelBirths) this.modelBorn.add(t);
     if (this.splitBoxes.has(m)) this.splitBorn.add(t);
-    this.births?.push({ track: t, m });
+    this.births.push({ track: t, m });
   }
 
   protected override duplicates(t: TrackState): boolean {
@@ -166,7 +163,6 @@ export class OnnxFusion implements FusionBackend {
   constructor(ctx: FusionContext, opts: Partial<OnnxFusionOptions> = {}) {
     this.o = { ...DEFAULT_ONNX_FUSION_OPTIONS, modelPath: defaultModelPath(), ...opts };
     this.tracker = new ModelTracker(ctx.tracker);
-    this.tracker.modelBirths = this.o.modelBirths;
     this.gateChi2 = this.tracker.opts.gateChi2;
     let scorer: FusionScorer | null = null;
     let reason: string | null = null;
@@ -228,21 +224,21 @@ export class OnnxFusion implements FusionBackend {
     this.run(batch, batch.measurements);
   }
 
-  /** The tracker's step on `ms`, reported to FusionHooks.applied when set. */
+  /** The tracker's step on `ms` (decided by the model when `tracker.forced` is set), reported to FusionHooks.applied. */
   private run(batch: FusionBatch, ms: Measurement[]): void {
     const tr = this.tracker;
-    const applied = this.o.hooks?.applied;
+    const byModel = tr.forced !== null;
     const tracksAtStart = tr.tracks;
-    tr.births = applied ? [] : null;
+    tr.births = [];
     try {
       tr.process({ sensorId: batch.sensorId, sensorKind: batch.sensorKind, timeMs: batch.timeMs, measurements: ms, covers: batch.covers });
     } finally {
       tr.forced = null;
     }
-    if (!applied) return;
-    const updated = tr.lastChosen.map((e) => ({ track: tracksAtStart[e.t]!, m: ms[e.m]! }));
-    applied(batch, updated, tr.births!);
-    tr.births = null;
+    // Births of a frame the model decided are the model's births (filled only with modelBirths: the miss rule).
+    if (byModel && this.o.modelBirths) for (const b of tr.births) tr.modelBorn.add(b.track);
+    const applied = this.o.hooks?.applied;
+    if (applied) applied(batch, tr.lastChosen.map((e) => ({ track: tracksAtStart[e.t]!, m: ms[e.m]! })), tr.births);
   }
 
   private applyModel(batch: FusionBatch, set: PairSet, s: FusionScores, boxes: readonly Box2D[], t0: number): void {
