@@ -7,9 +7,10 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { defaultConfig, demoCalibrationDir, type SensorConfig } from '../runtime/config/index.js';
 import { decodeProtobuf, encodeFrame, FrameProcessor } from '../hw/sensors/index.js';
-import { boxCorners3d, CameraModel, CameraProjector, iou, LidarModel, Rng, visibleLength, type TruthObject } from '../runtime/sim/index.js';
+import { boxCorners3d, CameraModel, CameraProjector, LidarModel, Rng, visibleLength, type TruthObject } from '../runtime/sim/index.js';
 import { CameraModel as PerceptionCamera } from '../runtime/perception/camera.js';
 import { Georef } from '../runtime/perception/georef.js';
+import { iouRect } from '../runtime/perception/fusion-features.js';
 
 const config = defaultConfig();
 const sensor = (id: string): SensorConfig => config.sensors.find((s) => s.id === id)!;
@@ -178,7 +179,7 @@ t.test('camera: boxes lie in the image and match the projected ground truth', as
       const b = d.box2d!;
       if (b.x < 0 || b.y < 0 || b.x + b.width > cam.width + 1e-9 || b.y + b.height > cam.height + 1e-9 || b.width <= 0 || b.height <= 0) outside++;
       const tb = cam.truthBox(truth.find((o) => o.id === obs.truthIds[i])!)!;
-      const u = iou({ x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height }, tb);
+      const u = iouRect({ x0: b.x, y0: b.y, x1: b.x + b.width, y1: b.y + b.height }, tb);
       iouSum += u;
       minIou = Math.min(minIou, u);
       n++;

@@ -8,6 +8,7 @@
 
 import type { CameraIntrinsics, Pose } from '../config/types.js';
 import { CameraModel } from '../perception/camera.js';
+import type { Rect } from '../perception/fusion-features.js';
 import { RigidTransform } from '../perception/georef.js';
 
 export interface V3 {
@@ -80,20 +81,9 @@ export const BOX_EDGES: ReadonlyArray<readonly [number, number]> = [
   [0, 4], [1, 5], [2, 6], [3, 7],
 ];
 
-export interface Rect {
-  x0: number;
-  y0: number;
-  x1: number;
-  y1: number;
-}
+export type { Rect };
 
 export const rectArea = (r: Rect) => Math.max(0, r.x1 - r.x0) * Math.max(0, r.y1 - r.y0);
-
-export function iou(a: Rect, b: Rect): number {
-  const i = rectArea({ x0: Math.max(a.x0, b.x0), y0: Math.max(a.y0, b.y0), x1: Math.min(a.x1, b.x1), y1: Math.min(a.y1, b.y1) });
-  const u = rectArea(a) + rectArea(b) - i;
-  return u > 0 ? i / u : 0;
-}
 
 /** A calibrated camera's 2D boxes of 3D boxes (local ENU): CameraModel plus what only the simulator needs. */
 export class CameraProjector {
