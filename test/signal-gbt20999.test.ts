@@ -20,6 +20,7 @@ import {
 import { SignalInputError } from '../hw/signal/types.js';
 import { startDaemon, SIGNAL_SILENT_ALARM } from '../runtime/daemon.js';
 import { radioSink, signalDaemonConfig } from './support/signal-daemon.js';
+import { until as untilWithin } from './support/wait.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -48,13 +49,7 @@ function resign(frame: Uint8Array): Buffer {
 
 const mapping4 = [1, 2, 3, 4].map((p) => ({ signalGroup: 10 + p, phase: p }));
 
-async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+const until = (what: string, cond: () => boolean, ms = 3000): Promise<void> => untilWithin(what, cond, ms);
 
 t.test('28 frames of a real controller: CRC16, length, layout; decoded and re-encoded bit-identically', async (t) => {
   t.equal(device.size, 28);

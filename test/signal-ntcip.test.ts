@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { NTCIP1202_OID as O, NtcipSnmpController, type NtcipOptions } from '../hw/signal/ntcip1202.js';
 import type { PhaseMapping } from '../hw/signal/types.js';
 import { freeUdpPort } from './support/ports.js';
+import { until as untilWithin } from './support/wait.js';
 
 const SNMPD = '/usr/sbin/snmpd';
 const SNMPWALK = '/usr/bin/snmpwalk';
@@ -145,13 +146,7 @@ const MAPPING: PhaseMapping[] = [
 ];
 
 const lights = (c: NtcipSnmpController) => Object.fromEntries((c.snapshot(Date.now())?.phases ?? []).map((p) => [p.id, p.light]));
-async function until(what: string, ok: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const until = (what: string, ok: () => boolean, ms = 3000): Promise<void> => untilWithin(what, ok, ms, 20);
 
 const skip = existsSync(SNMPD) ? false : `${SNMPD} is not installed (Debian package snmpd); these tests need a real SNMP agent`;
 

@@ -14,15 +14,13 @@
  * arrived, which the checks read like a consumer would.
  */
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { DeliveryReport, LibrdKafkaError, MessageHeader } from 'node-rdkafka';
 import t, { type Test } from 'tap';
 import { decodeEnvelope, encodeEnvelope, KafkaUplink, MESSAGE_TYPE_CODE, Spool, type KafkaUplinkOptions } from '../runtime/uplink/index.js';
 import type { KafkaProducer, RdKafkaModule } from '../runtime/uplink/kafka.js';
 import { typeFor, uperFor } from './fixtures/uplink/records.js';
+import { tmpDir, until as untilWithin } from './support/wait.js';
 
 const RSU = 'RSU-FAKE';
 // librdkafka error codes (node-rdkafka lib/error.js)
@@ -234,15 +232,9 @@ class FakeProducer extends EventEmitter implements KafkaProducer {
   }
 }
 
-function tmpdir(t: Test): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rsu-kafka-fake-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tmpdir = (t: Test): string => tmpDir(t, 'rsu-kafka-fake-');
+const until = (what: string, pred: () => boolean, ms = 20_000): Promise<void> => untilWithin(what, pred, ms, 5);
 
-async function until(what: string, pred: () => boolean, ms = 20_000): Promise<void> {
-  for (const end = Date.now() + ms; !pred(); await delay(5)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-}
 
 interface Rig {
   spool: Spool;

@@ -4,8 +4,6 @@
  * consumer.
  */
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
@@ -13,16 +11,12 @@ import { decodeEnvelope, Uplink } from '../runtime/uplink/index.js';
 import { TYPES, typeFor, uperFor, type ChildConfig } from './fixtures/uplink/records.js';
 import { KafkaMock, kafkaMissing, type KafkaRecord } from './support/kafka-mock.js';
 import { freePort, Mosquitto, mosquittoMissing, UplinkVerifier } from './support/mosquitto.js';
+import { tmpDir, until } from './support/wait.js';
 
 const skip = kafkaMissing();
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function tmpdir(t: Test): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rsu-kafka-test-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tmpdir = (t: Test): string => tmpDir(t, 'rsu-kafka-test-');
 
 async function mock(t: Test): Promise<KafkaMock> {
   const k = await KafkaMock.start();
@@ -30,13 +24,6 @@ async function mock(t: Test): Promise<KafkaMock> {
   return k;
 }
 
-async function waitUntil(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 interface Check {
   seen: Map<number, number>;
@@ -89,7 +76,7 @@ t.test('records reach Kafka: topic per type, key = RSU id, delivery reports ack 
   const N = 3000;
   const t0 = performance.now();
   for (let i = 1; i <= N; i++) up.submit({ type: typeFor(i), uper: uperFor(i), captureTimeMs: 1_700_000_000_000 + i });
-  await waitUntil(() => up.stats().kafka!.pending === 0, 30_000, 'all delivery reports');
+  await until('all delivery reports', () => up.stats().kafka!.pending === 0, 30_000);
   const ms = performance.now() - t0;
   const st = up.stats().kafka!;
   t.equal(st.acked, N);
@@ -115,7 +102,7 @@ t.test('broker unreachable at start: records wait in the spool, delivered once i
       kafka: { brokers: dead, connectTimeoutMs: 1000, reconnectMinMs: 100, reconnectMaxMs: 200 },
     });
     for (let i = 1; i <= N; i++) up.submit({ type: typeFor(i), uper: uperFor(i) });
-    await waitUntil(() => up.stats().kafka!.connectFailures >= 1, 15_000, 'connect failure');
+    await until('connect failure', () => up.stats().kafka!.connectFailures >= 1, 15_000);
     const st = up.stats().kafka!;
     t.not(st.state, 'up');
     t.ok(st.lastError.length > 0, `error reported: ${st.lastError}`);
@@ -125,7 +112,7 @@ t.test('broker unreachable at start: records wait in the spool, delivered once i
   const k = await mock(t);
   const up = await Uplink.open({ rsuId, spool: { dir }, kafka: { brokers: k.bootstrap } });
   t.teardown(() => up.close());
-  await waitUntil(() => up.stats().kafka!.pending === 0, 30_000, 'delivered');
+  await until('delivered', () => up.stats().kafka!.pending === 0, 30_000);
   const r = await readAll(k, rsuId);
   t.same(missing(r.seen, 1, N), []);
   t.same(r.problems, []);
@@ -195,7 +182,7 @@ t.test('MQTT and Kafka from one spool: each link has its own cursor', { skip: sk
   t.teardown(() => up.close());
   const N = 2000;
   for (let i = 1; i <= N; i++) up.submit({ type: typeFor(i), uper: uperFor(i) });
-  await waitUntil(() => up.stats().kafka!.pending === 0 && up.stats().mqtt!.pending === 0, 30_000, 'both drained');
+  await until('both drained', () => up.stats().kafka!.pending === 0 && up.stats().mqtt!.pending === 0, 30_000);
   await v.waitFor(() => v.seen.size >= N, 10_000, 'MQTT subscriber');
   const r = await readAll(k, rsuId);
   t.same(missing(r.seen, 1, N), [], 'Kafka has every record');

@@ -1,7 +1,6 @@
 /** MQTT uplink against a real mosquitto: topics, envelope, status/will, downlinks, full spool, throughput. */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import t, { type Test } from 'tap';
@@ -14,15 +13,12 @@ import {
 } from '../runtime/uplink/index.js';
 import { typeFor, uperFor } from './fixtures/uplink/records.js';
 import { freePort, Mosquitto, mosquittoMissing, UplinkVerifier } from './support/mosquitto.js';
+import { tmpDir, until } from './support/wait.js';
 
 const skip = mosquittoMissing();
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function tmpdir(t: Test): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rsu-mqtt-test-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tmpdir = (t: Test): string => tmpDir(t, 'rsu-mqtt-test-');
 
 async function broker(t: Test): Promise<Mosquitto> {
   const m = await Mosquitto.start();
@@ -36,13 +32,6 @@ async function openUplink(t: Test, opts: UplinkOptions): Promise<Uplink> {
   return up;
 }
 
-async function waitUntil(pred: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 for (const protocolVersion of [5, 4] as const) {
   t.test(`MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}: records, topics, envelope, order, retained status`, { skip: skip ?? false }, async (t) => {
@@ -69,7 +58,7 @@ for (const protocolVersion of [5, 4] as const) {
     }
     t.same(seqs, Array.from({ length: N }, (_, i) => i + 1), 'seq numbers 1..N');
     await v.waitFor(() => v.seen.size === N, 20_000, 'all records');
-    await waitUntil(() => up.stats().mqtt!.pending === 0, 5000, 'all PUBACKs');
+    await until('all PUBACKs', () => up.stats().mqtt!.pending === 0, 5000);
     t.same(v.errors, []);
     t.same(v.orderViolations(), []);
     t.equal(v.duplicates, 0, 'no duplicates without faults');
@@ -115,7 +104,7 @@ t.test('last will: a connection lost without shutdown leaves OFFLINE_LOST retain
   conn.client.stream.destroy();
   await v.waitFor(() => v.statuses.some((s) => s.state === 'OFFLINE_LOST'), 5000, 'OFFLINE_LOST will');
   t.pass('will published');
-  await waitUntil(() => up.stats().mqtt!.disconnects === 1, 5000, 'disconnect counted');
+  await until('disconnect counted', () => up.stats().mqtt!.disconnects === 1, 5000);
   t.equal(up.stats().mqtt!.state, 'down');
 });
 
@@ -224,7 +213,7 @@ t.test('full spool while the broker is unreachable: oldest dropped and counted, 
       const r = up.submit({ type: typeFor(i), uper: uperFor(i) });
       if (!r.ok) t.fail(r.error);
     }
-    await waitUntil(() => up.stats().mqtt!.connectFailures > 0, 5000, 'connect failure');
+    await until('connect failure', () => up.stats().mqtt!.connectFailures > 0, 5000);
     const st = up.stats();
     t.equal(st.mqtt!.state === 'down' || st.mqtt!.state === 'connecting', true, `state ${st.mqtt!.state}`);
     t.match(st.mqtt!.lastError, /ECONNREFUSED|connection closed/);
@@ -266,7 +255,7 @@ t.test('MQTT 5 broker refusal (ACL): refused records are dropped and counted, th
       mqtt: { url: m.url, window: 1, reconnectMinMs: 10, reconnectMaxMs: 20 },
     });
     for (let i = 1; i <= 100; i++) up.submit({ type: typeFor(i), uper: uperFor(i) });
-    await waitUntil(() => up.stats().mqtt!.pending === 0, 20_000, 'drained');
+    await until('drained', () => up.stats().mqtt!.pending === 0, 20_000);
     const st = up.stats().mqtt!;
     t.equal(st.refusedByBroker, 20, 'the 20 rsm records were refused and counted');
     t.match(st.lastError, /refused record \d+ on v2x\/v1\/rsu\/RSU-ACL\/rsm\/up for good.*Not authorized/);
@@ -278,7 +267,7 @@ t.test('MQTT 5 broker refusal (ACL): refused records are dropped and counted, th
   {
     const up = await openUplink(t, { rsuId, spool: { dir: path.join(dir, 'retry') }, mqtt: { url: m.url, window: 1, onBrokerRefusal: 'retry', reconnectMinMs: 10, reconnectMaxMs: 20 } });
     for (let i = 1; i <= 10; i++) up.submit({ type: 'rsm', uper: uperFor(i) });
-    await waitUntil(() => up.stats().mqtt!.rejectedByBroker >= 3, 10_000, 'retries');
+    await until('retries', () => up.stats().mqtt!.rejectedByBroker >= 3, 10_000);
     t.equal(up.stats().mqtt!.pending, 10, "'retry' keeps refused records in the spool");
   }
 });
@@ -289,12 +278,12 @@ t.test('end-to-end throughput to local mosquitto (numbers for the report)', { sk
   const v = await UplinkVerifier.connect(m.url, rsuId);
   t.teardown(() => v.end());
   const up = await openUplink(t, { rsuId, spool: { dir: tmpdir(t) }, mqtt: { url: m.url } });
-  await waitUntil(() => up.stats().mqtt!.state === 'up', 5000, 'connected');
+  await until('connected', () => up.stats().mqtt!.state === 'up', 5000);
   const N = 20_000;
   const t0 = performance.now();
   for (let i = 1; i <= N; i++) up.submit({ type: typeFor(i), uper: uperFor(i) });
   const submitted = performance.now();
-  await waitUntil(() => up.stats().mqtt!.pending === 0, 60_000, 'all acked');
+  await until('all acked', () => up.stats().mqtt!.pending === 0, 60_000);
   const acked = performance.now();
   await v.waitFor(() => v.seen.size >= N, 30_000, 'all received');
   const received = performance.now();

@@ -1,16 +1,12 @@
 /** Durable spool: framing, cursors, recovery from torn/corrupt files, bound, throughput. */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
+import { tmpDir } from './support/wait.js';
 import { Spool, SpoolError, type SpoolOptions, type SpoolReader, type SpoolRecord } from '../runtime/uplink/spool.js';
 
-function tmpdir(t: Test): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rsu-spool-test-'));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tmpdir = (t: Test): string => tmpDir(t, 'rsu-spool-test-');
 
 async function open(t: Test, opts: SpoolOptions): Promise<Spool> {
   const s = await Spool.open(opts);

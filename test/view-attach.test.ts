@@ -19,6 +19,7 @@ import { serveView } from '../runtime/view/server.js';
 import { attachView } from '../runtime/view/source.js';
 import type { ViewLink } from '../runtime/view/state.js';
 import { quietDaemonConfig } from './support/quiet-daemon.js';
+import { until as untilWithin } from './support/wait.js';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'rsu-view-attach-'));
@@ -39,13 +40,7 @@ function config(rsuId: string) {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: string, fn: () => boolean | Promise<boolean>, ms = 8000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const until = (what: string, fn: () => boolean | Promise<boolean>, ms = 8000): Promise<void> => untilWithin(what, fn, ms, 50);
 
 function getJson(port: number, path: string): Promise<any> {
   return new Promise((resolve, reject) => {
