@@ -3,6 +3,7 @@ import { isoTimeMs } from './apps/clock.js';
 import { eventCodeProblem, signCodeProblem } from './apps/events/codes.js';
 import { formatIssue, validateConfig } from './config/index.js';
 import { EVENT_SOURCES, SIGN_KINDS, type MessageSet, type RsiEvent, type RsiSign, type RsuConfig } from './config/types.js';
+import { isPlainObject as isObj } from './config/schema.js';
 
 /** Payload of an rsi/down message: JSON, UTF-8. Either list may be absent, not both. */
 export interface RsiDownlink {
@@ -15,7 +16,6 @@ const MAX_SIGNS = 32;
 const SIGN_RADIUS_M = 50;
 
 type O = Record<string, unknown>;
-const isObj = (v: unknown): v is O => typeof v === 'object' && v !== null && !Array.isArray(v);
 const shown = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
 
 /** Checks of one object's keys; each returns the first problem as `where.key: ...`, or undefined. */

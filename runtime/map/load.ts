@@ -15,6 +15,7 @@ import {
   type LaneMap,
   type Maneuver,
 } from './types.js';
+import { isPlainObject as isObj } from '../config/schema.js';
 
 export interface LaneMapIssue {
   /** Index of the feature in the FeatureCollection; undefined for problems of the file as a whole. */
@@ -63,7 +64,6 @@ const KNOWN_PROPS = new Set([
 ]);
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const show = (v: unknown) => (v === undefined ? 'nothing' : JSON.stringify(v));
 const isInt = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
 

@@ -12,6 +12,7 @@ import type { DaemonStatus } from '../daemon.js';
 import { loadLaneMap, type LaneMap } from '../map/index.js';
 import { describeSocketError, lineReader, type TailEvent } from '../status.js';
 import { viewMapOf, type ViewLink, type ViewMap } from './state.js';
+import { isPlainObject as isObj } from '../config/schema.js';
 
 /** What a daemon tells the view about itself (the status socket's `info`). */
 export interface DaemonInfo {
@@ -97,7 +98,6 @@ export interface AttachedView extends ViewSource {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isPoint = (p: unknown) => Array.isArray(p) && p.length === 2 && isNum(p[0]) && isNum(p[1]);
 

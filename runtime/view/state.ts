@@ -5,6 +5,7 @@
 // message that is withheld (clock not trusted, perception stale) disappears from the view too.
 import { EnuFrame, type LaneMap } from '../map/index.js';
 import type { TailEvent } from '../status.js';
+import { isPlainObject as isObj } from '../config/schema.js';
 
 /** The lane map as the page draws it: ENU metres, x east, y north. */
 export interface ViewMap {
@@ -99,7 +100,6 @@ export interface ViewFrame {
 }
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
