@@ -1,10 +1,8 @@
-// `rsu run`, `rsu status`, `rsu tail`, `rsu record`, `rsu replay`, `rsu config check`, `rsu send-test`.
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+// `rsu run`, `rsu status`, `rsu tail`, `rsu record`, `rsu config check`, `rsu send-test`.
+import { createWriteStream } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadMessageSet, toHex, type MessageSet } from '../../codecs/index.js';
 import { radioTxFromConfig } from '../../hw/radio/index.js';
-import { shiftCaptureTime } from '../../hw/sensors/wire.js';
 import { MsgCounter } from '../apps/clock.js';
 import { buildMap } from '../apps/map.js';
 import { MESSAGE_TYPES, rsuIdHex, type MessageType } from '../apps/messages.js';
@@ -15,11 +13,11 @@ import { buildSpat } from '../apps/spat.js';
 import { ConfigError, configCheck, formatIssue, loadConfig, MESSAGE_SETS, type MessageSet as StdName, type RsuConfig } from '../config/index.js';
 import { startDaemon, type DaemonStatus } from '../daemon.js';
 import { demoLaneMapPath, loadLaneMap } from '../map/index.js';
-import { defaultSocketPath, request, type RecordEvent, type TailEvent } from '../status.js';
+import { defaultSocketPath, request, type TailEvent } from '../status.js';
 import { UsageError, type Io } from './io.js';
 import { paint, table } from './term.js';
 
-function configFrom(file: string | undefined, std: string | undefined, io: Io): RsuConfig {
+export function configFrom(file: string | undefined, std: string | undefined, io: Io): RsuConfig {
   let cfg: RsuConfig;
   try {
     cfg = loadConfig(file, { onWarning: (w) => io.err(`config warning: ${formatIssue(w)}`) });
@@ -164,67 +162,6 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   await new Promise<void>((resolve) => out.end(() => resolve()));
   io.err(`\nrecorded ${n} inputs to ${positionals[0]}`);
   return 0;
-}
-
-export const REPLAY_HELP = `usage: rsu replay FILE [--config FILE] [--std S]
-Run the daemon on recorded inputs at their recorded pace, the recording moved onto today's timeline as a whole
-(faster replay would put frames in the future, where the ingest rightly drops them).`;
-
-export async function replayCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { config: { type: 'string' }, std: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-  });
-  if (values.help) return io.out(REPLAY_HELP), 0;
-  if (positionals.length !== 1) throw new UsageError('give the FILE to replay');
-  const file = positionals[0]!;
-  const size = statSync(file).size;
-  const cfg = configFrom(values.config, values.std, io);
-  // Recorded inputs are injected; the daemon's own listeners take free ports so a live daemon is not disturbed.
-  cfg.ingest.listeners = cfg.ingest.listeners.map((l) => ({ ...l, listen: l.listen.replace(/:\d+$/, ':0') }));
-  if (cfg.radio.receive.listen !== '0' && !/:0$/.test(cfg.radio.receive.listen)) cfg.radio.receive.listen = cfg.radio.receive.listen.replace(/:\d+$/, ':0');
-  const d = await startDaemon({ config: cfg, socketPath: false });
-  const sent: Record<string, number> = {};
-  d.onTail((e) => e.dir === 'tx' && (sent[e.type] = (sent[e.type] ?? 0) + 1));
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  let read = 0;
-  let bad = 0;
-  let n = 0;
-  let t0 = NaN;
-  const wall0 = Date.now();
-  const tty = !!process.stderr.isTTY;
-  for await (const line of rl) {
-    read += Buffer.byteLength(line) + 1;
-    let e: RecordEvent;
-    try {
-      e = JSON.parse(line);
-      if ((e.kind !== 'sensor' && e.kind !== 'radio') || typeof e.data !== 'string' || !Number.isFinite(e.t)) throw new Error('not a record line');
-    } catch {
-      bad++;
-      continue;
-    }
-    if (Number.isNaN(t0)) t0 = e.t;
-    const wait = e.t - t0 - (Date.now() - wall0);
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    // Recorded frames carry their original capture times: move the whole recording onto today's timeline by one
-    // offset, so the times between frames (and so speeds) stay as recorded.
-    if (e.kind === 'sensor') {
-      const delta = BigInt(Math.round(wall0 - t0)) * 1_000_000n;
-      e.data = e.format === 'json' ? shiftCaptureTime(e.data, delta) : Buffer.from(shiftCaptureTime(Buffer.from(e.data, 'base64'), delta)).toString('base64');
-    }
-    d.inject(e);
-    n++;
-    if (tty && n % 50 === 0) {
-      const f = Math.min(1, read / Math.max(1, size));
-      process.stderr.write(`\r[${'#'.repeat(Math.round(f * 30)).padEnd(30)}] ${(f * 100).toFixed(0)}%  ${n} inputs`);
-    }
-  }
-  await new Promise((r) => setTimeout(r, 300));
-  await d.stop();
-  if (tty) process.stderr.write('\n');
-  io.out(`replayed ${n} inputs from ${file}${bad ? `, ${bad} unreadable lines skipped` : ''}; sent ${Object.entries(sent).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing'}`);
-  return bad && !n ? 1 : 0;
 }
 
 export const CONFIG_HELP = `usage: rsu config check FILE [--json]

@@ -4,9 +4,10 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { codecCommand, decodeCommand, encodeCommand } from './codec.js';
 import { demoCommand } from './demo.js';
-import { configCommand, recordCommand, replayCommand, runCommand, sendTestCommand, statusCommand, tailCommand } from './daemon-cmds.js';
+import { configCommand, recordCommand, runCommand, sendTestCommand, statusCommand, tailCommand } from './daemon-cmds.js';
 import { UsageError, processIo, type Io } from './io.js';
 import { mapCommand } from './map.js';
+import { replayCommand } from './replay.js';
 import { viewCommand } from './view.js';
 
 const USAGE = `usage: rsu <command> [options]     (rsu <command> --help for each)
