@@ -168,9 +168,17 @@ export function lineReader(onLine: (line: string) => void, limit?: { maxLine: nu
   };
 }
 
-export function request(path: string, req: object, onLine?: (obj: unknown) => void): Promise<unknown> {
+/** `signal`: closes the connection (a stream that should end: Ctrl-C on `rsu tail`); the promise then resolves. */
+export function request(path: string, req: object, onLine?: (obj: unknown) => void, signal?: AbortSignal): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const sock = createConnection(path);
+    const abort = () => {
+      sock.destroy();
+      resolve(undefined);
+    };
+    if (signal?.aborted) return abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    sock.on('close', () => signal?.removeEventListener('abort', abort));
     sock.on('error', (e: NodeJS.ErrnoException) => reject(new Error(describeSocketError(path, e))));
     sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
     sock.on(

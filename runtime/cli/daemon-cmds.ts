@@ -11,11 +11,12 @@ import { buildRsm, ParticipantIds } from '../apps/rsm.js';
 import { FixedTimePlan } from '../apps/signal-plan.js';
 import { buildSpat } from '../apps/spat.js';
 import { ConfigError, configCheck, formatIssue, loadConfig, MESSAGE_SETS, type MessageSet as StdName, type RsuConfig } from '../config/index.js';
-import { startDaemon, type DaemonStatus } from '../daemon.js';
+import { startDaemon, type Daemon, type DaemonStatus } from '../daemon.js';
 import { demoLaneMapPath, loadLaneMap } from '../map/index.js';
 import { defaultSocketPath, request, type TailEvent } from '../status.js';
 import { UsageError, type Io } from './io.js';
-import { paint, table } from './term.js';
+import { clock, paint, table, useColor } from './term.js';
+import type { LinkHealth } from '../uplink/index.js';
 
 export function configFrom(file: string | undefined, std: string | undefined, io: Io): RsuConfig {
   let cfg: RsuConfig;
@@ -54,7 +55,10 @@ export function untilStopped(durationS?: number, signal?: AbortSignal): Promise<
 }
 
 export const RUN_HELP = `usage: rsu run [--config FILE] [--std S] [--record FILE] [--duration S]
-Run the daemon. Without --config the built-in defaults apply. Ctrl-C (or SIGTERM) stops it cleanly.`;
+Run the daemon. Without --config the built-in defaults apply. Ctrl-C (or SIGTERM) stops it cleanly.
+SIGHUP reloads --config: validated first (an invalid file changes nothing); logging.level, applications.*.enabled,
+applications.rsi.events and .signs and uplink.alarms change live; any other changed key is logged as needing a
+restart.`;
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
@@ -64,22 +68,45 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   if (values.help) return io.out(RUN_HELP), 0;
   const cfg = configFrom(values.config, values.std, io);
   const d = await startDaemon({ config: cfg, recordTo: values.record });
+  const onHup = () => io.err(reloadConfig(d, values.config, values.std));
+  process.on('SIGHUP', onHup);
   const why = await untilStopped(values.duration ? Number(values.duration) : undefined);
+  process.off('SIGHUP', onHup);
   await d.stop();
   io.err(`rsu: stopped (${why})`);
   return 0;
 }
 
+/** SIGHUP: the config file again, validated, handed to the daemon; says what changed and what needs a restart. */
+export function reloadConfig(d: Daemon, file: string | undefined, std: string | undefined): string {
+  if (!file) return 'rsu: reload (SIGHUP): no --config file to reload; nothing changed';
+  let next: RsuConfig;
+  try {
+    next = loadConfig(file, {});
+    if (std) next.messageSet = std as StdName;
+  } catch (e) {
+    const issues = e instanceof ConfigError ? e.errors.map(formatIssue).join('; ') : (e as Error).message;
+    return `rsu: reload (SIGHUP): ${file} is not valid, nothing changed: ${issues}`;
+  }
+  const r = d.reload(next);
+  if (!r.applied.length && !r.needRestart.length) return `rsu: reload (SIGHUP): ${file}: no change`;
+  return `rsu: reload (SIGHUP): ${file}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'nothing applied live'}${r.needRestart.length ? `; needs a restart (running values kept): ${r.needRestart.join(', ')}` : ''}`;
+}
+
 export const STATUS_HELP = `usage: rsu status [--json] [--socket PATH]
-Show the running daemon's state: uptime, sensors, tracks, message rates, radio, uplink and spool, time source, errors.`;
+Show the running daemon's state: uptime, sensors, tracks, message rates, radio, uplink and spool, time source, errors.
+Exit status: 0 running without alarms; 3 running with an alarm active (listed); 1 no daemon answers; 2 usage.`;
+
+/** `rsu status` exit status while the daemon reports an alarm (monitoring scripts test it). */
+export const STATUS_ALARM_EXIT = 3;
 
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, socket: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) return io.out(STATUS_HELP), 0;
   const st = (await request(values.socket ?? defaultSocketPath(), { cmd: 'status' })) as DaemonStatus;
-  if (values.json) return io.out(JSON.stringify(st)), 0;
-  io.out(renderStatus(st, !!process.stdout.isTTY));
-  return 0;
+  if (values.json) io.out(JSON.stringify(st));
+  else io.out(renderStatus(st, useColor()));
+  return st.alarms?.length ? STATUS_ALARM_EXIT : 0;
 }
 
 const fmt = (x: unknown, d = 1) => (typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toFixed(d)) : x === null || x === undefined ? '–' : String(x));
@@ -93,33 +120,43 @@ export function renderStatus(st: DaemonStatus, color: boolean): string {
   const sensors = (st.sensors as { sensors: Record<string, { kind: string; frameRateHz: number; objectRatePerS: number; lastFrameAgeMs: number | null; framesDropped: Record<string, number> }> }).sensors;
   lines.push(
     table(
-      ['sensor', 'kind', 'frames/s', 'objects/s', 'last frame', 'dropped'],
-      Object.entries(sensors).map(([id, s]) => [
-        id,
-        s.kind,
-        fmt(s.frameRateHz),
-        fmt(s.objectRatePerS, 0),
-        s.lastFrameAgeMs === null ? p.red('never') : s.lastFrameAgeMs > 1000 ? p.red(`${fmt(s.lastFrameAgeMs, 0)} ms ago`) : `${fmt(s.lastFrameAgeMs, 0)} ms ago`,
-        String(Object.values(s.framesDropped).reduce((a, b) => a + b, 0)),
-      ]),
+      ['sensor', 'kind', 'frames/s', 'objects/s', 'last frame', 'frames dropped', 'detections dropped (10 s)'],
+      Object.entries(sensors).map(([id, s]) => {
+        const h = st.sensorHealth?.[id];
+        const det = !h || !h.detections ? '–' : `${fmt(h.droppedPct)} %${h.mainReason ? ` ${h.mainReason}` : ''}`;
+        return [
+          id,
+          s.kind,
+          fmt(s.frameRateHz),
+          fmt(s.objectRatePerS, 0),
+          s.lastFrameAgeMs === null ? p.red('never') : s.lastFrameAgeMs > 1000 ? p.red(`${fmt(s.lastFrameAgeMs, 0)} ms ago`) : `${fmt(s.lastFrameAgeMs, 0)} ms ago`,
+          String(Object.values(s.framesDropped).reduce((a, b) => a + b, 0)),
+          h && !h.healthy ? p.red(`${det} UNHEALTHY`) : det,
+        ];
+      }),
     ),
   );
   const per = st.perception as { mode: string; confirmedTracks?: number; liveTracks?: number };
   const lat = st.frameToRadio;
   lines.push(`perception: ${per.mode}, ${fmt(per.confirmedTracks)} tracks; frame → radio p50 ${fmt(lat.p50Ms, 2)} ms, p99 ${fmt(lat.p99Ms, 2)} ms`);
-  const types = MESSAGE_TYPES.filter((t) => st.messages.radioTxPerS[t] || st.messages.uplinkPerS[t] || st.messages.radioRxPerS[t]);
-  lines.push(table(['messages/s', ...types], [['radio tx', ...types.map((t) => fmt(st.messages.radioTxPerS[t] ?? 0))], ['radio rx', ...types.map((t) => fmt(st.messages.radioRxPerS[t] ?? 0))], ['uplink', ...types.map((t) => fmt(st.messages.uplinkPerS[t] ?? 0))]]));
-  const up = st.uplink as { spool: { records?: number; bytes?: number; droppedRecords: number }; mqtt?: { state: string; pending: number; acked: number }; kafka?: { state: string; pending: number } } | undefined;
+  // The uplink rows count what each broker acknowledged (delivered), not what was handed to the spool.
+  const byLink = st.messages.uplinkByLinkPerS ?? { uplink: st.messages.uplinkPerS };
+  const types = MESSAGE_TYPES.filter((t) => st.messages.radioTxPerS[t] || st.messages.radioRxPerS[t] || Object.values(byLink).some((r) => r[t]));
+  const rows = [['radio tx', ...types.map((t) => fmt(st.messages.radioTxPerS[t] ?? 0))], ['radio rx', ...types.map((t) => fmt(st.messages.radioRxPerS[t] ?? 0))]];
+  for (const [l, r] of Object.entries(byLink)) rows.push([l === 'uplink' ? 'uplink' : `${l} delivered`, ...types.map((t) => fmt(r[t] ?? 0))]);
+  lines.push(table(['messages/s', ...types], rows));
+  const up = st.uplink as { spool: { droppedRecords: number }; links?: LinkHealth[] } | undefined;
   if (up) {
-    const link = (name: string, l?: { state: string; pending: number }) => (l ? `${name} ${l.state === 'up' ? p.green(l.state) : p.red(l.state)}, ${l.pending} waiting` : '');
-    lines.push(`uplink: ${[link('mqtt', up.mqtt), link('kafka', up.kafka)].filter(Boolean).join('; ')}; spool dropped ${up.spool.droppedRecords}`);
+    const link = (l: LinkHealth) =>
+      `${l.link} ${l.connected ? p.green('connected') : p.red(`${l.state} since ${clock(l.sinceMs)}`)}, ${l.backlog} waiting${l.oldestUndeliveredS !== null ? ` (oldest ${fmt(l.oldestUndeliveredS)} s)` : ''}, ${fmt(l.deliveredPerS)} delivered/s, ${l.errors} errors${l.lastError && !l.connected ? ` (last: ${l.lastError})` : ''}`;
+    lines.push(`uplink: ${(up.links ?? []).map(link).join('; ')}; spool dropped ${up.spool.droppedRecords}`);
   } else lines.push('uplink: off');
   const sch = st.scheduler as { withheld: Record<string, number> };
   if (Object.keys(sch.withheld).length) lines.push(`withheld: ${Object.entries(sch.withheld).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const a of st.alarms) lines.push(p.red(`ALARM: ${a}`));
   if (st.recentErrors.length) {
     lines.push('recent errors:');
-    for (const e of st.recentErrors.slice(-5)) lines.push(`  ${e.at}  ${e.msg}`);
+    for (const e of st.recentErrors.slice(-5)) lines.push(`  ${clock(Date.parse(e.at))}  ${e.msg}`);
   }
   return lines.join('\n');
 }
@@ -133,14 +170,27 @@ export async function tailCommand(argv: string[], io: Io): Promise<number> {
   const types = values.type?.split(',').map((s) => s.trim().toLowerCase());
   const bad = types?.filter((t) => !MESSAGE_TYPES.includes(t as MessageType));
   if (bad?.length) throw new UsageError(`--type: unknown message type ${bad.join(', ')} (bsm, spat, map, rsi, rsm)`);
-  const p = paint(!!process.stdout.isTTY);
-  const stop = untilStopped();
-  const req = request(values.socket ?? defaultSocketPath(), { cmd: 'tail', types }, (o) => {
-    const e = o as TailEvent;
-    if (values.json) io.out(JSON.stringify(e));
-    else io.out(`${new Date(e.atMs).toISOString().slice(11, 23)} ${e.dir === 'tx' ? p.green('tx') : p.cyan('rx')} ${e.type.toUpperCase().padEnd(4)} ${JSON.stringify(e.value).slice(0, 160)}`);
-  });
-  await Promise.race([stop, req]);
+  const p = paint(useColor());
+  // On a terminal a line is cut to fit; piped, every value is whole.
+  const cut = process.stdout.isTTY ? (s: string) => (s.length > 160 ? `${s.slice(0, 159)}…` : s) : (s: string) => s;
+  const ended = new AbortController();
+  const stop = untilStopped(undefined, ended.signal);
+  const req = request(
+    values.socket ?? defaultSocketPath(),
+    { cmd: 'tail', types },
+    (o) => {
+      if (ended.signal.aborted) return;
+      const e = o as TailEvent;
+      if (values.json) io.out(JSON.stringify(e));
+      else io.out(`${new Date(e.atMs).toISOString().slice(11, 23)} ${e.dir === 'tx' ? p.green('tx') : p.cyan('rx')} ${e.type.toUpperCase().padEnd(4)} ${cut(JSON.stringify(e.value))}`);
+    },
+    ended.signal,
+  );
+  try {
+    await Promise.race([stop, req]);
+  } finally {
+    ended.abort(); // Ctrl-C, SIGTERM or the daemon gone: close the connection, print nothing more
+  }
   return 0;
 }
 
@@ -151,16 +201,30 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { duration: { type: 'string' }, socket: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   if (values.help) return io.out(RECORD_HELP), 0;
   if (positionals.length !== 1) throw new UsageError('give the FILE to record to');
+  const duration = values.duration === undefined ? undefined : Number(values.duration);
+  if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration ${values.duration}: expected seconds above 0`);
   const out = createWriteStream(positionals[0]!, { flags: 'a' });
   let n = 0;
-  const stop = untilStopped(values.duration ? Number(values.duration) : undefined);
-  const req = request(values.socket ?? defaultSocketPath(), { cmd: 'record' }, (o) => {
-    out.write(JSON.stringify(o) + '\n');
-    if (++n % 100 === 0 && process.stderr.isTTY) process.stderr.write(`\rrecorded ${n}`);
-  });
-  await Promise.race([stop, req]);
-  await new Promise<void>((resolve) => out.end(() => resolve()));
-  io.err(`\nrecorded ${n} inputs to ${positionals[0]}`);
+  const ended = new AbortController();
+  const stop = untilStopped(duration, ended.signal);
+  const req = request(
+    values.socket ?? defaultSocketPath(),
+    { cmd: 'record' },
+    (o) => {
+      if (ended.signal.aborted) return;
+      out.write(JSON.stringify(o) + '\n');
+      if (++n % 100 === 0 && process.stderr.isTTY) process.stderr.write(`\rrecorded ${n}`);
+    },
+    ended.signal,
+  );
+  let why: unknown;
+  try {
+    why = await Promise.race([stop, req]);
+  } finally {
+    ended.abort(); // stop reading before the count is final; the file gets everything counted
+    await new Promise<void>((resolve) => out.end(() => resolve()));
+  }
+  io.err(`${process.stderr.isTTY ? '\n' : ''}recorded ${n} inputs to ${positionals[0]}${typeof why === 'string' ? ` (${why === 'duration' ? `${duration} s` : why})` : ' (the daemon closed the connection)'}`);
   return 0;
 }
 
