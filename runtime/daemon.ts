@@ -21,7 +21,7 @@ import { splitHostPort } from './config/schema.js';
 import { parseConfigDownlink, RsiEvents, validateRsiDownlink } from './downlinks.js';
 import { loadLaneMap, type LaneMap } from './map/index.js';
 import { startEmbeddedBroker } from './broker.js';
-import { SensorDropWatch, sensorAlarms, uplinkAlarms, type SensorHealth } from './health.js';
+import { outputAlarms, SensorDropWatch, sensorAlarms, TotalsWindow, uplinkAlarms, type SensorHealth } from './health.js';
 import { Metrics } from './metrics.js';
 import { createPerception, type PerceptionStage, type PerceptionStats } from './perception/index.js';
 import { Scheduler, type Outgoing } from './scheduler.js';
@@ -210,6 +210,9 @@ export async function signalControllerFromConfig(spat: ApplicationsSection['spat
  */
 export async function perceptionFromConfig(cfg: RsuConfig, logger: Logger): Promise<PerceptionStage> {
   if (cfg.perception.fusion === 'plain') return createPerception(cfg, { logger });
+  // onnxruntime's telemetry would write /tmp/mat-debug-<pid>.log and a device id under ~/.cache/Microsoft on
+  // every start; it reads this when the library loads. A deployer may still set it otherwise.
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
   const { onnxFusionFactory } = await import('./perception/onnx.js');
   return createPerception(cfg, { logger, backend: onnxFusionFactory({ logger, ...(cfg.perception.model ? { modelPath: cfg.perception.model } : {}) }) });
 }
@@ -477,7 +480,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
     // Sensors whose detections perception drops, judged over a sliding window sampled once a second.
     const sensorDrops = new SensorDropWatch();
-    const sampleSensors = () => sensorDrops.sample(Date.now(), (perception.stats() as PerceptionStats).perSensor ?? {});
+    // And messages that fail on the way out (encoding, the radio), likewise.
+    const output = new TotalsWindow();
+    const sampleSensors = () => {
+      const now = Date.now();
+      sensorDrops.sample(now, (perception.stats() as PerceptionStats).perSensor ?? {});
+      const totals: Record<string, number> = {};
+      for (const [k, v] of Object.entries(scheduler.stats().withheld)) if (k.endsWith(':encode_error')) totals[`encode_error:${k.split(':')[0]}`] = v;
+      const tx = radioTx?.stats();
+      if (tx) {
+        totals.radio_sent = tx.sent.datagrams;
+        for (const [k, v] of Object.entries(tx.errors)) totals[`radio_error:${k}`] = v;
+      }
+      output.sample(now, totals);
+    };
     sampleSensors();
     const healthTimer = setInterval(sampleSensors, 1000);
     healthTimer.unref();
@@ -552,6 +568,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       }
       const sensorHealth = sensorDrops.health();
       alarms.push(...sensorAlarms(sensorHealth));
+      alarms.push(...outputAlarms(output.growth(), radioTx?.stats().lastError?.message));
       if (uplink) alarms.push(...uplinkAlarms(uplink.links(now), cfg.uplink.alarms, now));
       const sh = signals?.health();
       if (signals && sh && cfg.applications.spat.enabled && signals.snapshot(now) === undefined) {

@@ -75,3 +75,35 @@ export function sensorAlarms(health: Record<string, SensorHealth>): string[] {
     .filter(([, h]) => !h.healthy)
     .map(([id, h]) => `sensor ${id} unhealthy: ${h.droppedPct} % of its ${h.detections} detections in the last 10 s dropped${h.mainReason ? ` (mostly ${h.mainReason})` : ''}`);
 }
+
+/** How much running totals grew over a sliding window (default 10 s), sampled once a second. */
+export class TotalsWindow {
+  private samples: { ms: number; totals: Record<string, number> }[] = [];
+  constructor(private readonly windowMs = 10_000) {}
+  sample(nowMs: number, totals: Record<string, number>): void {
+    this.samples.push({ ms: nowMs, totals: { ...totals } });
+    while (this.samples.length > 2 && nowMs - this.samples[1]!.ms >= this.windowMs) this.samples.shift();
+  }
+  growth(): Record<string, number> {
+    const first = this.samples[0];
+    const last = this.samples[this.samples.length - 1];
+    if (!first || !last) return {};
+    return Object.fromEntries(Object.entries(last.totals).map(([k, v]) => [k, v - (first.totals[k] ?? 0)]));
+  }
+}
+
+/**
+ * Messages built but failing on the way out: encoding (modules that are not the configured message set's) and the
+ * radio (sends refused: unreachable, nothing listening, queue full). Totals: `encode_error:<type>`, `radio_sent`, `radio_error:<reason>`.
+ */
+export function outputAlarms(growth: Record<string, number>, lastRadioError?: string): string[] {
+  const out: string[] = [];
+  const enc = Object.entries(growth).filter(([k, v]) => k.startsWith('encode_error:') && v > 0);
+  if (enc.length) out.push(`messages fail to encode (${enc.map(([k, v]) => `${k.slice(13)} ${v}`).join(', ')} in the last 10 s): nothing of those types is sent; see recent errors`);
+  const radioErrors = Object.entries(growth).filter(([k, v]) => k.startsWith('radio_error:') && v > 0);
+  if (radioErrors.length) {
+    const sent = growth.radio_sent ?? 0;
+    out.push(`radio: ${sent ? `${sent} datagrams sent, but ` : 'nothing sent: '}${radioErrors.map(([k, v]) => `${k.slice(12)} ${v}`).join(', ')} in the last 10 s${lastRadioError ? ` (${lastRadioError})` : ''}`);
+  }
+  return out;
+}

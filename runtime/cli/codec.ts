@@ -1,8 +1,8 @@
 // `rsu decode`, `rsu encode`, `rsu codec compile`: the codec from a shell, one message or a stream of lines.
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { STD_NAMES, TrailingBytesError, compileCached, fromHex, j2735Dir, loadMessageSet, toHex, type MessageSet, type StdName } from '../../codecs/index.js';
-import { UsageError, type Io } from './io.js';
+import { STD_NAMES, TrailingBytesError, checkModules, compileCached, fromHex, j2735Dir, loadMessageSet, toHex, type MessageSet, type StdName } from '../../codecs/index.js';
+import { subcommand, UsageError, type Io } from './io.js';
 
 const COMMON = {
   std: { type: 'string' },
@@ -44,7 +44,7 @@ async function openSet(std: StdName, asn1: string | undefined): Promise<MessageS
 async function* inputs(io: Io, positional: string[], lines: boolean): AsyncGenerator<string> {
   if (positional.length > 1) throw new UsageError('give at most one value argument (or use stdin)');
   if (positional.length === 1) {
-    if (lines) yield* positional[0]!.split(/\r?\n/).filter((l) => l.trim());
+    if (lines) yield* positional[0]!.replace(/\r?\n$/, '').split(/\r?\n/);
     else yield positional[0]!;
     return;
   }
@@ -55,7 +55,7 @@ async function* inputs(io: Io, positional: string[], lines: boolean): AsyncGener
     return;
   }
   const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
-  for await (const line of rl) if (line.trim()) yield line;
+  for await (const line of rl) yield line;
 }
 
 function parseHex(s: string): Uint8Array {
@@ -75,6 +75,10 @@ export async function decodeCommand(argv: string[], io: Io): Promise<number> {
   if (!ms.has(values.type)) throw new UsageError(`${ms.name} has no type ${values.type}`);
   let failed = 0;
   for await (const item of inputs(io, positionals, values.lines)) {
+    if (values.lines && !item.trim()) {
+      io.out(''); // an empty line stays one, so output lines match input lines
+      continue;
+    }
     try {
       const bytes = parseHex(item);
       let value: unknown;
@@ -101,6 +105,10 @@ export async function encodeCommand(argv: string[], io: Io): Promise<number> {
   if (!ms.has(values.type)) throw new UsageError(`${ms.name} has no type ${values.type}`);
   let failed = 0;
   for await (const item of inputs(io, positionals, values.lines)) {
+    if (values.lines && !item.trim()) {
+      io.out('');
+      continue;
+    }
     try {
       let value: unknown;
       try {
@@ -120,7 +128,7 @@ export async function encodeCommand(argv: string[], io: Io): Promise<number> {
 
 export async function codecCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'compile') throw new UsageError(`rsu codec: unknown subcommand ${sub ?? '(none)'}\n${COMPILE_HELP}`);
+  if (!subcommand('codec', sub, ['compile'], COMPILE_HELP, io)) return 0;
   const { values } = parseArgs({
     args: rest,
     options: { asn1: { type: 'string' }, std: { type: 'string', default: 'j2735-2020' }, cache: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
@@ -131,6 +139,7 @@ export async function codecCommand(argv: string[], io: Io): Promise<number> {
   if (!dir) throw new UsageError('--asn1 DIR is required');
   const t0 = performance.now();
   const mod = await compileCached(std, dir, values.cache);
+  checkModules(std, dir, mod.typeNames);
   io.out(`${std}: compiled ${mod.typeNames.length} types from ${dir} in ${(performance.now() - t0).toFixed(0)} ms`);
   return 0;
 }

@@ -1,5 +1,6 @@
 // `rsu run`, `rsu status`, `rsu tail`, `rsu record`, `rsu config check`, `rsu send-test`.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadMessageSet, toHex, type MessageSet } from '../../codecs/index.js';
 import { radioTxFromConfig } from '../../hw/radio/index.js';
@@ -10,11 +11,11 @@ import { buildRsi } from '../apps/rsi.js';
 import { buildRsm, ParticipantIds } from '../apps/rsm.js';
 import { FixedTimePlan } from '../apps/signal-plan.js';
 import { buildSpat } from '../apps/spat.js';
-import { ConfigError, configCheck, formatIssue, loadConfig, MESSAGE_SETS, type MessageSet as StdName, type RsuConfig } from '../config/index.js';
+import { ConfigError, configCheck, formatIssue, parseHostPort as splitHostPort, type ConfigIssue, loadConfig, MESSAGE_SETS, type MessageSet as StdName, type RsuConfig } from '../config/index.js';
 import { startDaemon, type Daemon, type DaemonStatus } from '../daemon.js';
 import { demoLaneMapPath, loadLaneMap } from '../map/index.js';
 import { defaultSocketPath, request, type TailEvent } from '../status.js';
-import { UsageError, type Io } from './io.js';
+import { subcommand, UsageError, type Io } from './io.js';
 import { clock, paint, table, useColor } from './term.js';
 import type { LinkHealth } from '../uplink/index.js';
 
@@ -31,6 +32,16 @@ export function configFrom(file: string | undefined, std: string | undefined, io
     cfg.messageSet = std as StdName;
   }
   return cfg;
+}
+
+/**
+ * `--asn1 DIR`: the deployer's J2735 modules for this run (as RSU_J2735_ASN1_DIR, which every loader of the
+ * process reads: the daemon, the demo's receiver, send-test).
+ */
+export function useAsn1Dir(dir: string | undefined): void {
+  if (dir === undefined) return;
+  if (!existsSync(dir)) throw new UsageError(`--asn1 ${dir}: no such directory`);
+  process.env.RSU_J2735_ASN1_DIR = resolve(dir);
 }
 
 /** Resolves when SIGINT/SIGTERM arrives or after durationS; removes its handlers. */
@@ -54,7 +65,7 @@ export function untilStopped(durationS?: number, signal?: AbortSignal): Promise<
   });
 }
 
-export const RUN_HELP = `usage: rsu run [--config FILE] [--std S] [--record FILE] [--duration S]
+export const RUN_HELP = `usage: rsu run [--config FILE] [--std S] [--asn1 DIR] [--record FILE] [--duration S]
 Run the daemon. Without --config the built-in defaults apply. Ctrl-C (or SIGTERM) stops it cleanly.
 SIGHUP reloads --config: validated first (an invalid file changes nothing); logging.level, applications.*.enabled,
 applications.rsi.events and .signs and uplink.alarms change live; any other changed key is logged as needing a
@@ -63,9 +74,10 @@ restart.`;
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { config: { type: 'string' }, std: { type: 'string' }, record: { type: 'string' }, duration: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string' }, std: { type: 'string' }, asn1: { type: 'string' }, record: { type: 'string' }, duration: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return io.out(RUN_HELP), 0;
+  useAsn1Dir(values.asn1);
   const cfg = configFrom(values.config, values.std, io);
   const d = await startDaemon({ config: cfg, recordTo: values.record });
   const onHup = () => io.err(reloadConfig(d, values.config, values.std));
@@ -233,12 +245,14 @@ Validate a config file: every problem, with its key and line.`;
 
 export async function configCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'check') throw new UsageError(`rsu config: unknown subcommand ${sub ?? '(none)'}\n${CONFIG_HELP}`);
+  if (!subcommand('config', sub, ['check'], CONFIG_HELP, io)) return 0;
   const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   if (values.help) return io.out(CONFIG_HELP), 0;
   if (positionals.length !== 1) throw new UsageError('give the config FILE to check');
   const r = configCheck(positionals[0]!);
-  if (values.json) io.out(JSON.stringify({ file: r.file, ok: r.ok, errors: r.errors.map(formatIssue), warnings: r.warnings.map(formatIssue) }));
+  // Each issue as an object (path, message, file, line, column) plus its one-line text.
+  const asJson = (i: ConfigIssue) => ({ ...i, text: formatIssue(i) });
+  if (values.json) io.out(JSON.stringify({ file: r.file, ok: r.ok, errors: r.errors.map(asJson), warnings: r.warnings.map(asJson) }));
   else {
     for (const w of r.warnings) io.out(`warning: ${formatIssue(w)}`);
     for (const e of r.errors) io.out(`error: ${formatIssue(e)}`);
@@ -247,20 +261,22 @@ export async function configCommand(argv: string[], io: Io): Promise<number> {
   return r.ok ? 0 : 1;
 }
 
-export const SEND_TEST_HELP = `usage: rsu send-test --type rsi|spat|map|rsm [--config FILE] [--std S] [--to HOST:PORT]
+export const SEND_TEST_HELP = `usage: rsu send-test --type rsi|spat|map|rsm [--config FILE] [--std S] [--asn1 DIR] [--to HOST:PORT]
 Build one message of the type from the config, send it once over the configured radio (or udp-raw to --to), and
 print it (hex and decoded).`;
 
 export async function sendTestCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { type: { type: 'string' }, config: { type: 'string' }, std: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { type: { type: 'string' }, config: { type: 'string' }, std: { type: 'string' }, asn1: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return io.out(SEND_TEST_HELP), 0;
+  useAsn1Dir(values.asn1);
   const type = values.type?.toLowerCase() as MessageType | undefined;
   if (!type || !['rsi', 'spat', 'map', 'rsm'].includes(type)) throw new UsageError('--type rsi, spat, map or rsm');
   const cfg = configFrom(values.config, values.std, io);
   if (values.to) {
+    if (!splitHostPort(values.to.replace(/^udp:\/\//, ''))) throw new UsageError(`--to ${values.to}: expected HOST:PORT or udp://HOST:PORT`);
     cfg.radio.mode = 'udp-raw';
     cfg.radio.udpRaw.target = values.to.replace(/^udp:\/\//, '');
   }
@@ -284,7 +300,17 @@ export async function sendTestCommand(argv: string[], io: Io): Promise<number> {
   }
   const tx = radioTxFromConfig(cfg.radio, { messageSet: cfg.messageSet });
   if (!tx) throw new UsageError('the radio is off in this config (radio.mode: off); give --to HOST:PORT');
-  await tx.ready();
+  const target = cfg.radio.mode === 'udp-raw' ? cfg.radio.udpRaw.target : cfg.radio.immediateForward.target;
+  // The socket connects first (name lookup, connect(2)); a target that never becomes reachable is an error.
+  let timer: NodeJS.Timeout | undefined;
+  const connected = await Promise.race([tx.ready().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 3000)))]);
+  clearTimeout(timer);
+  if (!connected || !(tx.stats() as { connected?: boolean }).connected) {
+    const why = (tx.stats() as { lastError?: { message: string } }).lastError?.message ?? 'no connection within 3 s';
+    await tx.close();
+    io.err(`rsu send-test: cannot send to ${target}: ${why}`);
+    return 1;
+  }
   for (const f of frames) {
     const bytes = ms.encode('MessageFrame', f as never);
     const ok = tx.send({ type, bytes });
@@ -293,9 +319,15 @@ export async function sendTestCommand(argv: string[], io: Io): Promise<number> {
     if (!ok) io.err(`not sent: ${JSON.stringify(tx.stats())}`);
   }
   await new Promise((r) => setTimeout(r, 100));
-  const st = tx.stats() as { errors?: Record<string, number> };
+  const st = tx.stats() as { errors?: Record<string, number>; lastError?: { message: string } };
   await tx.close();
-  const errors = Object.values(st.errors ?? {}).reduce((a, b) => a + b, 0);
-  io.err(`sent ${frames.length} ${type} message(s) via ${cfg.radio.mode} to ${cfg.radio.mode === 'udp-raw' ? cfg.radio.udpRaw.target : cfg.radio.immediateForward.target}${errors ? `, ${errors} error(s)` : ''}`);
-  return errors ? 1 : 0;
+  const errors = Object.entries(st.errors ?? {}).filter(([, n]) => n > 0);
+  if (!errors.length) {
+    io.err(`sent ${frames.length} ${type} message(s) via ${cfg.radio.mode} to ${target}`);
+    return 0;
+  }
+  // ECONNREFUSED comes back as ICMP after the datagram left: nothing listens on the target.
+  const said = errors.map(([k, n]) => (k === 'ECONNREFUSED' ? `refused by ${target} (ECONNREFUSED: nothing listens there)` : `${k} ×${n}`));
+  io.err(`rsu send-test: ${type} to ${target} via ${cfg.radio.mode} failed: ${said.join('; ')}${st.lastError ? ` (${st.lastError.message})` : ''}`);
+  return 1;
 }

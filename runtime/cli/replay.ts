@@ -9,10 +9,10 @@ import { shiftCaptureTime } from '../../hw/sensors/wire.js';
 import type { RsuConfig } from '../config/index.js';
 import { startDaemon } from '../daemon.js';
 import type { RecordEvent } from '../status.js';
-import { configFrom } from './daemon-cmds.js';
+import { configFrom, useAsn1Dir } from './daemon-cmds.js';
 import { UsageError, type Io } from './io.js';
 
-export const REPLAY_HELP = `usage: rsu replay FILE [--config FILE] [--std S] [--speed N | --as-fast-as-possible]
+export const REPLAY_HELP = `usage: rsu replay FILE [--config FILE] [--std S] [--asn1 DIR] [--speed N | --as-fast-as-possible]
                   [--radio] [--uplink] [--socket PATH]
 Run the daemon on recorded inputs (rsu record). Isolated by default, so it can run beside the live daemon:
 radio and uplink off, a private spool in a temporary directory, ingest and radio receive on free ports, no
@@ -65,6 +65,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
     options: {
       config: { type: 'string' },
       std: { type: 'string' },
+      asn1: { type: 'string' },
       speed: { type: 'string' },
       'as-fast-as-possible': { type: 'boolean' },
       radio: { type: 'boolean' },
@@ -76,6 +77,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   });
   if (values.help) return io.out(REPLAY_HELP), 0;
   if (positionals.length !== 1) throw new UsageError('give the FILE to replay');
+  useAsn1Dir(values.asn1);
   const speed = values['as-fast-as-possible'] ? Infinity : values.speed === undefined ? 1 : Number(values.speed);
   if (values.speed !== undefined && values['as-fast-as-possible']) throw new UsageError('--speed or --as-fast-as-possible, not both');
   if (!(speed > 0)) throw new UsageError(`--speed ${values.speed}: expected a number above 0`);
