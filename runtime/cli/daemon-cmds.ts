@@ -15,6 +15,7 @@ import { ConfigError, configCheck, formatIssue, parseHostPort as splitHostPort, 
 import { startDaemon, type Daemon, type DaemonStatus } from '../daemon.js';
 import { demoLaneMapPath, loadLaneMap } from '../map/index.js';
 import { defaultSocketPath, request, type TailEvent } from '../status.js';
+import { deploymentIssues } from './deploy-checks.js';
 import { subcommand, UsageError, type Io } from './io.js';
 import { clock, paint, table, useColor } from './term.js';
 import type { LinkHealth } from '../uplink/index.js';
@@ -249,7 +250,7 @@ export async function configCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   if (values.help) return io.out(CONFIG_HELP), 0;
   if (positionals.length !== 1) throw new UsageError('give the config FILE to check');
-  const r = configCheck(positionals[0]!);
+  const r = configCheck(positionals[0]!, { extraChecks: deploymentIssues });
   // Each issue as an object (path, message, file, line, column) plus its one-line text.
   const asJson = (i: ConfigIssue) => ({ ...i, text: formatIssue(i) });
   if (values.json) io.out(JSON.stringify({ file: r.file, ok: r.ok, errors: r.errors.map(asJson), warnings: r.warnings.map(asJson) }));
