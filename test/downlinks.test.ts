@@ -17,7 +17,7 @@ t.test('config/down payloads', async (t) => {
   t.same(parseConfigDownlink(j({ applications: { rsm: { enabled: false } } })), { ok: true, value: { enabled: { rsm: false } } });
   t.same(parseConfigDownlink(j({ logging: { level: 'debug' } })), { ok: true, value: { logLevel: 'debug' } });
   const reason = (o: unknown) => (parseConfigDownlink(j(o)) as { reason: string }).reason;
-  t.match(reason({ radio: { mode: 'off' } }), /radio cannot be changed remotely \(allowed: logging\.level/);
+  t.match(reason({ radio: { mode: 'off' } }), /radio cannot be changed remotely \(allowed on this RSU: logging\.level/);
   t.match(reason({ applications: { spat: { phases: [] } } }), /applications\.spat\.phases cannot be changed remotely/);
   t.match(reason({ logging: { level: 'loud' } }), /logging\.level/);
   t.match(reason({ applications: { rsi: { events: [{ id: 999 }] } } }), /applications\.rsi\.events\[0\]/);
@@ -26,7 +26,7 @@ t.test('config/down payloads', async (t) => {
 });
 
 t.test('over MQTT: a good change applies, a bad one is rejected with its reason and changes nothing', async (t) => {
-  const broker = await startEmbeddedBroker('127.0.0.1', 0);
+  const broker = await startEmbeddedBroker();
   t.teardown(() => broker.close());
   const spool = mkdtempSync(join(tmpdir(), 'rsu-dl-'));
   t.teardown(() => rmSync(spool, { recursive: true, force: true }));
@@ -35,14 +35,23 @@ t.test('over MQTT: a good change applies, a bad one is rejected with its reason 
   cfg.ingest.listeners = [{ protocol: 'udp', listen: '127.0.0.1:0', format: 'protobuf' }];
   cfg.radio.mode = 'off';
   cfg.radio.receive.listen = '127.0.0.1:0'; // no radio receiver
-  cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: broker.url, embeddedBroker: false, version: '3.1.1' };
+  // The broker is in this process (like the demo's); this site lets the cloud switch applications off too.
+  cfg.uplink.mqtt = {
+    ...cfg.uplink.mqtt,
+    enabled: true,
+    url: broker.url,
+    embeddedBroker: false,
+    version: '3.1.1',
+    ...broker.credentials,
+    downlinks: { requireVerifiedBroker: false, configKeys: ['logging.level', 'applications.spat.enabled', 'applications.rsi.events'] },
+  };
   cfg.uplink.spool.dir = spool;
   cfg.metrics.port = 0;
   cfg.logging.level = 'silent';
   const d = await startDaemon({ config: cfg, socketPath: false });
   t.teardown(() => d.stop());
 
-  const cloud = mqtt.connect(broker.url);
+  const cloud = mqtt.connect(broker.url, broker.credentials);
   await new Promise<void>((r) => cloud.on('connect', () => cloud.subscribe('v2x/v1/rsu/DL01/ack/up', { qos: 1 }, () => r())));
   t.teardown(() => cloud.end(true));
   const acks: ReturnType<typeof decodeDownlinkAck>[] = [];
@@ -140,7 +149,7 @@ t.test('rsi/down payloads: events and signs with times, reference paths and link
 t.test('config/down: applications.rsi.signs, checked against the running message set', async (t) => {
   const signs = [{ id: 1, kind: 'school-zone', lat: 48.1, lon: 11.6 }];
   const r = parseConfigDownlink(j({ applications: { rsi: { signs } } }), 'csae2020');
-  t.same(r, { ok: true, value: { enabled: {}, rsiSigns: [{ ...signs[0], radiusM: 50, priority: 3 }] } });
+  t.same(r, { ok: true, value: { rsiSigns: [{ ...signs[0], radiusM: 50, priority: 3 }] } });
   t.match((parseConfigDownlink(j({ applications: { rsi: { signs } } }), 'j2735-2016') as { reason: string }).reason, /^applications\.rsi\.signs\[0\]\.type: no confirmed ITIS code \(J2540\.2\) for a school-zone sign in j2735-2016/);
   t.match((parseConfigDownlink(j({ applications: { rsi: { signs: [{ id: 1, kind: 'speed-limit', lat: 0, lon: 0 }] } } })) as { reason: string }).reason, /^applications\.rsi\.signs\[0\]\.speedLimitKmh: missing/);
 });
