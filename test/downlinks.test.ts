@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { startEmbeddedBroker } from '../runtime/broker.js';
-import { defaultConfig } from '../runtime/config/index.js';
+import { defaultConfig, loadConfig } from '../runtime/config/index.js';
+import { demoLaneMapPath } from '../runtime/map/index.js';
 import { startDaemon } from '../runtime/daemon.js';
 import { parseConfigDownlink, parseRsiDownlink, RsiEvents } from '../runtime/downlinks.js';
 import { decodeDownlinkAck, encodeDownlink } from '../runtime/uplink/index.js';
@@ -119,7 +120,18 @@ t.test('rsi/down payloads: events and signs with times, reference paths and link
     ['sign duration', { signs: [{ ...sign, durationS: 0 }] }, /^signs\[0\]\.durationS: expected a number 1\.\.604800, got 0$/],
     ['sign path', { signs: [{ ...sign, referencePaths: [{ ...path, radiusM: -1 }] }] }, /^signs\[0\]\.referencePaths\[0\]\.radiusM: expected a number 0\.\.6553\.5, got -1$/],
     ['too many signs', { signs: Array.from({ length: 33 }, (_, i) => ({ ...sign, id: i })) }, /^at most 32 signs per message, got 33$/],
+    // Issue 12 D14: unknown keys were silently ignored (an end time that never ends the event).
+    ['event key misspelt', { events: [{ ...ev, endtime: '2026-05-04T10:00:00Z' }] }, /^events\[0\]\.endtime: unknown key \(did you mean "endTime"\?\) \(expected type, source, id, /],
+    ['event key misspelt 2', { events: [{ ...ev, descripton: 'ice' }] }, /^events\[0\]\.descripton: unknown key \(did you mean "description"\?\)/],
+    ['sign key misspelt', { signs: [{ ...sign, speedlimit: 30 }] }, /^signs\[0\]\.speedlimit: unknown key \(did you mean "speedLimitKmh"\?\)|^signs\[0\]\.speedlimit: unknown key/],
+    ['top-level key misspelt', { event: [ev] }, /^event: unknown key \(did you mean "events"\?\) \(expected events, signs\)$/],
+    ['a list, not an object', [ev], /^payload must be a JSON object \{"events": \[\.\.\.\], "signs": \[\.\.\.\]\}, got a list$/],
   ];
+  // __proto__ as JSON.parse makes it: an own key, refused by name (and Object.prototype untouched).
+  const proto = (inner: string) => (parseRsiDownlink(Buffer.from(inner)) as { reason?: string }).reason;
+  t.match(proto(`{"events":[{"__proto__":{"polluted":1},"id":3,"type":707,"lat":48.1,"lon":11.6,"radiusM":30,"priority":4,"durationS":600}]}`), /^events\[0\]\.__proto__: unknown key/);
+  t.match(proto(`{"__proto__":{"polluted":1},"events":[]}`), /^__proto__: unknown key/);
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype not polluted');
   for (const [name, o, re] of cases) t.match(reason(o), re, name);
   t.match(reason({ signs: [{ ...sign, kind: 'school-zone', speedLimitKmh: undefined }] }, 'j2735-2020'), /^signs\[0\]\.type: no confirmed ITIS code \(J2540\.2\) for a school-zone sign in j2735-2020/, 'J2735: a school zone needs the deployer\'s ITIS code');
   t.equal(reason({ signs: [{ ...sign, kind: 'school-zone', speedLimitKmh: undefined, type: 4242 }] }, 'j2735-2020'), undefined, 'and is taken with one');
@@ -144,6 +156,36 @@ t.test('rsi/down payloads: events and signs with times, reference paths and link
   later.addFromCloud(j({ events: [{ ...ev, startTime: '2026-05-04T00:45:00Z', durationS: 3600 }] }), NOW);
   t.same([later.active(NOW).length, later.activeSigns(NOW).length], [0, 0], 'nothing in force yet');
   t.same([later.active(NOW + 15 * 60_000).length, later.activeSigns(NOW + 30 * 60_000).length], [1, 1], 'each from its start');
+});
+
+t.test('config/down: only the allowed keys; the change judged merged onto the running config', async (t) => {
+  const reason = (o: unknown, opts: Parameters<typeof parseConfigDownlink>[2]) => (parseConfigDownlink(j(o), 'csae2020', opts) as { reason?: string; code?: string });
+  const safe = { allowed: ['logging.level', 'applications.rsi.events', 'applications.rsi.signs'] as const };
+  t.match(reason({ applications: { spat: { enabled: false } } }, safe), {
+    code: 'not_allowed',
+    reason: /^applications\.spat\.enabled may not be changed remotely on this RSU \(uplink\.mqtt\.downlinks\.configKeys allows: logging\.level, applications\.rsi\.events, applications\.rsi\.signs\)$/,
+  });
+  t.match(reason({ applications: { spat: { enable: false } } }, safe), { code: 'not_allowed', reason: /^applications\.spat\.enable cannot be changed remotely \(did you mean "applications\.spat\.enabled"\?\)/ });
+  t.match(reason({ logging: { level: 'debug' } }, { allowed: [] }), { reason: /^logging\.level may not be changed remotely on this RSU \(uplink\.mqtt\.downlinks\.configKeys allows: nothing\)$/ });
+  t.match(reason({ applications: { rsi: { events: [{ id: 1, type: 707, lat: 48, lon: 11, __proto__x: 1 }] } } }, safe), { code: 'invalid', reason: /^applications\.rsi\.events\[0\]\.__proto__x: unknown key/ });
+  t.match((parseConfigDownlink(Buffer.from('{"applications":{"rsi":{"events":[{"__proto__":{"polluted":1},"id":1,"type":707,"lat":48,"lon":11}]}}}')) as { reason: string }).reason, /^applications\.rsi\.events\[0\]\.__proto__: unknown key/);
+  t.match((parseConfigDownlink(Buffer.from('{"__proto__":{"applications":{"spat":{"enabled":false}}}}')) as { reason: string }).reason, /^__proto__ cannot be changed remotely/);
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype not polluted');
+  // Merged onto the running config: the MAP can be switched on where the running config has its lane map file.
+  const running = defaultConfig({ onWarning: () => {} });
+  running.applications.map = { enabled: false, intervalMs: 1000, file: demoLaneMapPath() };
+  t.same(parseConfigDownlink(j({ applications: { map: { enabled: true } } }), 'csae2020', { running }), { ok: true, value: { enabled: { map: true } } });
+  t.match((parseConfigDownlink(j({ applications: { map: { enabled: true } } }), 'csae2020') as { reason: string }).reason, /^applications\.map\.file: missing/, 'without a running config, the defaults have no lane map');
+});
+
+t.test('issue 12 D4: config/down on a site with its own sensors, run where the demo calibrations are not', async (t) => {
+  const saved = process.env.RSU_CALIB_DIR;
+  process.env.RSU_CALIB_DIR = join(tmpdir(), 'rsu-no-such-calib-dir');
+  t.teardown(() => (saved === undefined ? delete process.env.RSU_CALIB_DIR : (process.env.RSU_CALIB_DIR = saved)));
+  t.throws(() => defaultConfig(), /the demo sensors' calibration|calibration/, 'the demo site cannot load here (as in the Docker image, /opt)');
+  const site = loadConfig(new URL('./fixtures/config/explicit-sensors.yaml', import.meta.url).pathname, { onWarning: () => {} });
+  const r = parseConfigDownlink(j({ logging: { level: 'debug' }, applications: { rsi: { events: [{ id: 4, type: 707, lat: 31.23, lon: 121.47 }] } } }), site.messageSet, { running: site });
+  t.match(r, { ok: true, value: { logLevel: 'debug', rsiEvents: [{ id: 4, type: 707 }] } }, 'accepted');
 });
 
 t.test('config/down: applications.rsi.signs, checked against the running message set', async (t) => {

@@ -29,7 +29,7 @@ export function kafkaPropertyProblem(props: Props): { key?: string; message: str
     return undefined;
   } catch (e) {
     const message = (e as Error).message;
-    const named = /property "([^"]+)"/.exec(message)?.[1];
+    const named = /property:? "([^"]+)"/.exec(message)?.[1];
     return { key: named !== undefined && Object.hasOwn(props, named) ? named : undefined, message: `librdkafka: ${message}` };
   }
 }
