@@ -121,7 +121,6 @@ t.test('hostile downlinks on every topic through a TLS broker with passwords: ea
     ['empty', 'rsi', Buffer.alloc(0), /^empty downlink payload$/, 'empty'],
     ['text, not protobuf', 'config', Buffer.from('{"applications":{"spat":{"enabled":false}}}'), /^malformed downlink: /, 'malformed'],
     ['random bytes', 'rsi', Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x12, 0x00]), /^malformed downlink: /, 'malformed'],
-    ['1 MiB', 'config', Buffer.alloc(1 << 20, 0x41), /^downlink payload of 1048576 bytes exceeds the limit of 65536$/, 'too_large'],
     ['another RSU', 'config', env('x-1', { logging: { level: 'debug' } }, { rsuId: 'OTHER' }), /^downlink addressed to rsu_id "OTHER", this is "ADV01"$/, 'wrong_rsu'],
     ['expired', 'rsi', env('x-2', { events: [ev] }, { expiresTimeMs: Date.now() - 1000 }), /^downlink expired at /, 'expired'],
     // Not JSON, or the wrong shape.
@@ -162,6 +161,16 @@ t.test('hostile downlinks on every topic through a TLS broker with passwords: ea
 
   const spat0 = spatSent(d);
   const expected: Record<string, number> = {};
+  // 1 MiB: refused by its size before it is parsed; or, where the MQTT layer limits incoming packets (issue 12
+  // D8), never delivered. Either way nothing is applied and the uplink stays (or comes back) up.
+  const n = cloud.acks.length;
+  await cloud.client.publishAsync(`${PRE}/config/down`, Buffer.alloc(1 << 20, 0x41), { qos: 1 });
+  await until('an ack, or 5 s', () => cloud.acks.length > n, 5000, 10).catch(() => undefined);
+  if (cloud.acks.length > n) {
+    t.match(cloud.acks[n], { accepted: false, reason: /^downlink payload of 1048576 bytes exceeds the limit of 65536$/ }, '1 MiB refused by size');
+    expected.too_large = 1;
+  } else t.pass('1 MiB not delivered by the MQTT layer');
+  await until('the uplink up', () => (d.status().uplink as { mqtt: { state: string } }).mqtt.state === 'up', 15_000, 20);
   for (const [name, kind, payload, reason, code] of cases) {
     const ack = await cloud.send(kind, payload);
     t.match(ack, { accepted: false, kind, reason }, name);
@@ -185,5 +194,6 @@ t.test('hostile downlinks on every topic through a TLS broker with passwords: ea
   t.equal(d.config.logging.level, 'warn');
   t.match(await cloud.send('config', env('ok-2', { logging: { level: 'warn' } })), { accepted: true, msgId: 'ok-2' });
   const st = downlinkStats(d);
-  t.same([st.received, st.accepted, st.rejected], [cases.length + 3, 2, cases.length]);
+  const huge = expected.too_large ?? 0;
+  t.same([st.received, st.accepted, st.rejected], [cases.length + huge + 3, 2, cases.length + huge]);
 });
