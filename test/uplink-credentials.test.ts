@@ -142,6 +142,7 @@ t.test('Kafka: TLS and SASL properties, password from a file or the environment,
   t.match(errors({ librdkafka: { 'linger.ms': [1] } }), [/^uplink\.kafka\.librdkafka\.linger\.ms: expected a string, number or boolean, got a list$/]);
   t.match(errors({ sasl: { username: 'rsu' } }), [/^uplink\.kafka\.sasl: missing: give the SASL password as passwordFile, passwordEnv or password$/]);
   t.match(errors({ sasl: { username: 'rsu', password: 'a', passwordFile: pw } }), [/^uplink\.kafka\.sasl\.passwordFile: give one of password, passwordFile, passwordEnv, not password and passwordFile$/]);
+  t.match(errors({ sasl: { username: 'rsu', password: 271828182 } }), [/^uplink\.kafka\.sasl\.password: expected a string \(quote it in YAML\), got a number$/], 'an inline password is never shown');
   t.match(errors({ sasl: { mechanism: 'SCRAM-SHA-1', username: 'rsu', passwordFile: pw } }), [/^uplink\.kafka\.sasl\.mechanism: expected one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, got "SCRAM-SHA-1"/]);
   t.match(warnings({ sasl: { mechanism: 'PLAIN', username: 'rsu', passwordFile: pw } }), [/^uplink\.kafka\.sasl\.mechanism: PLAIN without tls sends the password in clear/]);
   t.throws(() => kafkaProperties({ ...ok.config!.uplink.kafka, sasl: { mechanism: 'PLAIN', username: 'rsu', passwordFile: path.join(dir, 'gone') } }), { message: /^uplink\.kafka\.sasl\.passwordFile: cannot read .*gone: ENOENT$/ });

@@ -385,8 +385,18 @@ const tlsFiles = obj<TlsFiles>(
   },
 );
 
+/** A secret inline in the config: errors say what is wrong with it, never what it is. */
+const secret: Spec<string> = {
+  expected: 'a string (the password)',
+  parse(v, path, ctx) {
+    if (typeof v !== 'string') return fail(ctx, path, `expected a string (quote it in YAML), got ${v === null ? 'null' : Array.isArray(v) ? 'a list' : `a ${typeof v}`}`);
+    if (v.length === 0 || v.length > 65535) return fail(ctx, path, `expected 1-65535 characters, got ${v.length}`);
+    return v;
+  },
+};
+
 const passwordFields = {
-  password: opt(str({ maxLength: 65535 })),
+  password: opt(secret),
   passwordFile: opt(filePath()),
   passwordEnv: opt(str({ pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, patternText: 'an environment variable name' })),
 };
