@@ -186,6 +186,31 @@ t.test('issue 12 D4: config/down on a site with its own sensors, run where the d
   const site = loadConfig(new URL('./fixtures/config/explicit-sensors.yaml', import.meta.url).pathname, { onWarning: () => {} });
   const r = parseConfigDownlink(j({ logging: { level: 'debug' }, applications: { rsi: { events: [{ id: 4, type: 707, lat: 31.23, lon: 121.47 }] } } }), site.messageSet, { running: site });
   t.match(r, { ok: true, value: { logLevel: 'debug', rsiEvents: [{ id: 4, type: 707 }] } }, 'accepted');
+
+  // End to end: the daemon on that site config, a config/down over MQTT, accepted and applied.
+  const broker = await startEmbeddedBroker();
+  t.teardown(() => broker.close());
+  site.ingest.listeners = [{ protocol: 'udp', listen: '127.0.0.1:0', format: 'protobuf' }];
+  site.radio.mode = 'off';
+  site.radio.receive.listen = '127.0.0.1:0';
+  site.metrics.port = 0;
+  site.logging.level = 'silent';
+  site.uplink.spool.dir = mkdtempSync(join(tmpdir(), 'rsu-dl-d4-'));
+  t.teardown(() => rmSync(site.uplink.spool.dir, { recursive: true, force: true }));
+  site.uplink.mqtt = { ...site.uplink.mqtt, enabled: true, url: broker.url, version: '3.1.1', ...broker.credentials, downlinks: { requireVerifiedBroker: false, configKeys: ['logging.level'] } };
+  const d = await startDaemon({ config: site, socketPath: false });
+  t.teardown(() => d.stop());
+  const cloud = mqtt.connect(broker.url, broker.credentials);
+  t.teardown(() => cloud.end(true));
+  const pre = `v2x/v1/rsu/${site.rsu.id}`;
+  const acks: ReturnType<typeof decodeDownlinkAck>[] = [];
+  cloud.on('message', (_topic, p) => acks.push(decodeDownlinkAck(p)));
+  await new Promise<void>((r) => cloud.on('connect', () => cloud.subscribe(`${pre}/ack/up`, { qos: 1 }, () => r())));
+  await new Promise((r) => setTimeout(r, 500));
+  cloud.publish(`${pre}/config/down`, Buffer.from(encodeDownlink({ msgId: 'd4', rsuId: site.rsu.id, issuedTimeMs: Date.now(), payload: j({ logging: { level: 'warn' } }) } as never)), { qos: 1 });
+  for (let i = 0; i < 100 && acks.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  t.match(acks, [{ msgId: 'd4', accepted: true }], 'config/down accepted by the daemon of a site with its own sensors');
+  t.equal(d.config.logging.level, 'warn', 'and applied');
 });
 
 t.test('config/down: applications.rsi.signs, checked against the running message set', async (t) => {
