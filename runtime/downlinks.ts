@@ -308,7 +308,7 @@ export function parseConfigDownlink(payload: Uint8Array, std: MessageSet = 'csae
   for (const [key] of set) if (!allowed.includes(key)) return refuse(key);
   if (set.length === 0) return { ok: false, code: 'invalid', reason: 'the payload changes nothing' };
   // The change merged onto the running sections (the keys are the fixed paths above: nothing else is written).
-  const base = opts.running ? structuredClone(opts.running) : undefined;
+  const base = opts.running ? structuredClone({ logging: opts.running.logging, applications: opts.running.applications }) : undefined;
   const merged: { logging: Record<string, unknown>; applications: Record<string, Record<string, unknown>> } = {
     logging: { ...(base?.logging ?? {}) },
     applications: Object.fromEntries((['rsm', 'spat', 'map', 'rsi'] as const).map((a) => [a, { ...(base?.applications[a] ?? {}) }])),

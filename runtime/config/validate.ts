@@ -447,15 +447,14 @@ const librdkafkaProps: Spec<Record<string, string | number | boolean>> = {
   parse(v, path, ctx) {
     if (!isPlainObject(v)) return fail(ctx, path, `expected a mapping of librdkafka properties (compression.type: lz4, ...), got ${show(v)}`);
     const out: Record<string, string | number | boolean> = {};
-    let ok = true;
+    const errorsBefore = ctx.errors.length;
     for (const [k, x] of Object.entries(v)) {
-      const owner = KAFKA_OWN_PROPERTIES[k];
-      if (Object.hasOwn(KAFKA_OWN_PROPERTIES, k)) ok = fail(ctx, [...path, k], `set by ${owner}, not here`) ?? false;
-      else if (!/^[a-z][a-z0-9_.]*$/.test(k)) ok = fail(ctx, [...path, k], `not a librdkafka property name (lower case, dotted)`) ?? false;
-      else if (!['string', 'number', 'boolean'].includes(typeof x)) ok = fail(ctx, [...path, k], `expected a string, number or boolean, got ${show(x)}`) ?? false;
+      if (Object.hasOwn(KAFKA_OWN_PROPERTIES, k)) fail(ctx, [...path, k], `set by ${KAFKA_OWN_PROPERTIES[k]}, not here`);
+      else if (!/^[a-z][a-z0-9_.]*$/.test(k)) fail(ctx, [...path, k], 'not a librdkafka property name (lower case, dotted)');
+      else if (!['string', 'number', 'boolean'].includes(typeof x)) fail(ctx, [...path, k], `expected a string, number or boolean, got ${show(x)}`);
       else out[k] = x as string | number | boolean;
     }
-    if (!ok) return undefined;
+    if (ctx.errors.length > errorsBefore) return undefined;
     const problem = kafkaPropertyProblem(out);
     return problem ? fail(ctx, problem.key ? [...path, problem.key] : path, problem.message) : out;
   },
