@@ -10,6 +10,7 @@ import path from 'node:path';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { startEmbeddedBroker } from '../runtime/broker.js';
+import { startDemo } from '../runtime/cli/demo.js';
 import { defaultConfig } from '../runtime/config/index.js';
 import { startDaemon } from '../runtime/daemon.js';
 import { freePort } from './support/mosquitto.js';
@@ -88,4 +89,18 @@ t.test('uplink.mqtt.embeddedBroker in rsu run: the daemon starts it with per-run
   t.match(await tryConnect(`mqtt://127.0.0.1:${port}`, {}), /^refused: /, 'anonymous clients are refused');
   const { username, password } = JSON.parse(fs.readFileSync(file, 'utf8')) as { username: string; password: string };
   t.equal(await tryConnect(`mqtt://127.0.0.1:${port}`, { username, password }), 'connected', 'the owner can subscribe with the file');
+});
+
+t.test('the demo: its broker wants the credentials of the run, which the demo\'s own uplink uses', { timeout: 60_000 }, async (t) => {
+  const demo = await startDemo({ socketPath: false, configure: (c) => void (c.logging.level = 'silent') });
+  t.teardown(() => demo.stop());
+  const file = demo.mqttCredentialsFile!;
+  t.equal(fs.statSync(file).mode & 0o777, 0o600, `${path.basename(file)} readable by its owner only`);
+  t.equal(fs.statSync(path.dirname(file)).mode & 0o077, 0, 'in a directory only its owner can enter');
+  const { url, username, password } = JSON.parse(fs.readFileSync(file, 'utf8')) as { url: string; username: string; password: string };
+  t.match(await tryConnect(url, {}), /^refused: /, 'another local user cannot connect anonymously');
+  t.equal(await tryConnect(url, { username, password }), 'connected');
+  await until('the demo\'s uplink acknowledged', () => ((demo.daemon.status().uplink as { mqtt: { acked: number } }).mqtt.acked ?? 0) > 0, 20_000, 50);
+  await demo.stop();
+  t.equal(fs.existsSync(file), false, 'gone with the demo');
 });
