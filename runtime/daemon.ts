@@ -402,7 +402,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const bsms = new BsmMatcher();
     let radioRxPort: number | undefined;
     if (radioRx) {
-      radioRxPort = (await radioRx.start()).port;
+      try {
+        radioRxPort = (await radioRx.start()).port;
+      } catch (e) {
+        throw new Error(`radio.receive.listen ${cfg.radio.receive.listen}: ${(e as Error).message}`);
+      }
       closers.push(() => radioRx.close());
       radioRx.onMessage((m) => {
         if (m.type === 'bsm') {
@@ -584,7 +588,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }, 'source');
     let metricsPort: number | undefined;
     if (cfg.metrics.port > 0) {
-      const m = await metrics.serve(cfg.metrics.host, cfg.metrics.port);
+      const m = await metrics.serve(cfg.metrics.host, cfg.metrics.port).catch((e: Error) => {
+        throw new Error(`metrics.host/metrics.port ${cfg.metrics.host}:${cfg.metrics.port}: ${e.message}`);
+      });
       metricsPort = m.port;
       closers.push(() => m.close());
     }

@@ -135,3 +135,13 @@ t.test('the daemon leaves no onnxruntime telemetry behind', async (t) => {
   t.notOk(existsSync(`/tmp/mat-debug-${child.pid}.log`), 'no /tmp/mat-debug-<pid>.log');
   t.notOk(existsSync(join(home, '.cache', 'Microsoft')), 'nothing under ~/.cache/Microsoft');
 });
+
+t.test('a port taken at run time: the error names the key', async (t) => {
+  const { createSocket } = await import('node:dgram');
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  t.teardown(() => s.close());
+  const cfg = quietDaemonConfig();
+  cfg.radio.receive.listen = `127.0.0.1:${s.address().port}`;
+  await t.rejects(startDaemon({ config: cfg, socketPath: false }), { message: new RegExp(`^radio\\.receive\\.listen 127\\.0\\.0\\.1:${s.address().port}: .*EADDRINUSE`) });
+});

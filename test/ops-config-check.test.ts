@@ -81,3 +81,13 @@ t.test("rsu.reference with lat and lon swapped against the MAP's reference point
   const ok = await check(t, [...base, 'rsu: { reference: { lat: 48.2495, lon: 11.6389, elevation: 527 } }', `applications: { map: { enabled: true, file: "${demoLaneMapPath()}" } }`, 'uplink: { mqtt: { enabled: false } }', ''].join('\n'));
   t.same(ok.errors, [], 'the right way round passes');
 });
+
+t.test('map validate --config: the same swapped reference', async (t) => {
+  const dir = tmpDir(t, 'rsu-mapref-');
+  const file = join(dir, 'rsu.yaml');
+  writeFileSync(file, 'rsu: { reference: { lat: 11.6389, lon: 48.2495, elevation: 527 } }\n');
+  const out: string[] = [];
+  const code = await main(['map', 'validate', demoLaneMapPath(), '--config', file], { stdin: Readable.from(['']), out: (l) => out.push(l), err: (l) => out.push(l) });
+  t.equal(code, 1);
+  t.match(out.join('\n'), /error: .*rsu\.yaml: rsu\.reference: lat 11\.6389, lon 48\.2495 is [\d.]+ km from the MAP's reference point .*: latitude and longitude are swapped/);
+});

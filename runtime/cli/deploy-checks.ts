@@ -121,14 +121,14 @@ function referenceIssues(cfg: RsuConfig): ConfigIssue[] {
   } catch (e) {
     return [{ path: 'applications.map.file', message: (e as Error).message }];
   }
-  const rsu = cfg.rsu.reference;
+  const msg = referenceMismatch(cfg.rsu.reference, ref, file);
+  return msg ? [{ path: 'rsu.reference', message: msg }] : [];
+}
+
+/** Why the RSU's reference and its MAP's cannot be one intersection (too far apart; lat/lon swapped), if they cannot. */
+export function referenceMismatch(rsu: { lat: number; lon: number }, ref: { lat: number; lon: number }, file: string): string | undefined {
   const d = distanceM(rsu, ref);
-  if (d <= MAX_REFERENCE_DISTANCE_M) return [];
+  if (d <= MAX_REFERENCE_DISTANCE_M) return undefined;
   const swapped = distanceM({ lat: rsu.lon, lon: rsu.lat }, ref) <= MAX_REFERENCE_DISTANCE_M;
-  return [
-    {
-      path: 'rsu.reference',
-      message: `lat ${rsu.lat}, lon ${rsu.lon} is ${(d / 1000).toFixed(1)} km from the MAP's reference point (lat ${ref.lat}, lon ${ref.lon}, ${file})${swapped ? ': latitude and longitude are swapped' : ''}`,
-    },
-  ];
+  return `lat ${rsu.lat}, lon ${rsu.lon} is ${(d / 1000).toFixed(1)} km from the MAP's reference point (lat ${ref.lat}, lon ${ref.lon}, ${file})${swapped ? ': latitude and longitude are swapped' : ''}`;
 }

@@ -10,6 +10,7 @@ import { defaultConfig, loadConfig, type RsuConfig } from '../config/index.js';
 import { demoLaneMapPath, loadLaneMap } from '../map/index.js';
 import { renderLaneMapSvg } from '../map/render.js';
 import { controllerSignalGroups, formatProblem, loadMapLimits, validateLaneMapFile, type FileValidation, type MapProblem } from '../map/validate.js';
+import { referenceMismatch } from './deploy-checks.js';
 import { subcommand, UsageError, type Io } from './io.js';
 
 export const MAP_HELP = `usage: rsu map <build|validate|render> [FILE.geojson] [options]
@@ -108,6 +109,9 @@ async function validate(argv: string[], io: Io): Promise<number> {
   const std = stdOf(values.std, cfg);
   const file = fileOf(positionals, values.config ? cfg : undefined);
   const r = runValidation(file, std, values.asn1, cfg, true);
+  // The RSU broadcasts this MAP from its own reference point: the two must be one intersection.
+  const off = values.config && r.map ? referenceMismatch(cfg.rsu.reference, r.map.reference, file) : undefined;
+  if (off) r.errors.push({ severity: 'error', code: 'reference', message: `${values.config}: rsu.reference: ${off}` });
   // The MAP must also encode: a last check with the codec itself, when nothing else was found.
   if (r.map && !r.errors.length) {
     try {
