@@ -33,8 +33,12 @@ export interface DaemonInfo {
   map: ViewMap | null;
 }
 
-/** What the view uses of the daemon's status. */
-export type ViewStatus = Pick<DaemonStatus, 'rsuId' | 'messageSet' | 'uptimeS' | 'perception' | 'messages' | 'alarms' | 'recentErrors'>;
+/**
+ * What the view uses of the daemon's status. The health parts may be missing (an older daemon attached over the
+ * socket) and are read defensively (state.ts healthOf); `security` is what a daemon that signs will report.
+ */
+export type ViewStatus = Pick<DaemonStatus, 'rsuId' | 'messageSet' | 'uptimeS' | 'perception' | 'messages' | 'alarms' | 'recentErrors'> &
+  Partial<Pick<DaemonStatus, 'time' | 'sensors' | 'sensorHealth' | 'uplink'>> & { security?: unknown };
 
 /** The view's data: the daemon's info and status, the messages it sends, and the link to it. */
 export interface ViewSource {
