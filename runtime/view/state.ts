@@ -364,11 +364,16 @@ export function codeMeaning(family: CodeFamily, code: number): { what?: EventKin
   return other ? { typeName: other.name } : {};
 }
 
-/** Text phrases joined, each once: one contained in another ("50 km/h" in "speed limit 50 km/h") is left out. */
+/**
+ * A TIM's text items as one text. The sender splits a description into ITIS text phrases (16 characters at most),
+ * so they are joined with spaces; a leading phrase the rest repeats (a speed-limit sign's "50 km/h" item before
+ * its description "speed limit 50 km/h") is shown once.
+ */
 export function joinTexts(texts: readonly string[]): string | undefined {
-  const uniq = [...new Set(texts.map((t) => t.trim()).filter(Boolean))];
-  const kept = uniq.filter((t, i) => !uniq.some((o, j) => j !== i && o.length > t.length && o.toLowerCase().includes(t.toLowerCase())));
-  return kept.length ? kept.join(' · ') : undefined;
+  const ts = texts.map((t) => t.trim()).filter(Boolean);
+  if (!ts.length) return undefined;
+  const rest = ts.slice(1).join(' ');
+  return ts.length > 1 && rest.toLowerCase().includes(ts[0]!.toLowerCase()) ? rest : ts.join(' ');
 }
 
 const limitOf = (what: EventKind | undefined, text: string | undefined): number | undefined => {
