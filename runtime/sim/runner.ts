@@ -106,7 +106,9 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
   const endNs = Number.isFinite(durationS) ? startNs + BigInt(Math.round(durationS * 1e9)) : undefined;
   let nowNs = startNs;
   const wall0 = performance.now();
-  const wallStartMs = Date.now();
+  // Real time: simulated time is wall time from startMs on, so the time spent building the scenario (its warm-up,
+  // seconds on a loaded machine) is caught up, not carried as a lag that makes every frame arrive stale.
+  const wallStartMs = realtime ? startMs : Date.now();
 
   while (!opts.signal?.aborted && sched.length) {
     let at = sched[0]!.next;
