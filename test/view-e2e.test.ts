@@ -28,9 +28,12 @@ t.test('rsu view in headless Chromium', { skip, timeout: 120_000 }, async (t) =>
   // The demo (its signs: a speed limit 67 m north, road works 63 m south-east), with one configured RSI event 20 m
   // south-east of the crossing (road works, GB/T 29100 type 401) and a queue as the detector sends one (GB/T 29100
   // 707): its centroid, a 38 m radius around it, and the stretch of lane 31 it covers (38 m, half a lane wide).
+  // Kafka on a port where nothing listens: the outage the view must show (issue 16 point 2), alarmed after 3 s.
   const demo = await startDemo({
     socketPath: join(dir, 'rsu.sock'),
+    kafka: '127.0.0.1:1',
     configure: (cfg) => {
+      cfg.uplink.alarms = { ...cfg.uplink.alarms, linkDownS: 3 };
       const enu = new EnuFrame(cfg.rsu.reference);
       const g = (x: number, y: number) => {
         const q = enu.toGeo(x, y, 0);
@@ -189,7 +192,13 @@ t.test('rsu view in headless Chromium', { skip, timeout: 120_000 }, async (t) =>
   t.match(await page.locator('#sensors').textContent(), /camera_north unhealthy.*100 %.*above_horizon/, 'camera_north unhealthy, with why');
   t.ok(await page.locator('#sensors tr[data-sensor="lidar_north"][data-state="ok"]').count(), 'lidar_north healthy');
   t.equal(await page.locator('#uplink tr[data-link="mqtt"][data-connected="true"]').count(), 1, 'the MQTT link: connected');
-  t.match(await page.locator('#time').textContent(), /system clock/, 'the time source');
+  const kafka = page.locator('#uplink tr[data-link="kafka"][data-connected="false"]');
+  t.equal(await kafka.count(), 1, 'the Kafka link: not connected');
+  const [backlog, oldest] = await kafka.locator('td.num').allTextContents();
+  t.ok(Number(backlog) > 0, `its backlog: ${backlog} records`);
+  t.match(oldest, /^\d+ s$/, `its oldest undelivered: ${oldest}`);
+  t.match(await page.locator('#alarms').textContent(), /uplink kafka down for \d+ s: \d+ record\(s\) waiting/, 'and the alarm');
+  t.match(await page.locator('#time').textContent(), /system clock · no GNSS time source: offset not measured/, 'the time source');
   t.equal(await page.locator('#signing-panel').isVisible(), false, 'no signing panel without signing in the status');
   t.same(problems, [], 'no script errors, no CSP violations');
 });
