@@ -14,6 +14,7 @@ import { startDaemon } from '../runtime/daemon.js';
 import { SensorDropWatch, sensorAlarms } from '../runtime/health.js';
 import { DEFAULT_MEASUREMENT_OPTIONS, Georef, buildSensorModels, lidarDetection } from '../runtime/perception/index.js';
 import type { LinkHealth } from '../runtime/uplink/index.js';
+import { KafkaMock, kafkaMissing } from './support/kafka-mock.js';
 import { freePort, Mosquitto, mosquittoMissing } from './support/mosquitto.js';
 import { tmpDir, until } from './support/wait.js';
 
@@ -94,6 +95,38 @@ t.test('MQTT outage: state, backlog, oldest age, delivered rate, alarm, exit sta
   await until('drained', () => mqtt().connected && mqtt().backlog < 30 && uplinkAlarms().length === 0, 15000, 100);
   t.pass('no uplink alarm once delivered');
   t.equal(mqtt().oldestUndeliveredS === null || mqtt().oldestUndeliveredS! < 2, true);
+});
+
+t.test('Kafka outage: the link goes down with an alarm, its backlog grows, deliveries stop', { skip: kafkaMissing() }, async (t) => {
+  const dir = tmpDir(t, 'rsu-kafka-outage-');
+  const kafka = await KafkaMock.start();
+  let stopped = false;
+  t.teardown(() => (stopped ? undefined : kafka.stop()));
+  const file = join(dir, 'rsu.yaml');
+  writeFileSync(
+    file,
+    [
+      'rsu: { id: KOUT-1 }',
+      'ingest: { listeners: [{ protocol: udp, listen: "127.0.0.1:0", format: protobuf }] }',
+      'radio: { mode: "off", receive: { listen: "127.0.0.1:0" } }',
+      `uplink: { mqtt: { enabled: false }, kafka: { enabled: true, brokers: ["${kafka.bootstrap}"] }, spool: { dir: "${join(dir, 'spool')}" }, alarms: { linkDownS: 1, undeliveredS: 3 } }`,
+      'metrics: { port: 0 }',
+      'logging: { level: silent }',
+      '',
+    ].join('\n'),
+  );
+  const d = await startDaemon({ config: loadConfig(file, { onWarning: () => {} }), socketPath: false });
+  t.teardown(() => d.stop());
+  const link = () => (d.status().uplink as { links: LinkHealth[] }).links.find((l) => l.link === 'kafka')!;
+  await until('Kafka delivering', () => link().connected && (d.status().messages.uplinkPerS.spat ?? 0) > 5, 20_000, 100);
+  t.same(d.status().messages.uplinkByLinkPerS && Object.keys(d.status().messages.uplinkByLinkPerS!), ['kafka'], 'the delivered rate is per link');
+  await kafka.stop();
+  stopped = true;
+  await until('the Kafka alarm', () => d.status().alarms.some((a) => a.startsWith('uplink kafka')), 30_000, 200);
+  const l = link();
+  t.ok(l.backlog > 10, `records wait: ${l.backlog}`);
+  t.ok(l.oldestUndeliveredS !== null && l.oldestUndeliveredS > 1, `oldest ${l.oldestUndeliveredS} s`);
+  t.match(d.status().alarms.find((a) => a.startsWith('uplink kafka')), /^uplink kafka (down for \d+ s|behind): \d+ record\(s\) waiting, oldest \d+ s/);
 });
 
 t.test('a sensor whose detections are all dropped is unhealthy: status, alarm, metrics', async (t) => {
