@@ -14,6 +14,7 @@ import { startDaemon } from '../runtime/daemon.js';
 import { SensorDropWatch, sensorAlarms } from '../runtime/health.js';
 import { DEFAULT_MEASUREMENT_OPTIONS, Georef, buildSensorModels, lidarDetection } from '../runtime/perception/index.js';
 import type { LinkHealth } from '../runtime/uplink/index.js';
+import { viewHealthOf } from '../runtime/view/state.js';
 import { KafkaMock, kafkaMissing } from './support/kafka-mock.js';
 import { freePort, Mosquitto, mosquittoMissing } from './support/mosquitto.js';
 import { tmpDir, until } from './support/wait.js';
@@ -76,6 +77,7 @@ t.test('MQTT outage: state, backlog, oldest age, delivered rate, alarm, exit sta
   t.ok(down.backlog > 10, `records wait: ${down.backlog}`);
   t.ok(down.oldestUndeliveredS !== null && down.oldestUndeliveredS >= 1, `oldest undelivered ${down.oldestUndeliveredS} s`);
   t.ok(down.errors > 0, 'errors counted');
+  t.match(viewHealthOf(d.status()).uplink, [{ link: 'mqtt', connected: false }], 'the view health panel shows the link down');
   t.match(uplinkAlarms()[0], /^uplink mqtt down for \d+ s: \d+ record\(s\) waiting, oldest \d+ s/);
   await new Promise((r) => setTimeout(r, 5500)); // the 5 s rate window holds no delivery any more
   t.equal(d.status().messages.uplinkPerS.spat ?? 0, 0, 'the uplink rate counts deliveries: none while the broker is down');
@@ -165,6 +167,11 @@ t.test('a sensor whose detections are all dropped is unhealthy: status, alarm, m
   t.match(h.lidar_north, { healthy: true });
   t.ok(d.status().alarms.some((a) => /^sensor camera_north unhealthy: 100 % of its \d+ detections in the last 10 s dropped \(mostly above_horizon\)$/.test(a)), d.status().alarms.join('\n'));
   t.notOk(d.status().alarms.some((a) => a.startsWith('sensor lidar_north')));
+  // The live view's health panel (and its alarms list) shows the same.
+  const vh = viewHealthOf(d.status());
+  t.match(vh.sensors.find((x) => x.id === 'camera_north'), { healthy: false, droppedPct: 100 });
+  t.match(vh.sensors.find((x) => x.id === 'camera_south1'), { healthy: true, lastFrameAgeS: null });
+  t.match(vh.time, { source: 'system' });
   const m = await scrape(metricsPort);
   t.equal(metric(m, 'rsu_sensor_healthy{sensor="camera_north"}'), 0);
   t.equal(metric(m, 'rsu_sensor_healthy{sensor="lidar_north"}'), 1);
