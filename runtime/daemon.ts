@@ -350,30 +350,33 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       });
       // A config/down may change only the keys of uplink.mqtt.downlinks.configKeys, judged against the running config.
       const configDown = (payload: Uint8Array) => parseConfigDownlink(payload, cfg.messageSet, { running: cfg, allowed: u.mqtt.downlinks.configKeys });
-      uplink.setDownlinkHandler('rsi', {
-        validate: (m) => validateRsiDownlink(m.payload, cfg.messageSet),
-        apply: (m) => rsiEvents.addFromCloud(m.payload, Date.now()),
-      });
-      uplink.setDownlinkHandler('config', {
-        validate: (m) => {
-          const r = configDown(m.payload);
-          return r.ok ? { ok: true } : r;
-        },
-        apply: (m) => {
-          const r = configDown(m.payload);
-          if (!r.ok) throw new Error(r.reason);
-          const c = r.value;
-          if (c.logLevel) {
-            cfg.logging.level = c.logLevel;
-            log.level = c.logLevel;
-          }
-          for (const [k, v] of Object.entries(c.enabled ?? {})) cfg.applications[k as 'rsm'].enabled = v!;
-          if (c.rsiEvents) cfg.applications.rsi.events = c.rsiEvents;
-          if (c.rsiSigns) cfg.applications.rsi.signs = c.rsiSigns;
-          if (c.rsiEvents || c.rsiSigns) rsiEvents.setConfigured(cfg.applications.rsi.events, cfg.applications.rsi.signs);
-          log.warn(`configuration changed from the cloud (${m.msgId}): ${JSON.stringify(c)}`);
-        },
-      });
+      // Downlinks come over MQTT only; a Kafka-only uplink has none.
+      if (u.mqtt.enabled) {
+        uplink.setDownlinkHandler('rsi', {
+          validate: (m) => validateRsiDownlink(m.payload, cfg.messageSet),
+          apply: (m) => rsiEvents.addFromCloud(m.payload, Date.now()),
+        });
+        uplink.setDownlinkHandler('config', {
+          validate: (m) => {
+            const r = configDown(m.payload);
+            return r.ok ? { ok: true } : r;
+          },
+          apply: (m) => {
+            const r = configDown(m.payload);
+            if (!r.ok) throw new Error(r.reason);
+            const c = r.value;
+            if (c.logLevel) {
+              cfg.logging.level = c.logLevel;
+              log.level = c.logLevel;
+            }
+            for (const [k, v] of Object.entries(c.enabled ?? {})) cfg.applications[k as 'rsm'].enabled = v!;
+            if (c.rsiEvents) cfg.applications.rsi.events = c.rsiEvents;
+            if (c.rsiSigns) cfg.applications.rsi.signs = c.rsiSigns;
+            if (c.rsiEvents || c.rsiSigns) rsiEvents.setConfigured(cfg.applications.rsi.events, cfg.applications.rsi.signs);
+            log.warn(`configuration changed from the cloud (${m.msgId}): ${JSON.stringify(c)}`);
+          },
+        });
+      }
       // The uplink rate is what the brokers acknowledged, not what was handed to the spool.
       uplink.onDelivered((link, type) => {
         metrics.messages.inc({ type, path: `uplink_${link}` });

@@ -145,3 +145,11 @@ t.test('a port taken at run time: the error names the key', async (t) => {
   cfg.radio.receive.listen = `127.0.0.1:${s.address().port}`;
   await t.rejects(startDaemon({ config: cfg, socketPath: false }), { message: new RegExp(`^radio\\.receive\\.listen 127\\.0\\.0\\.1:${s.address().port}: .*EADDRINUSE`) });
 });
+
+t.test('a speed-limit sign whose description states the limit carries it once', async (t) => {
+  const { signText } = await import('../runtime/apps/rsi.js');
+  const sign = { id: 1, kind: 'speed-limit' as const, speedLimitKmh: 50, lat: 0, lon: 0, radiusM: 50, priority: 3, durationS: 60 };
+  t.equal(signText({ ...sign, description: 'speed limit 50 km/h' } as never), 'speed limit 50 km/h');
+  t.equal(signText({ ...sign, description: 'school zone' } as never), 'school zone; speed limit 50 km/h');
+  t.equal(signText(sign as never), 'speed limit 50 km/h');
+});

@@ -14,6 +14,8 @@ import { startDaemon } from '../runtime/daemon.js';
 import { SensorDropWatch, sensorAlarms } from '../runtime/health.js';
 import { DEFAULT_MEASUREMENT_OPTIONS, Georef, buildSensorModels, lidarDetection } from '../runtime/perception/index.js';
 import type { LinkHealth } from '../runtime/uplink/index.js';
+import { healthOf } from '../runtime/view/state.js';
+import { KafkaMock, kafkaMissing } from './support/kafka-mock.js';
 import { freePort, Mosquitto, mosquittoMissing } from './support/mosquitto.js';
 import { tmpDir, until } from './support/wait.js';
 
@@ -75,6 +77,7 @@ t.test('MQTT outage: state, backlog, oldest age, delivered rate, alarm, exit sta
   t.ok(down.backlog > 10, `records wait: ${down.backlog}`);
   t.ok(down.oldestUndeliveredS !== null && down.oldestUndeliveredS >= 1, `oldest undelivered ${down.oldestUndeliveredS} s`);
   t.ok(down.errors > 0, 'errors counted');
+  t.match(healthOf(d.status()).uplink, [{ link: 'mqtt', connected: false }], 'the view health panel shows the link down');
   t.match(uplinkAlarms()[0], /^uplink mqtt down for \d+ s: \d+ record\(s\) waiting, oldest \d+ s/);
   await new Promise((r) => setTimeout(r, 5500)); // the 5 s rate window holds no delivery any more
   t.equal(d.status().messages.uplinkPerS.spat ?? 0, 0, 'the uplink rate counts deliveries: none while the broker is down');
@@ -94,6 +97,38 @@ t.test('MQTT outage: state, backlog, oldest age, delivered rate, alarm, exit sta
   await until('drained', () => mqtt().connected && mqtt().backlog < 30 && uplinkAlarms().length === 0, 15000, 100);
   t.pass('no uplink alarm once delivered');
   t.equal(mqtt().oldestUndeliveredS === null || mqtt().oldestUndeliveredS! < 2, true);
+});
+
+t.test('Kafka outage: the link goes down with an alarm, its backlog grows, deliveries stop', { skip: kafkaMissing() }, async (t) => {
+  const dir = tmpDir(t, 'rsu-kafka-outage-');
+  const kafka = await KafkaMock.start();
+  let stopped = false;
+  t.teardown(() => (stopped ? undefined : kafka.stop()));
+  const file = join(dir, 'rsu.yaml');
+  writeFileSync(
+    file,
+    [
+      'rsu: { id: KOUT-1 }',
+      'ingest: { listeners: [{ protocol: udp, listen: "127.0.0.1:0", format: protobuf }] }',
+      'radio: { mode: "off", receive: { listen: "127.0.0.1:0" } }',
+      `uplink: { mqtt: { enabled: false }, kafka: { enabled: true, brokers: ["${kafka.bootstrap}"] }, spool: { dir: "${join(dir, 'spool')}" }, alarms: { linkDownS: 1, undeliveredS: 3 } }`,
+      'metrics: { port: 0 }',
+      'logging: { level: silent }',
+      '',
+    ].join('\n'),
+  );
+  const d = await startDaemon({ config: loadConfig(file, { onWarning: () => {} }), socketPath: false });
+  t.teardown(() => d.stop());
+  const link = () => (d.status().uplink as { links: LinkHealth[] }).links.find((l) => l.link === 'kafka')!;
+  await until('Kafka delivering', () => link().connected && (d.status().messages.uplinkPerS.spat ?? 0) > 5, 20_000, 100);
+  t.same(d.status().messages.uplinkByLinkPerS && Object.keys(d.status().messages.uplinkByLinkPerS!), ['kafka'], 'the delivered rate is per link');
+  await kafka.stop();
+  stopped = true;
+  await until('the Kafka alarm', () => d.status().alarms.some((a) => a.startsWith('uplink kafka')), 30_000, 200);
+  const l = link();
+  t.ok(l.backlog > 10, `records wait: ${l.backlog}`);
+  t.ok(l.oldestUndeliveredS !== null && l.oldestUndeliveredS > 1, `oldest ${l.oldestUndeliveredS} s`);
+  t.match(d.status().alarms.find((a) => a.startsWith('uplink kafka')), /^uplink kafka (down for \d+ s|behind): \d+ record\(s\) waiting, oldest \d+ s/);
 });
 
 t.test('a sensor whose detections are all dropped is unhealthy: status, alarm, metrics', async (t) => {
@@ -132,6 +167,11 @@ t.test('a sensor whose detections are all dropped is unhealthy: status, alarm, m
   t.match(h.lidar_north, { healthy: true });
   t.ok(d.status().alarms.some((a) => /^sensor camera_north unhealthy: 100 % of its \d+ detections in the last 10 s dropped \(mostly above_horizon\)$/.test(a)), d.status().alarms.join('\n'));
   t.notOk(d.status().alarms.some((a) => a.startsWith('sensor lidar_north')));
+  // The live view's health panel (and its alarms list) shows the same.
+  const vh = healthOf(d.status());
+  t.match(vh.sensors.find((x) => x.id === 'camera_north'), { state: 'unhealthy', droppedPct: 100 });
+  t.match(vh.sensors.find((x) => x.id === 'camera_south1'), { state: 'silent', lastFrameAgeMs: null });
+  t.match(vh.time, { source: 'system' });
   const m = await scrape(metricsPort);
   t.equal(metric(m, 'rsu_sensor_healthy{sensor="camera_north"}'), 0);
   t.equal(metric(m, 'rsu_sensor_healthy{sensor="lidar_north"}'), 1);

@@ -114,7 +114,7 @@ t.test('rsu view in headless Chromium', { skip, timeout: 120_000 }, async (t) =>
   // Issue 16, the view. A legend that names what the map draws.
   t.ok(await page.locator('#legend').isVisible(), 'a legend on the map');
   const legend = (await page.locator('#legend').textContent()) ?? '';
-  for (const w of ['signal head', 'seconds left', 'pedestrian signal', 'road users', 'RSI event', 'queue', 'road signs', 'stop line', 'crosswalk']) t.match(legend, w, `the legend names: ${w}`);
+  for (const w of ['signal head', 'seconds left', 'pedestrian signal', 'road users', 'RSI event', 'queue', 'RSI signs', 'stop line', 'crosswalk']) t.match(legend, w, `the legend names: ${w}`);
 
   // At the default zoom, the signs and events are in view (not off-screen, not under the legend or the HUD).
   await page.waitForSelector('g.rsi-event.sign[data-id="1"]');
