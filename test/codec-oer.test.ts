@@ -145,7 +145,8 @@ t.test('integers beyond 2^53 are bigints; numbers that are safe are accepted on 
   t.equal(ms.decode('U64', fromHex('0000000000000007')), 7n);
   t.equal(ms.decode('U64', fromHex('FFFFFFFFFFFFFFFF')), 18446744073709551615n);
   t.throws(() => ms.encode('U64', 2n ** 64n), /U64: value 18446744073709551616 is outside 0\.\.18446744073709551615/);
-  t.throws(() => ms.encode('U64', 2 ** 60), /expected an INTEGER \(bigint or safe integer\)/);
+  t.throws(() => ms.encode('U64', 2 ** 60), /expected an INTEGER \(bigint, safe integer or decimal string\)/);
+  t.equal(toHex(ms.encode('U64', '18446744073709551615')), 'FFFFFFFFFFFFFFFF', 'decimal text, for JSON input');
   t.throws(() => ms.encode('Semi', 2 ** 60), /out of range/);
 });
 
