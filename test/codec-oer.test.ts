@@ -141,6 +141,15 @@ t.test('hand-computed C-OER encodings', async (t) => {
   }
 });
 
+t.test('an encoding stays valid after the next encode (the writer is reused)', async (t) => {
+  const a = ms.encode('Oct', '11'.repeat(20));
+  const b = ms.encode('Oct', '22'.repeat(100));
+  ms.encode('Oct', '33'.repeat(20));
+  ms.encode('Oct', '44'.repeat(100));
+  t.equal(toHex(a), '14' + '11'.repeat(20));
+  t.equal(toHex(b), '64' + '22'.repeat(100));
+});
+
 t.test('integers beyond 2^53 are bigints; numbers that are safe are accepted on encode', async (t) => {
   t.equal(ms.decode('U64', fromHex('0000000000000007')), 7n);
   t.equal(ms.decode('U64', fromHex('FFFFFFFFFFFFFFFF')), 18446744073709551615n);
