@@ -17,10 +17,11 @@ import { DEFAULT_MEASUREMENT_OPTIONS, Georef, buildSensorModels, lidarDetection 
 import { request } from '../runtime/status.js';
 import { decodeEnvelope } from '../runtime/uplink/index.js';
 import { freeUdpPort, freeTcpPort } from './support/ports.js';
+import { VECTORS } from './support/vectors.js';
 
 
 
-const V = new URL('../../shared/vectors/', import.meta.url).pathname;
+const V = VECTORS + '/';
 
 t.test('detections in, V2X messages out on the radio and the uplink', async (t) => {
   const broker = await startEmbeddedBroker('127.0.0.1', 0);

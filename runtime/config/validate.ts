@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import {
   DEMO_REFERENCE,
   DEMO_SENSORS,
-  DEMO_SPOOL_DIR,
+  defaultSpoolDir,
   DEMO_STATION_FRAME_FILE,
   CALIB_DIR_ENV,
   demoCalibrationDir,
@@ -226,7 +226,7 @@ const sensor = obj<SensorConfig>(
 function demoSensors(ctx: Ctx): unknown {
   const dir = demoCalibrationDir();
   if (!dir) {
-    fail(ctx, ['sensors'], `the demo sensors' calibration directory was not found (shared/perception/tumtraf-calib above the program, or $${CALIB_DIR_ENV}); set ${CALIB_DIR_ENV} or list sensors in the config`);
+    fail(ctx, ['sensors'], `the demo sensors' calibration directory was not found (deploy/calib/tumtraf-s110 of the package, or $${CALIB_DIR_ENV}); set ${CALIB_DIR_ENV} or list sensors in the config`);
     return [];
   }
   return DEMO_SENSORS.map((s) => ({ id: s.id, kind: s.kind, calibration: { format: 'tumtraf', file: join(dir, s.file) } }));
@@ -411,7 +411,7 @@ const uplinkSection = obj<UplinkSection>({
   ),
   spool: section(
     obj<UplinkSection['spool']>({
-      dir: def(filePath(), DEMO_SPOOL_DIR),
+      dir: def(filePath(), defaultSpoolDir()),
       maxBytes: def(bytes({ min: 1024 * 1024 }), '128MiB'),
       fsync: def(oneOf(['always', 'interval', 'never'] as const), 'interval'),
       fsyncIntervalMs: def(num({ unit: 'ms', int: true, min: 10, max: 600_000 }), 200),
