@@ -50,6 +50,7 @@ OerTest DEFINITIONS AUTOMATIC TAGS ::= BEGIN
   EXT ::= CLASS { &id INTEGER (0..255), &Type } WITH SYNTAX { ID &id TYPE &Type }
   Exts EXT ::= { { ID 1 TYPE U8 } | { ID 2 TYPE Oct }, ... }
   Extension ::= SEQUENCE { id EXT.&id({Exts}), content EXT.&Type({Exts}{@.id}) }
+  Perm ::= SEQUENCE { t BIT STRING { app(0), enroll(1) } (SIZE(8)) DEFAULT {app} }
   Deep ::= SEQUENCE { a Seq OPTIONAL, b List, c SEQUENCE OF Ch, d Extension OPTIONAL, e Deep OPTIONAL, ..., f Flags OPTIONAL }
 END
 Tagged DEFINITIONS ::= BEGIN
@@ -119,6 +120,8 @@ const cases: [type: string, value: unknown, hex: string, decoded?: unknown][] = 
   ['SeqExtOnly', { a: 7 }, '0007'],
   ['Def', { a: 5 }, '00', {}],
   ['Def', { a: 6 }, '8006'],
+  ['Perm', { t: '80' }, '00', {}], // a fixed-size named BIT STRING's DEFAULT {app} is '80' and is not sent
+  ['Perm', { t: 'C0' }, '80C0'],
   ['Nine', { o9: null }, '0080'],
   ['Nine', { o1: null, o8: null }, '8100'],
   // X.696 17: quantity as a length-prefixed unsigned number
