@@ -50,6 +50,7 @@ OerTest DEFINITIONS AUTOMATIC TAGS ::= BEGIN
   EXT ::= CLASS { &id INTEGER (0..255), &Type } WITH SYNTAX { ID &id TYPE &Type }
   Exts EXT ::= { { ID 1 TYPE U8 } | { ID 2 TYPE Oct }, ... }
   Extension ::= SEQUENCE { id EXT.&id({Exts}), content EXT.&Type({Exts}{@.id}) }
+  Om ::= SEQUENCE { a Oct OPTIONAL, ..., omitted NULL OPTIONAL }
   Perm ::= SEQUENCE { t BIT STRING { app(0), enroll(1) } (SIZE(8)) DEFAULT {app} }
   Deep ::= SEQUENCE { a Seq OPTIONAL, b List, c SEQUENCE OF Ch, d Extension OPTIONAL, e Deep OPTIONAL, ..., f Flags OPTIONAL }
 END
@@ -122,6 +123,8 @@ const cases: [type: string, value: unknown, hex: string, decoded?: unknown][] = 
   ['Def', { a: 6 }, '8006'],
   ['Perm', { t: '80' }, '00', {}], // a fixed-size named BIT STRING's DEFAULT {app} is '80' and is not sent
   ['Perm', { t: 'C0' }, '80C0'],
+  // a NULL extension addition is an empty open type (rasn's C-OER test of 1609.2's SignedDataPayload.omitted)
+  ['Om', { a: '000102', omitted: null }, 'C003000102020780' + '00'],
   ['Nine', { o9: null }, '0080'],
   ['Nine', { o1: null, o8: null }, '8100'],
   // X.696 17: quantity as a length-prefixed unsigned number
@@ -205,6 +208,8 @@ t.test('non-canonical or broken input is a DecodeError naming the path and the b
   t.ok(e instanceof TrailingBytesError && e.value === 5 && toHex(e.trailing) === '06', 'trailing bytes keep the value');
   t.match(e.message, /U8: 1 byte\(s\) left over after a complete value at byte 1/);
   t.same(ms.decodePrefix('U8', fromHex('0506')), { value: 5, trailing: fromHex('06') });
+  // the same NULL addition as one 00 octet inside its length (PER's habit; pycrate writes it) is read too
+  t.same(ms.decode('Om', fromHex('C003000102020780' + '0100')), { a: '000102', omitted: null });
   // an unknown extension addition is skipped (X.696 16.5), as it must be for forward compatibility
   t.same(ms.decode('SeqExtOnly', fromHex('80070207800100')), { a: 7 });
 });

@@ -234,7 +234,7 @@ export class OerReader {
   end: number;
   constructor(
     readonly buf: Uint8Array,
-    start = 0,
+    readonly start = 0,
     end = buf.length,
   ) {
     this.pos = start;
@@ -397,9 +397,15 @@ export class OerReader {
     return sub;
   }
 
-  /** Require that a part was consumed exactly (an open type's contents are one whole value). */
+  /**
+   * Require that a part was consumed exactly (an open type's contents are one whole value). A value that encodes
+   * to nothing (NULL) is sent as an empty part (C-OER, as rasn and asn1c do); one 00 octet, PER's habit that
+   * pycrate keeps, is accepted too.
+   */
   done(): void {
-    if (this.pos !== this.end) this.fail(`${this.end - this.pos} byte(s) left over inside an open type`);
+    if (this.pos === this.end) return;
+    if (this.pos === this.start && this.end === this.pos + 1 && this.buf[this.pos] === 0) return;
+    this.fail(`${this.end - this.pos} byte(s) left over inside an open type`);
   }
 
   restHex(): string {
