@@ -208,6 +208,10 @@ t.test('non-canonical or broken input is a DecodeError naming the path and the b
   t.ok(e instanceof TrailingBytesError && e.value === 5 && toHex(e.trailing) === '06', 'trailing bytes keep the value');
   t.match(e.message, /U8: 1 byte\(s\) left over after a complete value at byte 1/);
   t.same(ms.decodePrefix('U8', fromHex('0506')), { value: 5, trailing: fromHex('06') });
+  // hostile nesting: a DecodeError with a shortened path, not a stack overflow
+  const deep = t.throws(() => ms.decode('Deep', fromHex('1001000100'.repeat(20_000) + '0001000100'))) as DecodeError;
+  t.ok(deep instanceof DecodeError && /^Deep\.e\.e.*\(\d+ levels\).*: nesting too deep$/.test(deep.message), `deep nesting: ${deep.message.slice(0, 80)}...`);
+  t.equal(toHex(ms.encode('Deep', { b: [], c: [], e: { b: [], c: [] } })), '1001000100' + '0001000100');
   // the same NULL addition as one 00 octet inside its length (PER's habit; pycrate writes it) is read too
   t.same(ms.decode('Om', fromHex('C003000102020780' + '0100')), { a: '000102', omitted: null });
   // an unknown extension addition is skipped (X.696 16.5), as it must be for forward compatibility
