@@ -2,7 +2,7 @@
 
 import type { SensorConfig, SensorKind } from '../../runtime/config/types.js';
 import { OBJECT_CLASSES, type Box2D, type Box3D, type DetectedObject, type DetectionFrame, type Vec3 } from './frame.js';
-import { nsToMs, type WireFrame, type WireObject } from './wire.js';
+import { isZeroNs, nsToMs, type WireFrame, type WireObject } from './wire.js';
 
 export const FRAME_DROP_REASONS = [
   'decode_error', // not a valid protobuf / JSON frame (malformed, truncated, random bytes)
@@ -269,10 +269,12 @@ export class FrameProcessor {
     if (n > this.opts.maxObjectsPerFrame) return drop('too_many_objects', `${n} objects, limit ${this.opts.maxObjectsPerFrame}`);
     if (h.objectCount !== 0 && h.objectCount !== n) return drop('truncated', `header says ${h.objectCount} objects, the frame has ${n}`);
 
+    // 0 means no capture time (not 1 ns, which would round to 0 ms and be taken as none).
+    const clockless = isZeroNs(h.captureTimeNs);
     const sensorMs = nsToMs(h.captureTimeNs);
-    const timeMs = (sensorMs === 0 ? receivedMs : sensorMs - cfg.clockOffsetMs) - cfg.latencyMs;
+    const timeMs = (clockless ? receivedMs : sensorMs - cfg.clockOffsetMs) - cfg.latencyMs;
     // Frames without a capture time are placed by arrival: their order is the arrival order.
-    if (sensorMs !== 0) {
+    if (!clockless) {
       if (timeMs > receivedMs + this.opts.maxFutureMs) return drop('future', `header.captureTimeNs ${(timeMs - receivedMs).toFixed(1)} ms ahead of the RSU clock`);
       if (timeMs < receivedMs - this.opts.maxAgeMs) return drop('stale', `header.captureTimeNs ${(receivedMs - timeMs).toFixed(1)} ms old`);
       if (timeMs === s.lastTimeMs) return drop('duplicate', `frame ${h.frameNumber} has the capture time of the previous frame`);

@@ -105,7 +105,10 @@ function checkJsonHeader(h: unknown): void {
   if (r.sensorId !== undefined && id === undefined) throw new JsonFieldError('header.sensorId', `expected a string, got ${JSON.stringify(r.sensorId).slice(0, 40)}`);
   const uint = (key: string, max: bigint, what: string) => {
     const v = r[key];
-    if (v !== undefined && v !== null && jsonUint(v, max) === undefined) throw new JsonFieldError(`header.${key}`, `expected ${what} 0..${max}, got ${JSON.stringify(v).slice(0, 40)}`, id);
+    if (v === undefined || v === null) return;
+    const n = jsonUint(v, max);
+    if (n === undefined) throw new JsonFieldError(`header.${key}`, `expected ${what} 0..${max}, got ${JSON.stringify(v).slice(0, 40)}`, id);
+    r[key] = max === U64_MAX ? n.toString() : Number(n); // the plain form protobuf.js reads right ("1.75e18" it reads as 1)
   };
   uint('captureTimeNs', U64_MAX, 'an integer of nanoseconds since the epoch (a decimal string or number)');
   uint('frameNumber', U32_MAX, 'an integer');
@@ -190,6 +193,11 @@ export function encodeFrameJson(f: DetectionFrameInput): string {
     },
     objects: f.objects.map((o) => ({ ...toWireObject(o), classification: `OBJECT_CLASS_${o.classification.toUpperCase()}` })),
   });
+}
+
+/** The wire's 64-bit ns count is 0 (the sensor has no clock). */
+export function isZeroNs(v: Int64): boolean {
+  return typeof v === 'number' ? v === 0 : (v.low | v.high) === 0;
 }
 
 /** A 64-bit ns count from the wire as ms, exact to the microsecond (a double holds µs since the epoch exactly). */
