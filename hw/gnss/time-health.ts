@@ -12,7 +12,7 @@
 //
 // Clock steps: the minimum follows a step back at once, but a step ahead only once the window's older samples
 // have left it (16 samples: up to 16 s). So when every sample of the last second (STEP_WINDOW_MS; at least the
-// newest) lies above the estimate by more than the bound plus twice the delay spread the source has shown, the
+// newest, at least two for a source of several samples a second) lies above the estimate by more than the bound plus twice the delay spread the source has shown, the
 // clock has stepped ahead: the older samples are dropped and the estimate restarts from the recent ones. A single
 // very late sample can look like that too; it costs at most the time to the next sample (which, less delayed,
 // lowers the minimum again).
@@ -170,6 +170,9 @@ export class TimeHealth extends EventEmitter {
     let recent = list.length - 1;
     while (recent > 0 && now - list[recent - 1]!.atMs < STEP_WINDOW_MS) recent--;
     if (recent === 0) return;
+    // A source of several samples a second (NMEA: a time per sentence) needs two recent ones: one late sentence is no step.
+    const rate = recent >= 2 ? (list[recent - 1]!.atMs - list[0]!.atMs) / (recent - 1) : Infinity;
+    if (rate < STEP_WINDOW_MS / 2 && list.length - recent < 2) return;
     const older = list.slice(0, recent).map((s) => s.offsetMs).sort((a, b) => a - b);
     const min = older[0]!;
     // The bound, plus twice the spread the source's delays showed (median above minimum): jitter is no step.
