@@ -206,7 +206,8 @@ export class SensorIngest {
       l.stats.messages++;
       l.stats.bytes += msg.length;
       const from = { address: rinfo.address, port: rinfo.port };
-      if (msg.length > this.opts.maxFrameBytes) this.drop('oversize', `datagram of ${msg.length} bytes`);
+      if (msg.length === 0) this.drop('empty', `empty datagram from ${rinfo.address}:${rinfo.port}`);
+      else if (msg.length > this.opts.maxFrameBytes) this.drop('oversize', `datagram of ${msg.length} bytes`);
       else if (l.cfg.format === 'json') for (const line of msg.toString('utf8').split('\n')) this.handleJson(line, from);
       else this.handleProtobuf(msg, from);
     });

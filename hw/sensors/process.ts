@@ -6,6 +6,7 @@ import { isZeroNs, nsToMs, type WireFrame, type WireObject } from './wire.js';
 
 export const FRAME_DROP_REASONS = [
   'decode_error', // not a valid protobuf / JSON frame (malformed, truncated, random bytes)
+  'empty', // a UDP datagram of zero bytes
   'oversize', // larger than ingest.maxFrameBytes (or an over-long JSON line)
   'bad_header', // no header or no sensor id
   'bad_field', // a header field of the wrong type or out of range (JSON: "captureTimeNs": "abc", "frameNumber": -1)

@@ -224,6 +224,7 @@ t.test('hostile bytes at every ingest port: counted, nothing stops, good frames 
   for (const d of hostileDatagrams) udp.send(d, up, '127.0.0.1');
   const hostileLines = ['null', '[]', '"x"', '{', '{"header":5}', '{"header":{"sensorId":7}}', '{"objects":"many"}', jsonWith('lidar_b', 'captureTimeNs', '"abc"'), '\u0000\u0001', 'x'.repeat(5000)];
   for (const l of hostileLines) udp.send(l, uj, '127.0.0.1');
+  udp.send(Buffer.alloc(0), uj, '127.0.0.1');
   const tcpJson = await tcpSocket(tj);
   tcpJson.write(hostileLines.join('\n') + '\n' + junk(3000).toString('latin1').replace(/\n/g, '') + '\n');
   const tcpProto = await tcpSocket(tp);
@@ -236,7 +237,7 @@ t.test('hostile bytes at every ingest port: counted, nothing stops, good frames 
   await new Promise((r) => setTimeout(r, 200));
   const st = ingest.stats();
   t.ok((st.unattributed.decode_error ?? 0) > 250, `random bytes and bad JSON counted as decode_error (${st.unattributed.decode_error})`);
-  t.match(st.unattributed, { oversize: Number, unknown_sensor: 1 });
+  t.match(st.unattributed, { oversize: Number, unknown_sensor: 1, empty: 2 }, 'an empty datagram on either UDP port is counted as empty');
   t.match(st.sensors.lidar_b!.framesDropped, { future: 1, stale: 1, too_many_objects: 1, bad_field: 2 });
   t.match(st.sensors.lidar_b!.objectsDropped, { non_finite: 1, out_of_range: 1 });
   t.ok(drops.includes('object:non_finite') && drops.includes('frame:decode_error') && drops.includes('frame:bad_field'), 'every drop reaches the metrics hook');
