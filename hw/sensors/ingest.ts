@@ -42,9 +42,10 @@ export interface ListenerStats extends BoundListener {
   /** Datagrams (UDP) or frames/lines (TCP) received. */
   messages: number;
   bytes: number;
-  /** TCP: open connections now, and ever accepted. */
+  /** TCP: open connections now, ever accepted, and refused (beyond the most per listener). */
   connections?: number;
   connectionsTotal?: number;
+  connectionsRefused?: number;
   /** UDP: the receive buffer the kernel granted (capped by net.core.rmem_max), bytes. */
   receiveBufferBytes?: number;
 }
@@ -233,6 +234,10 @@ export class SensorIngest {
     const { address, port } = l.stats;
     const server = createServer((sock) => this.onConnection(l, sock));
     server.maxConnections = this.opts.maxConnections ?? 64;
+    server.on('drop', (d) => {
+      l.stats.connectionsRefused = (l.stats.connectionsRefused ?? 0) + 1;
+      this.rl.warn(`tcp-refused:${l.cfg.listen}`, { listen: l.cfg.listen, peer: `${d?.remoteAddress}:${d?.remotePort}`, limit: server.maxConnections }, 'ingest TCP connection refused: too many connections');
+    });
     l.tcp = server;
     return new Promise((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`ingest listener tcp ${l.cfg.listen}: ${e.message}`)));

@@ -260,3 +260,14 @@ t.test('hostile bytes at every ingest port: counted, nothing stops, good frames 
   tp2.destroy();
   tcpJson.destroy();
 });
+
+t.test('TCP connections beyond the limit are refused and counted', async (t) => {
+  const ingest = new SensorIngest({ sensors: sensors(), listeners: [{ protocol: 'tcp', listen: '127.0.0.1:0', format: 'json' }], maxFutureMs: 500, maxAgeMs: 2000, maxObjectsPerFrame: 64, maxFrameBytes: 4096, logger: silent, maxConnections: 2 });
+  const [l] = await ingest.start();
+  t.teardown(() => ingest.close());
+  const socks = [await tcpSocket(l!.port), await tcpSocket(l!.port)];
+  await until('two connections', () => ingest.stats().listeners[0]!.connections === 2, 2000);
+  const third = await tcpSocket(l!.port);
+  await until('the third refused', () => ingest.stats().listeners[0]!.connectionsRefused === 1, 2000);
+  for (const s of [...socks, third]) s.destroy();
+});
