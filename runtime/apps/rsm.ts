@@ -50,9 +50,12 @@ export type LeftOutReason = (typeof LEFT_OUT_REASONS)[number];
  */
 export class ParticipantIds {
   private byTrack = new Map<number, { ptcId: number; seenMs: number }>();
-  /** Free ids in the order they were released (so their rest ends in this order too): a queue. */
+  /** Released ids in the order they were released (so their rest ends in this order too): a queue. */
   private free: { ptcId: number; since: number }[] = [];
   private head = 0;
+  /** The next id never given out (they have rested longest: they go first). */
+  private fresh: number;
+  private readonly max: number;
   exhausted = 0;
 
   constructor(
@@ -60,7 +63,8 @@ export class ParticipantIds {
     private readonly goneMs = DEFAULT_TRACKER_OPTIONS.reidentifyMs,
     range: { min: number; max: number } = { min: PTC_ID_MIN, max: PTC_ID_MAX },
   ) {
-    for (let i = range.min; i <= range.max; i++) this.free.push({ ptcId: i, since: -Infinity });
+    this.fresh = range.min;
+    this.max = range.max;
   }
 
   /** Ids in use now. */
@@ -85,12 +89,16 @@ export class ParticipantIds {
       let e = this.byTrack.get(t);
       if (!e) {
         const f = this.free[this.head];
-        if (!f || nowMs - f.since < this.restMs) {
+        let ptcId: number;
+        if (this.fresh <= this.max) ptcId = this.fresh++;
+        else if (f && nowMs - f.since >= this.restMs) {
+          ptcId = f.ptcId;
+          this.head++;
+        } else {
           this.exhausted++;
           continue;
         }
-        this.head++;
-        e = { ptcId: f.ptcId, seenMs: nowMs };
+        e = { ptcId, seenMs: nowMs };
         this.byTrack.set(t, e);
       }
       out.set(t, e.ptcId);

@@ -12,6 +12,7 @@ import { encodeFrameJson } from '../../hw/sensors/index.js';
 import { main } from '../../runtime/cli/main.js';
 import type { Io } from '../../runtime/cli/io.js';
 import { startDaemon } from '../../runtime/daemon.js';
+import { attachView } from '../../runtime/view/source.js';
 import { checkSocketDir, request, serveStatus, STATUS_LIMITS, type RecordEvent, type StatusSource, type TailEvent } from '../../runtime/status.js';
 import { quietDaemonConfig } from '../support/quiet-daemon.js';
 import { tmpDir, until } from '../support/wait.js';
@@ -264,6 +265,10 @@ t.test('D15: a socket directory of another user is refused by the daemon and by 
   t.not(code, 0, 'rsu status fails');
   t.same(out, [], "it never prints the fake daemon's answer");
   t.match(err.join('\n'), /refusing the status socket directory .*: it belongs to uid 65534, not to you .*impersonating the daemon/);
+  await t.rejects(attachView(join(squatted, 'rsu.sock')), /refusing the status socket directory/, 'rsu view refuses it too');
+  const viewErr: string[] = [];
+  t.equal(await main(['view', '--duration', '1'], { ...io, err: (l) => viewErr.push(l) }), 1);
+  t.match(viewErr.join('\n'), /refusing the status socket directory/);
 
   // Owned by this user but writable by others: refused too; chmod 700 makes it fine.
   chownSync(squatted, process.getuid!(), process.getgid!());
