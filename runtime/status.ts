@@ -47,7 +47,7 @@ export interface StatusLimits {
   maxBufferedBytes: number;
   /** A request line longer than this closes the connection (after an error reply). */
   maxLineBytes: number;
-  /** A client that reads nothing for this long while lines wait for it is disconnected, ms. */
+  /** A client that takes no byte for this long while lines wait for it is disconnected, ms. */
   stallMs: number;
   /** A connection with no stream and no request for this long is closed, ms. */
   idleMs: number;
@@ -187,7 +187,18 @@ function serveConnection(sock: Socket, src: StatusSource, lim: StatusLimits, rej
     reject(reason);
     sock.destroy();
   };
-  const stalled = () => (stallTimer ??= setTimeout(() => close('slow_client'), lim.stallMs));
+  // Bytes the client has taken (bytesWritten counts what is still buffered too).
+  const taken = () => sock.bytesWritten - sock.writableLength;
+  /** While lines wait: a client that takes nothing for stallMs is cut off; one that reads, however slowly, is not. */
+  const stalled = () => {
+    if (stallTimer) return;
+    const before = taken();
+    stallTimer = setTimeout(() => {
+      stallTimer = undefined;
+      if (taken() > before) stalled();
+      else if (over() || blocked) close('slow_client');
+    }, lim.stallMs);
+  };
   const write = (obj: unknown) => {
     if (!sock.destroyed) sock.write(JSON.stringify(obj) + '\n');
   };

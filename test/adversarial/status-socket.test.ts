@@ -167,6 +167,35 @@ t.test('D7: a slow reader that catches up is told how many lines it missed', asy
   c.sock.destroy();
 });
 
+t.test('D7: a client that reads, however slowly, is not cut off (its excess lines are dropped)', async (t) => {
+  const dir = tmpDir(t, 'rsu-adv-status-');
+  const path = join(dir, 's.sock');
+  const src = fakeSource();
+  const rejected: string[] = [];
+  const s = await serveStatus(path, src, { limits: { maxBufferedBytes: 16 * 1024, stallMs: 2000 }, onReject: (r) => rejected.push(r) });
+  t.teardown(() => s.close());
+  const sock = createConnection(path);
+  sock.on('error', () => {});
+  await new Promise((r) => sock.once('connect', r));
+  sock.write('{"cmd":"record"}\n');
+  await until('the record stream', () => src.subscribers() === 1, 2000);
+  // Takes 4 kB every 10 ms (400 kB/s) while 2 MB/s are offered, for 3 s: its buffer never empties. The kernel
+  // frees the daemon's side in steps of half its socket buffer (~100 kB), well within stallMs.
+  let got = 0;
+  const reader = setInterval(() => (got += sock.read(4000)?.length ?? 0), 10);
+  const data = 'z'.repeat(1000);
+  const end = Date.now() + 3000;
+  while (Date.now() < end) {
+    for (let i = 0; i < 20; i++) src.record({ t: Date.now(), kind: 'sensor', format: 'json', data });
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  clearInterval(reader);
+  t.same(rejected, [], `not disconnected (it took ${Math.round(got / 1000)} kB)`);
+  t.ok(s.stats().droppedLines.record! > 1000, `lines it could not take were dropped (${s.stats().droppedLines.record})`);
+  t.equal(s.stats().connections, 1);
+  sock.destroy();
+});
+
 t.test('D7: the daemon under a sensor flood with a record client that never reads', async (t) => {
   const dir = tmpDir(t, 'rsu-adv-status-');
   const socketPath = join(dir, 'rsu.sock');
