@@ -513,9 +513,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const stale = enabledSensors.filter((id) => (st[id]?.lastFrameAgeMs ?? Infinity) > staleMs);
         if (stale.length === enabledSensors.length) alarms.push('no fresh sensor frames: RSM withheld');
       }
+      // (J2735 mode leaves vehicles out by design: counted, not alarmed.)
       const sst = scheduler.stats();
-      if (sst.lastLeftOutMs !== undefined && now - sst.lastLeftOutMs < 10_000 && (sst.participantsLeftOut.ids_exhausted || sst.participantsLeftOut.encode_error))
-        alarms.push(`RSM left tracked road users out in the last 10 s (${Object.entries(sst.participantsLeftOut).map(([k, v]) => `${k}: ${v}`).join(', ')} in all)`);
+      const recent = (['ids_exhausted', 'encode_error'] as const).filter((r) => now - (sst.lastLeftOutMs[r] ?? -Infinity) < 10_000);
+      if (recent.length) alarms.push(`RSM left tracked road users out in the last 10 s: ${recent.map((r) => `${r.replace(/_/g, ' ')} (${sst.participantsLeftOut[r]} since start)`).join(', ')}`);
       const sh = signals?.health();
       if (signals && sh && cfg.applications.spat.enabled && signals.snapshot(now) === undefined) {
         const why = sh.lastUpdateAgeMs === undefined ? 'no state received yet' : `last state ${Math.round(sh.lastUpdateAgeMs)} ms ago`;

@@ -54,9 +54,9 @@ export interface SchedulerStats {
   participantIdsExhausted: number;
   /** Participant ids in use (of 65535). */
   participantIdsInUse: number;
-  /** Tracked road users left out of RSM cycles, by reason; and when that last happened. */
+  /** Tracked road users left out of RSM cycles, by reason; and when that last happened, by reason. */
   participantsLeftOut: Partial<Record<LeftOutReason, number>>;
-  lastLeftOutMs?: number;
+  lastLeftOutMs: Partial<Record<LeftOutReason, number>>;
 }
 
 /** Participants in an RSM (or 1 for a PSM) frame. */
@@ -74,7 +74,7 @@ export class Scheduler {
   private withheldCount: Record<string, number> = {};
   private lastLog = new Map<string, number>();
   private leftOut: Partial<Record<LeftOutReason, number>> = {};
-  private lastLeftOutMs: number | undefined;
+  private lastLeftOutMs: Partial<Record<LeftOutReason, number>> = {};
   private readonly idHex: string;
 
   constructor(private readonly d: SchedulerDeps) {
@@ -111,7 +111,7 @@ export class Scheduler {
       participantIdsExhausted: this.ids.exhausted,
       participantIdsInUse: this.ids.inUse,
       participantsLeftOut: { ...this.leftOut },
-      ...(this.lastLeftOutMs !== undefined ? { lastLeftOutMs: this.lastLeftOutMs } : {}),
+      lastLeftOutMs: { ...this.lastLeftOutMs },
     };
   }
 
@@ -157,7 +157,7 @@ export class Scheduler {
 
   private countLeftOut(reason: LeftOutReason, n: number, now: number): void {
     this.leftOut[reason] = (this.leftOut[reason] ?? 0) + n;
-    this.lastLeftOutMs = now;
+    this.lastLeftOutMs[reason] = now;
     this.d.participantsLeftOut?.(reason, n);
     this.warn(`left-out:${reason}`, `RSM: ${n} tracked road user(s) left out of this cycle: ${reason.replace(/_/g, ' ')}`);
   }

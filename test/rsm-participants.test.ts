@@ -88,3 +88,28 @@ t.test('J2735 mode: road users without a PSM counterpart are counted as left out
   t.equal(out.length, 1, 'one PSM');
   t.same(left, { no_j2735_counterpart: 2 });
 });
+
+t.test('the scheduler counts an RSM that fails to encode as its participants left out', async (t) => {
+  const { Scheduler } = await import('../runtime/scheduler.js');
+  const { defaultConfig } = await import('../runtime/config/index.js');
+  const { pino } = await import('pino');
+  const cfg = defaultConfig({ onWarning: () => {} });
+  const left: [string, number][] = [];
+  let now = 1_000_000;
+  const s = new Scheduler({
+    cfg,
+    codec: { encodeTrusted: () => { throw new Error('boom'); } } as never,
+    now: () => now,
+    tracks: () => Array.from({ length: 20 }, (_, i) => track(i + 1)),
+    perceptionInvalid: () => undefined,
+    clockTrusted: () => true,
+    rsiEvents: () => [],
+    send: () => t.fail('nothing encodes, nothing is sent'),
+    withheld: () => {},
+    participantsLeftOut: (r, n) => left.push([r, n]),
+    log: pino({ level: 'silent' }),
+  });
+  s.onFrameProcessed(now);
+  t.same(left, [['encode_error', 16], ['encode_error', 4]], 'both RSMs of the cycle (16 + 4 road users)');
+  t.match(s.stats(), { participantsLeftOut: { encode_error: 20 }, lastLeftOutMs: { encode_error: now }, withheld: { 'rsm:encode_error': 2 } });
+});
