@@ -132,8 +132,11 @@ export async function serveStatus(path: string, src: StatusSource, opts: StatusS
     rejected[reason] = (rejected[reason] ?? 0) + 1;
     opts.onReject?.(reason);
   };
+  const all = new Set<Socket>(); // clients and refused connections still closing: close() ends them all
   const server: Server = createServer((sock) => {
     sock.on('error', () => sock.destroy());
+    all.add(sock);
+    sock.on('close', () => all.delete(sock));
     if (clients.size >= lim.maxConnections) {
       reject('too_many_connections');
       return endWith(sock, { error: `too many connections to the status socket (${lim.maxConnections} open); close one and try again` });
@@ -154,7 +157,7 @@ export async function serveStatus(path: string, src: StatusSource, opts: StatusS
     stats: () => ({ connections: clients.size, rejected: { ...rejected }, droppedLines: { ...droppedLines } }),
     close: () =>
       new Promise((resolve) => {
-        for (const c of clients) c.destroy();
+        for (const c of all) c.destroy();
         server.close(() => {
           try {
             unlinkSync(path);
@@ -417,8 +420,9 @@ export function lineReader(onLine: (line: string) => void, limit?: { maxLine: nu
 }
 
 /**
- * Send one request; resolve with the first reply line (status), or stream every line to onLine (tail, record).
- * Refuses a socket directory another user could control (checkSocketDir).
+ * Send one request; resolve with the first reply line (status; {"error"} when the daemon refused it), or stream
+ * every line to onLine (tail, record; rejects when the daemon refuses the stream). Refuses a socket directory
+ * another user could control (checkSocketDir).
  */
 export function request(path: string, req: object, onLine?: (obj: unknown) => void): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -436,6 +440,11 @@ export function request(path: string, req: object, onLine?: (obj: unknown) => vo
         } catch {
           sock.destroy();
           return reject(new Error(`${path} answered ${JSON.stringify(line.slice(0, 60))}, which is not the rsu daemon's protocol (is this its status socket?)`));
+        }
+        // A stream the daemon refused (too many connections, one of its kind on this connection already, ...).
+        if (onLine && isPlainObject(obj) && typeof obj.error === 'string' && Object.keys(obj).length === 1) {
+          sock.destroy();
+          return reject(new Error(`the rsu daemon on ${path} refused the request: ${obj.error}`));
         }
         if (!onLine) {
           sock.destroy();

@@ -78,7 +78,9 @@ Show the running daemon's state: uptime, sensors, tracks, message rates, radio, 
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, socket: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) return io.out(STATUS_HELP), 0;
-  const st = (await request(values.socket ?? defaultSocketPath(), { cmd: 'status' })) as DaemonStatus;
+  const socket = values.socket ?? defaultSocketPath();
+  const st = (await request(socket, { cmd: 'status' })) as DaemonStatus & { error?: unknown };
+  if (typeof st?.error === 'string') throw new Error(`the rsu daemon on ${socket} refused the request: ${st.error}`);
   if (values.json) return io.out(JSON.stringify(st)), 0;
   io.out(renderStatus(st, !!process.stdout.isTTY));
   return 0;

@@ -248,6 +248,15 @@ t.test('D9: one stream per kind per connection, a cap on connections, a floor on
   await refused.closed;
   t.match(refused.lines, [{ error: /too many connections to the status socket \(4 open\)/ }]);
   t.equal(s.stats().connections, 4);
+  t.match(await request(path, { cmd: 'status' }), { error: /too many connections/ });
+  await t.rejects(request(path, { cmd: 'tail' }, () => t.fail('no tail line')), /refused the request: too many connections/, 'a refused stream rejects');
+  const io = { stdin: Readable.from(['']), out: () => {}, err: (l: string) => cliErr.push(l) };
+  const cliErr: string[] = [];
+  t.equal(await main(['status', '--socket', path], io), 1);
+  t.match(cliErr.join('\n'), /the rsu daemon on .* refused the request: too many connections/, 'rsu status says why');
+  cliErr.length = 0;
+  t.equal(await main(['tail', '--socket', path], io), 1);
+  t.match(cliErr.join('\n'), /refused the request: too many connections/, 'rsu tail too');
   for (const m of [c, ...more]) m.sock.destroy();
   await until('connections closed', () => s.stats().connections === 0, 2000);
   t.same(await request(path, { cmd: 'status' }), { ok: true }, 'a slot is free again');
