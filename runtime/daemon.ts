@@ -28,7 +28,7 @@ import { outputAlarms, SensorDropWatch, sensorAlarms, TotalsWindow, uplinkAlarms
 import { Metrics } from './metrics.js';
 import { createPerception, type PerceptionStage, type PerceptionStats } from './perception/index.js';
 import { Scheduler, type Outgoing } from './scheduler.js';
-import { defaultSocketPath, serveStatus, type RecordEvent, type TailEvent } from './status.js';
+import { defaultSocketPath, serveStatus, type RecordEvent, type StatusServerStats, type TailEvent } from './status.js';
 import { Uplink, type LinkHealth } from './uplink/index.js';
 import { daemonInfo, type DaemonInfo } from './view/source.js';
 
@@ -88,6 +88,8 @@ export interface DaemonStatus {
   uplink?: unknown;
   /** Per sensor: the share of its detections perception dropped over the last 10 s; unhealthy at 90 % or more. */
   sensorHealth: Record<string, SensorHealth>;
+  /** Connections to the status socket, and what it refused or dropped. */
+  statusSocket?: StatusServerStats;
   alarms: string[];
   recentErrors: { at: string; msg: string }[];
 }
@@ -401,7 +403,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Radio out and in.
     const radioTx: RadioTx | undefined = radioTxFromConfig(cfg.radio, { messageSet: cfg.messageSet });
     if (radioTx) closers.push(() => radioTx.close());
-    const radioRx: RadioRx | undefined = radioRxFromConfig(cfg.radio, codec, { logger: log.child({ component: 'radio-rx' }) });
+    const radioRx: RadioRx | undefined = radioRxFromConfig(cfg.radio, codec, {
+      logger: log.child({ component: 'radio-rx' }),
+      onDrop: (reason) => {
+        metrics.radioRxDropped.inc({ reason });
+        if (reason === 'decode_error' || reason === 'ifm_malformed' || reason === 'trailing_bytes') metrics.decodeErrors.inc({ source: 'radio' });
+      },
+    });
     const bsms = new BsmMatcher();
     let radioRxPort: number | undefined;
     if (radioRx) {
@@ -458,7 +466,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       t.unref();
       closers.push(() => clearInterval(t));
     }
-    const ingest = new SensorIngest(ingestOptionsFromConfig(cfg, { logger: log.child({ component: 'ingest' }) }));
+    const ingest = new SensorIngest(
+      ingestOptionsFromConfig(cfg, {
+        logger: log.child({ component: 'ingest' }),
+        onDrop: (what, reason) => {
+          if (what === 'object') metrics.sensorObjectsDropped.inc({ reason });
+          else if (reason === 'decode_error' || reason === 'bad_field') metrics.decodeErrors.inc({ source: 'sensor' });
+        },
+      }),
+    );
     const staleMs = opts.perceptionStaleMs ?? 1000;
     const enabledSensors = cfg.sensors.filter((s) => s.enabled).map((s) => s.id);
 
@@ -505,6 +521,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         if (tails.size) tail({ dir: 'tx', type: m.type, atMs: m.atMs, value: m.frame });
       },
       withheld: (type, reason) => metrics.withheld.inc({ type, reason }),
+      participantsLeftOut: (reason, n) => metrics.participantsLeftOut.inc({ reason }, n),
       log: log.child({ component: 'scheduler' }),
     });
 
@@ -621,6 +638,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       alarms.push(...sensorAlarms(sensorHealth));
       alarms.push(...outputAlarms(output.growth(), radioTx?.stats().lastError?.message));
       if (uplink) alarms.push(...uplinkAlarms(uplink.links(now), cfg.uplink.alarms, now));
+      // (J2735 mode leaves vehicles out by design: counted, not alarmed.)
+      const sst = scheduler.stats();
+      const recent = (['ids_exhausted', 'encode_error'] as const).filter((r) => now - (sst.lastLeftOutMs[r] ?? -Infinity) < 10_000);
+      if (recent.length) alarms.push(`RSM left tracked road users out in the last 10 s: ${recent.map((r) => `${r.replace(/_/g, ' ')} (${sst.participantsLeftOut[r]} since start)`).join(', ')}`);
       const sh = signals?.health();
       if (signals && sh && cfg.applications.spat.enabled && signals.snapshot(now) === undefined) {
         const why = sh.lastUpdateAgeMs === undefined ? 'no state received yet' : `last state ${Math.round(sh.lastUpdateAgeMs)} ms ago`;
@@ -647,12 +668,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         radio: { tx: radioTx?.stats(), rx: radioRx?.stats() },
         uplink: uplink?.stats(),
         sensorHealth,
+        statusSocket: statusSocket?.stats(),
         alarms,
         recentErrors: [...recentErrors],
       };
     };
 
     let info: DaemonInfo | undefined;
+    let statusSocket: { stats: () => StatusServerStats } | undefined;
     const daemon: Daemon = {
       config: cfg,
       ingestPorts,
@@ -686,7 +709,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     };
 
     if (opts.socketPath !== false) {
-      const s = await serveStatus(opts.socketPath ?? defaultSocketPath(), daemon);
+      const s = await serveStatus(opts.socketPath ?? defaultSocketPath(), daemon, {
+        onReject: (reason) => metrics.statusRejected.inc({ reason }),
+        onDrop: (stream, n) => metrics.statusDropped.inc({ stream }, n),
+      });
+      statusSocket = s;
       closers.push(() => s.close());
     }
     log.info({ rsuId: cfg.rsu.id, messageSet: cfg.messageSet, ingest: ingestPorts, radioRxPort, metricsPort, perception: perception.mode }, 'rsu daemon running');

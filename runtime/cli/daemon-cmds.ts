@@ -116,7 +116,9 @@ export const STATUS_ALARM_EXIT = 3;
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, socket: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) return io.out(STATUS_HELP), 0;
-  const st = (await request(values.socket ?? defaultSocketPath(), { cmd: 'status' })) as DaemonStatus;
+  const socket = values.socket ?? defaultSocketPath();
+  const st = (await request(socket, { cmd: 'status' })) as DaemonStatus & { error?: unknown };
+  if (typeof st?.error === 'string') throw new Error(`the rsu daemon on ${socket} refused the request: ${st.error}`);
   if (values.json) io.out(JSON.stringify(st));
   else io.out(renderStatus(st, useColor()));
   return st.alarms?.length ? STATUS_ALARM_EXIT : 0;
@@ -192,7 +194,7 @@ export async function tailCommand(argv: string[], io: Io): Promise<number> {
     values.socket ?? defaultSocketPath(),
     { cmd: 'tail', types },
     (o) => {
-      if (ended.signal.aborted) return;
+      if (ended.signal.aborted || droppedNotice(o, io)) return;
       const e = o as TailEvent;
       if (values.json) io.out(JSON.stringify(e));
       else io.out(`${new Date(e.atMs).toISOString().slice(11, 23)} ${e.dir === 'tx' ? p.green('tx') : p.cyan('rx')} ${e.type.toUpperCase().padEnd(4)} ${cut(JSON.stringify(e.value))}`);
@@ -218,6 +220,7 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration ${values.duration}: expected seconds above 0`);
   const out = createWriteStream(positionals[0]!, { flags: 'a' });
   let n = 0;
+  let lost = 0;
   const ended = new AbortController();
   const stop = untilStopped(duration, ended.signal);
   const req = request(
@@ -225,6 +228,8 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
     { cmd: 'record' },
     (o) => {
       if (ended.signal.aborted) return;
+      const d = droppedNotice(o, io);
+      if (d) return void (lost += d);
       out.write(JSON.stringify(o) + '\n');
       if (++n % 100 === 0 && process.stderr.isTTY) process.stderr.write(`\rrecorded ${n}`);
     },
@@ -237,8 +242,19 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
     ended.abort(); // stop reading before the count is final; the file gets everything counted
     await new Promise<void>((resolve) => out.end(() => resolve()));
   }
-  io.err(`${process.stderr.isTTY ? '\n' : ''}recorded ${n} inputs to ${positionals[0]}${typeof why === 'string' ? ` (${why === 'duration' ? `${duration} s` : why})` : ' (the daemon closed the connection)'}`);
+  io.err(
+    `${process.stderr.isTTY ? '\n' : ''}recorded ${n} inputs to ${positionals[0]}${typeof why === 'string' ? ` (${why === 'duration' ? `${duration} s` : why})` : ' (the daemon closed the connection)'}` +
+      (lost ? `; ${lost} inputs were dropped by the daemon because this recorder did not keep up (the recording has gaps)` : ''),
+  );
   return 0;
+}
+
+/** The daemon's {"dropped": {"stream", "lines"}} line (a client that fell behind): said on stderr; the count, or 0. */
+function droppedNotice(o: unknown, io: Io): number {
+  const d = (o as { dropped?: { stream?: unknown; lines?: unknown } } | null)?.dropped;
+  if (!d || typeof d.lines !== 'number') return 0;
+  io.err(`(the daemon dropped ${d.lines} ${String(d.stream)} lines: this client did not keep up)`);
+  return d.lines;
 }
 
 export const CONFIG_HELP = `usage: rsu config check FILE [--json]
