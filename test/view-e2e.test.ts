@@ -9,10 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import type { RsuConfig } from '../runtime/config/index.js';
+import { defaultConfig, type RsuConfig } from '../runtime/config/index.js';
 import { startDemo, type Demo } from '../runtime/cli/demo.js';
-import { EnuFrame } from '../runtime/map/index.js';
+import { demoLaneMapPath, EnuFrame, loadLaneMap } from '../runtime/map/index.js';
 import { serveView } from '../runtime/view/server.js';
+import { daemonInfo, type ViewSource, type ViewStatus } from '../runtime/view/source.js';
 
 const CHROMIUM = process.env.RSU_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium; RSU_CHROMIUM names another binary)`;
@@ -308,4 +309,48 @@ t.test('rsu view attached to a running daemon, in headless Chromium: live, disco
   t.equal(await exited, 0, 'Ctrl-C / SIGTERM stops the view cleanly');
   t.match(err, /stopped \(SIGTERM\); the daemon on .*rsu\.sock was not touched/);
   t.notOk(existsSync(urlFile), 'its URL file removed');
+});
+
+t.test('the health panels in headless Chromium: signing and certificate when reported; an older daemon', { skip, timeout: 60_000 }, async (t) => {
+  const { chromium } = await import('playwright-core');
+  const cfg = defaultConfig({ onWarning: () => {} });
+  const info = daemonInfo(cfg, loadLaneMap(demoLaneMapPath()), new Date().toISOString());
+  // A source whose status is what the test says: a daemon that signs (as the security work will report it), then
+  // an older daemon whose status has none of the health parts.
+  let status: Record<string, unknown> = {
+    rsuId: 'SIGNING-1',
+    messageSet: 'csae2020',
+    uptimeS: 5,
+    messages: { radioTxPerS: {}, radioRxPerS: {}, uplinkPerS: {} },
+    alarms: [],
+    recentErrors: [],
+    time: { source: 'gpsd', connected: false, offsetMs: 850, fix: 'none', satellites: null, lastMessageAgeMs: 12_000, clock: { trusted: false, boundMs: 100, reason: 'offset 850 ms beyond 100 ms' } },
+    sensors: { sensors: { radar_east: { kind: 'radar', frames: 0, frameRateHz: 0, lastFrameAgeMs: null } } },
+    sensorHealth: { radar_east: { healthy: true, detections: 0, droppedPct: 0 } },
+    security: { signing: true, certificate: { usable: false, daysToExpiry: -2, hashedId8: '0011223344556677', problems: [{ code: 'expired', message: 'the certificate expired 2 days ago' }] } },
+  };
+  const src: ViewSource = { info: () => info, status: () => status as unknown as ViewStatus, onTail: () => () => {}, link: () => ({ attached: false, connected: true, sinceMs: Date.now() }) };
+  const view = await serveView(src, { urlFile: false, rateHz: 10 });
+  t.teardown(() => view.close());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  t.equal((await page.goto(view.url))?.status(), 200);
+  await page.waitForSelector('#signing [data-signing="on"]');
+  t.match(await page.locator('#signing').textContent(), /signing: on.*certificate 0011223344556677: not usable, expired 2 days ago.*the certificate expired 2 days ago/s, 'signing and the certificate problem');
+  t.match(await page.locator('#time').textContent(), /gpsd, not connected · offset 850 ms \(bound 100 ms\).*clock not trusted: SPAT and RSM withheld/s, 'an untrusted clock');
+  t.equal(await page.locator('#sensors tr[data-sensor="radar_east"][data-state="silent"]').count(), 1, 'a sensor that never sent: silent');
+  t.match(await page.locator('#uplinknote').textContent(), 'no uplink configured');
+  status = { ...status, security: { signing: false } };
+  await page.waitForSelector('#signing [data-signing="off"]');
+  t.match(await page.locator('#signing').textContent(), 'signing: off — messages go out unsigned');
+  // An older daemon: the panels say what it does not report, and the signing panel goes away.
+  status = { rsuId: 'OLD-1', messageSet: 'csae2020', uptimeS: 9, messages: { radioTxPerS: {}, radioRxPerS: {}, uplinkPerS: {} }, alarms: [], recentErrors: [], uplink: { submitted: 3 } };
+  await page.waitForFunction(() => document.getElementById('signing-panel')!.hidden);
+  t.match(await page.locator('#time').textContent(), 'not reported by this daemon');
+  t.match(await page.locator('#sensornote').textContent(), 'sensor frames: not reported by this daemon');
+  t.match(await page.locator('#uplinknote').textContent(), 'per-link state: not reported by this daemon');
+  t.same(problems, []);
 });
