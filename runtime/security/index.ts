@@ -1,0 +1,11 @@
+// runtime/security: the crypto backends (Node's crypto for ECDSA P-256 and the hashes, OpenSSL through a tiny
+// addon for SM2 with the standard ID), the 1609.2 primitives over them, and (with the C-OER codec) the SPDU
+// sign and verify services and the certificate store. See README.md in this directory.
+
+export type { CryptoBackend } from './backend.js';
+export { CompositeBackend, createCryptoBackend } from './composite.js';
+export { SECURITY_ERROR_CODES, SecurityError, type SecurityErrorCode } from './errors.js';
+export { NodeCryptoBackend } from './node-backend.js';
+export { OpenSslSm2Backend, sm2AddonStatus } from './openssl-sm2.js';
+export { rOf, sign1609, signingInput, verify1609, type EccP256CurvePoint, type Signature1609, type SignerInput } from './primitives.js';
+export { CURVES, HASH_OF, SM2_DEFAULT_ID, type Curve, type HashAlgorithm, type PrivateKey, type PublicKey, type RawSignature } from './types.js';
