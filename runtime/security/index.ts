@@ -8,4 +8,5 @@ export { SECURITY_ERROR_CODES, SecurityError, type SecurityErrorCode } from './e
 export { NodeCryptoBackend } from './node-backend.js';
 export { OpenSslSm2Backend, sm2AddonStatus } from './openssl-sm2.js';
 export { rOf, sign1609, signingInput, verify1609, type EccP256CurvePoint, type Signature1609, type SignerInput } from './primitives.js';
+export type { CertificateInfo, CertificateProvider, TrustStore } from './certificates.js';
 export { CURVES, HASH_OF, SM2_DEFAULT_ID, type Curve, type HashAlgorithm, type PrivateKey, type PublicKey, type RawSignature } from './types.js';
