@@ -552,7 +552,7 @@ function minBits(ir: IR, set: MessageSetIR, depth = 0): number {
   }
 }
 
-const PRELUDE = `
+export const PRELUDE = `
 function show(v) {
   try { const s = JSON.stringify(v); return s === undefined ? String(v) : s.length > 60 ? s.slice(0, 57) + '...' : s; } catch { return String(v); }
 }
