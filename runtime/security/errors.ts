@@ -11,6 +11,7 @@ export const SECURITY_ERROR_CODES = [
   'bad-point', // an EccP256CurvePoint of the wrong shape
   'backend-unavailable', // no backend for the curve (SM2 needs the native addon)
   'sign-failed',
+  'unsupported', // an algorithm or certificate form this RSU does not handle (P-384, implicit certificates)
 ] as const;
 export type SecurityErrorCode = (typeof SECURITY_ERROR_CODES)[number];
 
