@@ -2,15 +2,21 @@
 // explicit-certificate CAM) verifies; SPDUs we sign under a throwaway CA verify and every failure gets its reason;
 // ECDSA P-256 with the 2016 and 2022 modules, SM2 with 2022. Needs the deployer-supplied IEEE 1609.2 modules
 // (RSU_IEEE1609DOT2_ASN1_DIR, not redistributable): skips without them.
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { fromHex, loadIeee1609Dot2, type Ieee1609Dot2Edition } from '../codecs/index.js';
+import { encodeWsmp } from '../hw/radio/netlayer.js';
 import { certificateInfo, MemoryTrustStore, type CertificateProvider } from '../runtime/security/certificates.js';
 import { createCryptoBackend, SecurityError, sm2AddonStatus, type Curve } from '../runtime/security/index.js';
 import { SpduSigner, SpduVerifier } from '../runtime/security/spdu.js';
 import { issueTestCertificate, type TestIdentity } from '../runtime/security/test-ca.js';
 import { time64FromUnixMs, unixMsFromTime64 } from '../runtime/security/time.js';
 import { ieee1609Missing, spduVectors } from './support/ieee1609dot2.js';
+import { pcapOf } from './support/pcap.js';
+import { tmpDir } from './support/wait.js';
 
 const backend = createCryptoBackend();
 const HOUR = 3_600_000;
@@ -99,3 +105,30 @@ for (const { edition, curve } of CASES) {
     t.ok(expiredIssued.certificate.validUntil < now, 'a certificate issued already expired');
   });
 }
+
+t.test('tshark decodes the SPDUs SN-SIGN writes, field by field', { skip: ieee1609Missing('2016') ?? (spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0 ? undefined : 'tshark is not installed') }, async (t) => {
+  const codec = await loadIeee1609Dot2('2016');
+  const root = issueTestCertificate(codec, backend, { curve: 'nistp256', name: 'rsu-test-root', validHours: 24 });
+  const rsu = issueTestCertificate(codec, backend, { curve: 'nistp256', name: 'rsu-test-rsu', validHours: 24, psids: [0x20, 130] }, root);
+  const gen = Date.parse('2026-03-01T12:00:00.250Z');
+  const signer = new SpduSigner(codec, backend, { current: () => ({ certificate: rsu.certificate, key: rsu.key }) }, () => gen);
+  const cases = Array.from({ length: 20 }, (_, i) => ({ psid: i % 2 ? 130 : 0x20, payload: randomBytes(10 + i * 7), signer: (i % 3 ? 'digest' : 'certificate') as 'digest' | 'certificate' }));
+  const spdus = cases.map((c) => signer.sign({ ...c, lifetimeMs: 2000 }));
+  const dir = tmpDir(t, 'rsu-spdu-tshark-');
+  const file = path.join(dir, 'spdus.pcap');
+  fs.writeFileSync(file, pcapOf(spdus.map((s, i) => encodeWsmp({ psid: cases[i]!.psid }, s))));
+  const fields = ['ieee1609dot2.psid', 'ieee1609dot2.generationTime', 'ieee1609dot2.expiryTime', 'ieee1609dot2.hashId', 'ieee1609dot2.signer', 'ieee1609dot2.digest', 'ieee1609dot2.x_only', 'ieee1609dot2.sSig', 'ieee1609dot2.unsecuredData'];
+  const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=|', '-E', 'occurrence=a', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
+  const rows = r.stdout.trimEnd().split('\n').map((l) => l.split('|'));
+  t.equal(rows.length, cases.length, 'one row per SPDU');
+  cases.forEach((c, i) => {
+    const v = (codec.decode('Ieee1609Dot2Data', spdus[i]!) as { content: { signedData: { signature: { ecdsaNistP256Signature: { rSig: { 'x-only': string }; sSig: string } } } } }).content.signedData.signature.ecdsaNistP256Signature;
+    const [psid, genT, exp, hashId, signerKind, digest, xOnly, sSig, data] = rows[i]!; // psid: the header's first, then a certificate's permissions
+    const want = [String(c.psid), String(time64FromUnixMs(gen)), String(time64FromUnixMs(gen + 2000)), '0', c.signer === 'certificate' ? '1' : '0'];
+    t.same([psid!.split(',')[0], genT, exp, hashId, signerKind!.split(',')[0]], want, `SPDU ${i}: psid, times, sha256, ${c.signer} signer`);
+    if (c.signer === 'digest') t.equal(digest!.replaceAll(':', ''), rsu.certificate.hashedId8, `SPDU ${i}: the digest is the certificate's HashedId8`);
+    // x-only and sSig: the message's (the last in the frame; a certificate signer carries its issuer's too).
+    t.same([xOnly!.split(',').at(-1)!.replaceAll(':', ''), sSig!.split(',').at(-1)!.replaceAll(':', '')], [v.rSig['x-only'].toLowerCase(), v.sSig.toLowerCase()], `SPDU ${i}: r and s`);
+    t.equal(data!.replaceAll(':', ''), Buffer.from(c.payload).toString('hex'), `SPDU ${i}: the payload`);
+  });
+});
