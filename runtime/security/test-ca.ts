@@ -25,6 +25,8 @@ export interface IssueOptions {
   validHours: number;
   /** PSIDs the end entity may sign (absent: a CA certificate that may issue anything). */
   psids?: readonly number[];
+  /** A GeographicRegion value (e.g. { circularRegion: { center: { latitude, longitude }, radius } }, 1e-7 degrees, metres). */
+  region?: unknown;
 }
 
 function compressed(point: Uint8Array): Record<string, string> {
@@ -42,6 +44,7 @@ export function issueTestCertificate(codec: Oer1609Codec, backend: CryptoBackend
     cracaId: '000000',
     crlSeries: 0,
     validityPeriod: { start: time32FromUnixMs(opts.validFromMs ?? Date.now()), duration: { hours: opts.validHours } },
+    ...(opts.region === undefined ? {} : { region: opts.region }),
     ...(opts.psids ? { appPermissions: opts.psids.map((psid) => ({ psid })) } : { certIssuePermissions: [{ subjectPermissions: { all: null } }] }),
     verifyKeyIndicator: { verificationKey: { [opts.curve === 'sm2' ? 'ecsigSm2' : 'ecdsaNistP256']: compressed(key.publicKey.point) } },
   };
