@@ -1,6 +1,7 @@
 // The network layer (hw/radio/netlayer.ts): WSMP v3 frames checked by an independent decoder (tshark's WSMP
 // and 1609.2 dissectors, on a pcap written here), DSMP round trips, telling a WSMP-wrapped SPDU from a bare
-// SPDU from a bare MessageFrame, and hostile bytes (only NetHeaderError comes out).
+// SPDU from a bare MessageFrame, hostile bytes (only NetHeaderError comes out), and the wiring: config
+// radio.udpRaw.header, UdpRawTx wrapping, RadioRx stripping and handing SPDUs to a verifier.
 import { spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
@@ -8,6 +9,11 @@ import path from 'node:path';
 import t from 'tap';
 import { decodeDsmp, decodeWsmp, encodeDsmp, encodeWsmp, NetHeaderError, unwrap, type WsmpHeader } from '../hw/radio/netlayer.js';
 import { CSAE_AIDS } from '../hw/radio/psid.js';
+import { RadioRx, rawFrameHeader, UdpRawTx, type SpduHandler } from '../hw/radio/index.js';
+import { loadMessageSet } from '../codecs/index.js';
+import { validateConfig, type RsuConfig } from '../runtime/config/index.js';
+import { csaeVectors, UdpSink } from './fixtures/radio/helpers.js';
+import { vectorsMissing } from './support/vectors.js';
 import { pcapOf } from './support/pcap.js';
 import { tmpDir } from './support/wait.js';
 
@@ -118,4 +124,54 @@ t.test('broken headers are NetHeaderErrors with a reason; nothing else is thrown
     for (const kind of ['wsmp', 'dsmp', 'none'] as const) if (reason(() => unwrap(d, kind)).startsWith('other')) others++;
   }
   t.equal(others, 0, '20,000 random and mutated datagrams × 3 configurations: only NetHeaderErrors');
+});
+
+t.test('udp-raw with a header: the transmitter wraps, the receiver strips and tells SPDUs from frames', { skip: vectorsMissing() }, async (t) => {
+  const ms = await loadMessageSet('csae2019');
+  const vec = csaeVectors();
+  const spat = vec.find((v) => v.type === 'spat')!;
+  const cfg = validateConfig({ radio: { mode: 'udp-raw', udpRaw: { header: 'wsmp', wsmp: { channel: 183, txPowerDbm: 20 }, psids: { RSM: '0x8010' } } } });
+  t.ok(cfg.ok, 'config with radio.udpRaw.header wsmp validates');
+  const radio = (cfg as { config: RsuConfig }).config.radio;
+  t.match(rawFrameHeader(radio, 'csae2019'), { kind: 'wsmp', psids: { bsm: 111, map: 3618, spat: 3619, rsi: 3620, rsm: 0x8010 - 0x8000 + 0x80 }, channel: 183, txPowerDbm: 20 }, 'CSAE AIDs by default, the configured RSM PSID (p-encoded in the config) as an integer');
+  t.match(rawFrameHeader(radio, 'j2735-2020'), { psids: { bsm: 0x20, spat: 130, map: 130, rsi: 131 } }, 'J2735 PSIDs for the J2735 sets');
+  const bad = validateConfig({ radio: { udpRaw: { header: 'ipv6', wsmp: { channel: 300 } } } });
+  t.notOk(bad.ok, 'bad header settings are config errors');
+  t.match(JSON.stringify(bad), /radio\.udpRaw\.header/);
+
+  const sink = await UdpSink.open();
+  t.teardown(() => sink.close());
+  const tx = new UdpRawTx('127.0.0.1', sink.port, {}, { kind: 'wsmp', psids: { spat: 3619 }, channel: 183 });
+  t.teardown(() => tx.close());
+  tx.send({ type: 'spat', bytes: spat.bytes });
+  tx.send({ type: 'map', bytes: spat.bytes });
+  t.ok(await sink.wait(1), 'arrived');
+  const got = decodeWsmp(sink.datagrams[0]!.data);
+  t.match(got.header, { psid: 3619, channel: 183 }, 'WSMP header with the SPAT AID and the channel');
+  t.same(Buffer.from(got.payload), Buffer.from(spat.bytes), 'the frame inside');
+  t.equal(tx.stats().errors.no_settings, 1, 'a type without a PSID is dropped as no_settings');
+
+  const verified: Uint8Array[] = [];
+  const handler: SpduHandler = (spdu) => {
+    verified.push(spdu);
+    if (spdu[1] === 0x80) return { ok: false, reason: 'unsigned', detail: 'unsecuredData' };
+    if (spdu[2] === 0xff) return { ok: false, reason: 'malformed', detail: 'not an SPDU' };
+    return { ok: true, payload: spat.bytes, psid: 3619, signer: 'abcd' };
+  };
+  const rx = new RadioRx({ listen: '127.0.0.1:0', messageSet: ms, header: 'wsmp', spdu: handler });
+  const signedLike = Uint8Array.from([3, 0x81, 0x00, 1, 2, 3]);
+  t.match(rx.process(encodeWsmp({ psid: 3619 }, spat.bytes)), { ok: true, message: { type: 'spat', network: 'wsmp' } }, 'WSMP-wrapped MessageFrame: delivered, network wsmp');
+  t.match(rx.process(spat.bytes), { ok: true, message: { type: 'spat' } }, 'bare MessageFrame: delivered');
+  t.match(rx.process(encodeWsmp({ psid: 3619 }, signedLike)), { ok: true, message: { type: 'spat', network: 'wsmp', security: { verified: true, psid: 3619 } } }, 'WSMP-wrapped signed SPDU: verified by the handler, the frame inside delivered');
+  t.match(rx.process(signedLike), { ok: true, message: { security: { verified: true } } }, 'bare signed SPDU: verified');
+  t.match(rx.process(unsecuredSpdu(spat.bytes)), { ok: false, reason: 'spdu_rejected' }, 'an SPDU the handler rejects: spdu_rejected');
+  t.match(rx.process(Uint8Array.from([3, 0x81, 0xff, 9])), { ok: false, reason: 'decode_error' }, 'malformed as an SPDU and not a frame either: decode_error');
+  t.match(rx.process(Uint8Array.of(0x03, 0x00, 0x20, 9, 1)), { ok: false, reason: 'bad_header' }, 'a broken WSMP header: bad_header');
+  const st = rx.stats();
+  t.same(st.spduRejected, { unsigned: 1 }, 'rejections counted by reason');
+  t.equal(st.spduVerified, 2);
+  t.equal(st.errors.bad_header, 1);
+  const plain = new RadioRx({ listen: '127.0.0.1:0', messageSet: ms });
+  t.match(plain.process(signedLike), { ok: false, reason: 'spdu_unverified' }, 'no handler: an SPDU is dropped as spdu_unverified');
+  t.match(plain.process(spat.bytes), { ok: true }, 'no header configured: frames as before');
 });

@@ -56,6 +56,8 @@ export class NetHeaderError extends Error {
 const WSMP_VERSION = 3;
 const ELEMENT = { txPower: 4, channel: 15, dataRate: 16 } as const;
 const MAX_COUNT = 16383;
+/** Longest WSM data (its Length field's range). */
+export const MAX_WSM_LENGTH = MAX_COUNT;
 
 function count(n: number): number[] {
   if (!Number.isInteger(n) || n < 0 || n > MAX_COUNT) throw new RangeError(`WSMP length ${n} is outside 0..${MAX_COUNT}`);
