@@ -8,10 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { fromHex, loadIeee1609Dot2, type Ieee1609Dot2Edition } from '../codecs/index.js';
+import { RadioRx } from '../hw/radio/index.js';
 import { encodeWsmp } from '../hw/radio/netlayer.js';
 import { certificateInfo, MemoryTrustStore, type CertificateProvider } from '../runtime/security/certificates.js';
 import { createCryptoBackend, SecurityError, sm2AddonStatus, type Curve } from '../runtime/security/index.js';
-import { SpduSigner, SpduVerifier } from '../runtime/security/spdu.js';
+import { spduHandlerOf, SpduSigner, SpduVerifier } from '../runtime/security/spdu.js';
 import { issueTestCertificate, type TestIdentity } from '../runtime/security/test-ca.js';
 import { time64FromUnixMs, unixMsFromTime64 } from '../runtime/security/time.js';
 import { ieee1609Missing, spduVectors } from './support/ieee1609dot2.js';
@@ -100,6 +101,15 @@ for (const { edition, curve } of CASES) {
     t.match(verifier.verify(short), { ok: false, reason: 'expired' }, 'expiryTime passed: expired');
     now += 8 * 24 * HOUR;
     t.match(verifier.verify(signer.sign({ payload, psid: 130, signer: 'certificate' })), { ok: false, reason: 'untrusted' }, 'eight days later the 7-day certificate has expired: untrusted');
+
+    // The same verifier as the radio receiver's SPDU handler: a signed SPDU in, the frame inside out.
+    const rx = new RadioRx({ listen: '127.0.0.1:0', header: 'wsmp', messageSet: { name: 'test', decodePrefix: (_t: 'MessageFrame', b: Uint8Array) => ({ value: { bsmFrame: {} }, trailing: b.subarray(b.length) }) }, spdu: spduHandlerOf(new SpduVerifier(codec, backend, new MemoryTrustStore(backend, [root.certificate]), {}, clock)) });
+    now -= 8 * 24 * HOUR;
+    const viaRadio = rx.process(encodeWsmp({ psid: 130 }, signer.sign({ payload, psid: 130, signer: 'certificate' })));
+    t.match(viaRadio, { ok: true, message: { security: { verified: true, psid: 130, signer: rsu.certificate.hashedId8 } } }, 'RadioRx with spduHandlerOf(SN-VERIFY): verified, the payload delivered');
+    t.same(viaRadio.ok && Buffer.from(viaRadio.message.bytes), payload);
+    now += 8 * 24 * HOUR;
+    t.match(rx.process(signer.sign({ payload, psid: 130, signer: 'certificate' })), { ok: false, reason: 'spdu_rejected' }, 'and rejects what SN-VERIFY rejects (the expired certificate)');
 
     const expiredIssued: TestIdentity = issueTestCertificate(codec, backend, { curve, name: 'rsu', validHours: 1, psids: [130], validFromMs: now - 2 * HOUR }, root);
     t.ok(expiredIssued.certificate.validUntil < now, 'a certificate issued already expired');

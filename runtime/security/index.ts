@@ -9,7 +9,7 @@ export { NodeCryptoBackend } from './node-backend.js';
 export { OpenSslSm2Backend, sm2AddonStatus } from './openssl-sm2.js';
 export { rOf, sign1609, signingInput, verify1609, type EccP256CurvePoint, type Signature1609, type SignerInput } from './primitives.js';
 export { certificateInfo, certificateSignedBy, hashedId8, MemoryTrustStore, type CertificateInfo, type CertificateProvider, type Issuer, type Oer1609Codec, type TrustStore } from './certificates.js';
-export { SpduSigner, SpduVerifier, VERIFY_FAILURES, type SignRequest, type VerifyFailure, type VerifyOptions, type VerifyResult } from './spdu.js';
+export { spduHandlerOf, SpduSigner, SpduVerifier, VERIFY_FAILURES, type SignRequest, type VerifyFailure, type VerifyOptions, type VerifyResult } from './spdu.js';
 export { CERT_PROBLEMS, FileCertificateStore, regionContains, type CertProblem, type CertProblemCode, type CertStoreExpectations, type CertStoreFiles, type CertStoreStatus } from './cert-store.js';
 export { issueTestCertificate, type IssueOptions, type TestIdentity } from './test-ca.js';
 export { durationMs, time32FromUnixMs, time64FromUnixMs, unixMsFromTime32, unixMsFromTime64 } from './time.js';

@@ -152,3 +152,15 @@ export class SpduVerifier {
     return { ok: true, psid, generationTimeMs: gen, payload, signer };
   }
 }
+
+/**
+ * SN-VERIFY as the radio receiver's SPDU handler (hw/radio RadioRx `spdu` option, which this module does not
+ * import): the MessageFrame inside a verified SPDU, or the failure reason. `onResult` sees every result (metrics).
+ */
+export function spduHandlerOf(verifier: SpduVerifier, onResult?: (r: VerifyResult) => void): (spdu: Uint8Array) => { ok: true; payload: Uint8Array; psid: number; signer: string } | { ok: false; reason: string; detail: string } {
+  return (spdu) => {
+    const r = verifier.verify(spdu);
+    onResult?.(r);
+    return r.ok ? { ok: true, payload: r.payload, psid: r.psid, signer: r.signer.hashedId8 } : { ok: false, reason: r.reason, detail: r.detail };
+  };
+}
