@@ -58,7 +58,7 @@ export function createCryptoBackend(): CompositeBackend {
   try {
     backends.push(new OpenSslSm2Backend());
   } catch (e) {
-    unavailable.set('sm2', (e as Error).message);
+    unavailable.set('sm2', (e as Error).message.replace(/^backend-unavailable: (SM2: )?/, ''));
   }
   for (const c of CURVES) if (!backends.some((b) => b.curves.includes(c)) && !unavailable.has(c)) unavailable.set(c, 'not implemented');
   return new CompositeBackend(backends, unavailable);
