@@ -20,7 +20,7 @@ export interface IssueOptions {
   curve: Curve;
   /** Hostname-style id written in the certificate. */
   name: string;
-  /** Unix ms; default now. */
+  /** Unix ms; default a minute ago (receivers' clocks may be behind, and Time32 counts whole seconds). */
   validFromMs?: number;
   validHours: number;
   /** PSIDs the end entity may sign (absent: a CA certificate that may issue anything). */
@@ -43,7 +43,7 @@ export function issueTestCertificate(codec: Oer1609Codec, backend: CryptoBackend
     id: { name: opts.name },
     cracaId: '000000',
     crlSeries: 0,
-    validityPeriod: { start: time32FromUnixMs(opts.validFromMs ?? Date.now()), duration: { hours: opts.validHours } },
+    validityPeriod: { start: time32FromUnixMs(opts.validFromMs ?? Date.now() - 60_000), duration: { hours: opts.validHours } },
     ...(opts.region === undefined ? {} : { region: opts.region }),
     ...(opts.psids ? { appPermissions: opts.psids.map((psid) => ({ psid })) } : { certIssuePermissions: [{ subjectPermissions: { all: null } }] }),
     verifyKeyIndicator: { verificationKey: { [opts.curve === 'sm2' ? 'ecsigSm2' : 'ecdsaNistP256']: compressed(key.publicKey.point) } },
