@@ -3,7 +3,31 @@
 
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { SecurityError } from './errors.js';
-import type { Curve } from './types.js';
+import type { Curve, PrivateKey, PublicKey } from './types.js';
+
+/** A backend's public key: the curve, the SEC1 point, and the backend's own handle (a KeyObject, an EVP_PKEY). */
+export class HandlePublicKey<H> implements PublicKey {
+  constructor(
+    readonly curve: Curve,
+    readonly point: Uint8Array,
+    readonly handle: H,
+  ) {}
+}
+
+/** A backend's private key with its public key. */
+export class HandlePrivateKey<H> implements PrivateKey {
+  constructor(
+    readonly curve: Curve,
+    readonly handle: H,
+    readonly publicKey: HandlePublicKey<H>,
+  ) {}
+}
+
+/** `key`'s handle when it is a key of `curve` made by a backend of this kind; wrong-curve otherwise. */
+export function handleOf<H>(backend: string, curve: Curve, key: PublicKey | PrivateKey): H {
+  if (!(key instanceof HandlePublicKey || key instanceof HandlePrivateKey) || key.curve !== curve) throw new SecurityError('wrong-curve', `${backend} cannot use a ${key.curve} key of another backend`);
+  return key.handle as H;
+}
 
 // SEQUENCE { SEQUENCE { id-ecPublicKey, <curve OID> }, BIT STRING <point> }: both curve OIDs have 8 content
 // octets (prime256v1 1.2.840.10045.3.1.7, SM2 1.2.156.10197.1.301), so the prefixes differ only there.

@@ -4,24 +4,8 @@
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { CryptoBackend } from './backend.js';
 import { SecurityError } from './errors.js';
-import { pointOf, readPrivateKey, spkiOf } from './keys.js';
+import { handleOf, HandlePrivateKey, HandlePublicKey, pointOf, readPrivateKey, spkiOf } from './keys.js';
 import type { Curve, HashAlgorithm, PrivateKey, PublicKey, RawSignature } from './types.js';
-
-class NodePublicKey implements PublicKey {
-  readonly curve = 'nistp256' as const;
-  constructor(
-    readonly point: Uint8Array,
-    readonly key: KeyObject,
-  ) {}
-}
-
-class NodePrivateKey implements PrivateKey {
-  readonly curve = 'nistp256' as const;
-  constructor(
-    readonly key: KeyObject,
-    readonly publicKey: NodePublicKey,
-  ) {}
-}
 
 export function hash(alg: HashAlgorithm, data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash(alg).update(data).digest());
@@ -44,26 +28,25 @@ export class NodeCryptoBackend implements CryptoBackend {
       if (e instanceof SecurityError) throw e;
       throw new SecurityError('bad-key', `not a point on P-256: ${(e as Error).message}`, { cause: e });
     }
-    return new NodePublicKey(new Uint8Array(point), key);
+    return new HandlePublicKey('nistp256', new Uint8Array(point), key);
   }
 
   privateKey(pemOrDer: string | Uint8Array): PrivateKey {
     const { key, curve } = readPrivateKey(pemOrDer);
     if (curve !== 'nistp256') throw new SecurityError('wrong-curve', `${this.name} signs with P-256, the key is on ${curve}`);
     const pub = createPublicKey(key);
-    return new NodePrivateKey(key, new NodePublicKey(pointOf(pub), pub));
+    return new HandlePrivateKey('nistp256', key, new HandlePublicKey('nistp256', pointOf(pub), pub));
   }
 
   sign(key: PrivateKey, data: Uint8Array): RawSignature {
-    if (!(key instanceof NodePrivateKey)) throw new SecurityError('wrong-curve', `${this.name} cannot sign with a ${key.curve} key of another backend`);
-    const rs = sign('sha256', data, { key: key.key, dsaEncoding: 'ieee-p1363' });
+    const rs = sign('sha256', data, { key: handleOf<KeyObject>(this.name, 'nistp256', key), dsaEncoding: 'ieee-p1363' });
     return { r: new Uint8Array(rs.subarray(0, 32)), s: new Uint8Array(rs.subarray(32)) };
   }
 
   verify(key: PublicKey, data: Uint8Array, sig: RawSignature): boolean {
-    if (!(key instanceof NodePublicKey)) throw new SecurityError('wrong-curve', `${this.name} cannot verify with a ${key.curve} key of another backend`);
+    const handle = handleOf<KeyObject>(this.name, 'nistp256', key);
     checkSignature(sig);
-    return verify('sha256', data, { key: key.key, dsaEncoding: 'ieee-p1363' }, Buffer.concat([sig.r, sig.s]));
+    return verify('sha256', data, { key: handle, dsaEncoding: 'ieee-p1363' }, Buffer.concat([sig.r, sig.s]));
   }
 
   hash(alg: HashAlgorithm, data: Uint8Array): Uint8Array {

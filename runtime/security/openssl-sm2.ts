@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CryptoBackend } from './backend.js';
 import { SecurityError } from './errors.js';
-import { pointOf, readPrivateKey, spkiOf } from './keys.js';
+import { handleOf, HandlePrivateKey, HandlePublicKey, pointOf, readPrivateKey, spkiOf } from './keys.js';
 import { checkSignature, hash } from './node-backend.js';
 import { createPublicKey } from 'node:crypto';
 import { SM2_DEFAULT_ID, type Curve, type HashAlgorithm, type PrivateKey, type PublicKey, type RawSignature } from './types.js';
@@ -54,22 +54,6 @@ function translate(e: unknown): SecurityError {
   return new SecurityError('bad-key', msg, { cause: e });
 }
 
-class Sm2PublicKey implements PublicKey {
-  readonly curve = 'sm2' as const;
-  constructor(
-    readonly point: Uint8Array,
-    readonly handle: unknown,
-  ) {}
-}
-
-class Sm2PrivateKey implements PrivateKey {
-  readonly curve = 'sm2' as const;
-  constructor(
-    readonly handle: unknown,
-    readonly publicKey: Sm2PublicKey,
-  ) {}
-}
-
 export class OpenSslSm2Backend implements CryptoBackend {
   readonly name = 'openssl-sm2';
   readonly curves: readonly Curve[] = ['sm2'];
@@ -86,7 +70,7 @@ export class OpenSslSm2Backend implements CryptoBackend {
     if (curve !== 'sm2') throw new SecurityError('wrong-curve', `${this.name} has no ${curve}`);
     const spki = spkiOf(curve, point);
     try {
-      return new Sm2PublicKey(new Uint8Array(point), this.native.publicKey(spki));
+      return new HandlePublicKey('sm2', new Uint8Array(point), this.native.publicKey(spki));
     } catch (e) {
       throw translate(e);
     }
@@ -98,17 +82,17 @@ export class OpenSslSm2Backend implements CryptoBackend {
     try {
       const pub = createPublicKey(key);
       const point = pointOf(pub);
-      return new Sm2PrivateKey(this.native.privateKey(key.export({ format: 'der', type: 'pkcs8' })), new Sm2PublicKey(point, this.native.publicKey(spkiOf('sm2', point))));
+      return new HandlePrivateKey('sm2', this.native.privateKey(key.export({ format: 'der', type: 'pkcs8' })), new HandlePublicKey('sm2', point, this.native.publicKey(spkiOf('sm2', point))));
     } catch (e) {
       throw e instanceof SecurityError ? e : translate(e);
     }
   }
 
   sign(key: PrivateKey, data: Uint8Array): RawSignature {
-    if (!(key instanceof Sm2PrivateKey)) throw new SecurityError('wrong-curve', `${this.name} cannot sign with a ${key.curve} key of another backend`);
+    const handle = handleOf<unknown>(this.name, 'sm2', key);
     let rs: Buffer;
     try {
-      rs = this.native.sign(key.handle, data, this.id);
+      rs = this.native.sign(handle, data, this.id);
     } catch (e) {
       throw translate(e);
     }
@@ -116,12 +100,12 @@ export class OpenSslSm2Backend implements CryptoBackend {
   }
 
   verify(key: PublicKey, data: Uint8Array, sig: RawSignature): boolean {
-    if (!(key instanceof Sm2PublicKey)) throw new SecurityError('wrong-curve', `${this.name} cannot verify with a ${key.curve} key of another backend`);
+    const handle = handleOf<unknown>(this.name, 'sm2', key);
     checkSignature(sig);
     const rs = new Uint8Array(64);
     rs.set(sig.r, 0);
     rs.set(sig.s, 32);
-    return this.native.verify(key.handle, data, rs, this.id);
+    return this.native.verify(handle, data, rs, this.id);
   }
 
   hash(alg: HashAlgorithm, data: Uint8Array): Uint8Array {
