@@ -464,6 +464,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       return out;
     }, 'reason');
     metrics.gauge('rsu_radio_rx_decode_errors', 'Received datagrams that did not decode', () => radioRx?.stats().errors.decode_error ?? 0);
+    metrics.gauge('rsu_radio_rx_dropped', 'Received datagrams dropped, per reason (bad_header, spdu_unverified, spdu_rejected, ...)', () => ({ ...(radioRx?.stats().errors ?? {}) }), 'reason');
     if (uplink) {
       metrics.gauge('rsu_spool_depth_records', 'Uplink records waiting in the spool', () => uplink!.stats().mqtt?.pending ?? uplink!.stats().kafka?.pending ?? 0);
       metrics.gauge('rsu_spool_dropped_records', 'Uplink records dropped because the spool was full', () => uplink!.stats().spool.droppedRecords);
