@@ -2,6 +2,7 @@
 // `rsu`: the field engineer's command line.
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { certCommand } from './cert.js';
 import { codecCommand, decodeCommand, encodeCommand } from './codec.js';
 import { demoCommand } from './demo.js';
 import { configCommand, recordCommand, runCommand, sendTestCommand, statusCommand, tailCommand } from './daemon-cmds.js';
@@ -26,7 +27,8 @@ commands:
   decode         decode UPER hex to JER JSON
   encode         encode JER JSON to UPER hex
   codec compile  compile a deployer's ASN.1 modules
-  map            MAP authoring: build, validate, render a GeoJSON lane map`;
+  map            MAP authoring: build, validate, render a GeoJSON lane map
+  cert           IEEE 1609.2 certificates: show, check, make-test-ca, issue (throwaway ones for labs)`;
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
@@ -43,6 +45,7 @@ const COMMANDS: Record<string, Command> = {
   encode: encodeCommand,
   codec: codecCommand,
   map: mapCommand,
+  cert: certCommand,
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

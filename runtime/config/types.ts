@@ -184,10 +184,24 @@ export interface ImmediateForwardMessage {
   channel: number;
 }
 
+export const RADIO_HEADERS = ['none', 'wsmp', 'dsmp'] as const;
+/** Network header in front of each udp-raw message: none, IEEE 1609.3 WSMP v3, China DSMP (hw/radio/netlayer.ts). */
+export type RadioHeader = (typeof RADIO_HEADERS)[number];
+
 export interface RadioSection {
   mode: RadioMode;
-  /** Raw UPER bytes, one message per datagram, to HOST:PORT. */
-  udpRaw: { target: string };
+  /** Raw UPER bytes (or signed SPDUs), one message per datagram, to HOST:PORT. */
+  udpRaw: {
+    target: string;
+    /** Network header per datagram (default none); received datagrams are unwrapped by the same setting. */
+    header: RadioHeader;
+    /** PSID (WSMP) / AID (DSMP) per type, p-encoded as in immediateForward.messages; defaults: J2735 PSIDs or CSAE AIDs by message set. */
+    psids: Partial<Record<RadioMessageType, number>>;
+    /** WSMP N-Header elements, each optional: channel 0-200, transmit power dBm -128..127, data rate (500 kbit/s units). */
+    wsmp: { channel?: number; txPowerDbm?: number; dataRate?: number };
+    /** DSMP version octet (default 1). */
+    dsmpVersion: number;
+  };
   /** USDOT RSU Specification 4.1 immediate forward (text IFM over UDP). */
   immediateForward: {
     target: string;

@@ -54,6 +54,7 @@ import {
   LOG_LEVELS,
   MESSAGE_SETS,
   RADIO_MESSAGE_TYPES,
+  RADIO_HEADERS,
   RADIO_MODES,
   SENSOR_KINDS,
   TIME_SOURCES,
@@ -348,7 +349,21 @@ const ifmMessage = obj<ImmediateForwardMessage>({
 
 const radioSection = obj<RadioSection>({
   mode: def(oneOf(RADIO_MODES), 'udp-raw'),
-  udpRaw: section(obj<RadioSection['udpRaw']>({ target: def(hostPort(), '127.0.0.1:15030') })),
+  udpRaw: section(
+    obj<RadioSection['udpRaw']>({
+      target: def(hostPort(), '127.0.0.1:15030'),
+      header: def(oneOf(RADIO_HEADERS), 'none'),
+      psids: def(record(psid, RADIO_MESSAGE_TYPES), {}),
+      wsmp: section(
+        obj<RadioSection['udpRaw']['wsmp']>({
+          channel: opt(num({ int: true, min: 0, max: 200 })),
+          txPowerDbm: opt(num({ int: true, min: -128, max: 127 })),
+          dataRate: opt(num({ int: true, min: 0, max: 255 })),
+        }),
+      ),
+      dsmpVersion: def(num({ int: true, min: 0, max: 255 }), 1),
+    }),
+  ),
   immediateForward: section(
     obj<RadioSection['immediateForward']>({
       target: def(hostPort(), '127.0.0.1:1516'),
