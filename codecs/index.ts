@@ -317,3 +317,13 @@ function wrapOer<N extends string>(name: N, mod: GeneratedModule): MessageSet<Re
     decodePrefix: decodePrefix as MessageSet['decodePrefix'],
   };
 }
+
+/**
+ * JSON text of a JER value. Integers beyond 2^53 (1609.2 Time64) are bigints in values and are written as JSON
+ * numbers, as X.697 wants; JSON.stringify alone throws on bigint.
+ */
+export function toJerJson(value: unknown, space?: number): string {
+  const marks: string[] = [];
+  const text = JSON.stringify(value, (_k, x) => (typeof x === 'bigint' ? `\u0000big${marks.push(x.toString()) - 1}\u0000` : x), space);
+  return text.replace(/"\\u0000big(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)]!);
+}

@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { DecodeError, EncodeError, fromHex, loadOerModules, toHex, TrailingBytesError } from '../codecs/index.js';
+import { randomValue, Rng } from './support/random-values.js';
+import { loadIR } from './support/vectors.js';
 
 const MODULE = `
 OerTest DEFINITIONS AUTOMATIC TAGS ::= BEGIN
@@ -45,6 +47,12 @@ OerTest DEFINITIONS AUTOMATIC TAGS ::= BEGIN
   List ::= SEQUENCE OF U8
   Ch ::= CHOICE { x U8, y BOOLEAN, ..., z U8 }
   Wrap ::= SEQUENCE { id U8, ch Ch }
+  EXT ::= CLASS { &id INTEGER (0..255), &Type } WITH SYNTAX { ID &id TYPE &Type }
+  Exts EXT ::= { { ID 1 TYPE U8 } | { ID 2 TYPE Oct }, ... }
+  Extension ::= SEQUENCE { id EXT.&id({Exts}), content EXT.&Type({Exts}{@.id}) }
+  Om ::= SEQUENCE { a Oct OPTIONAL, ..., omitted NULL OPTIONAL }
+  Perm ::= SEQUENCE { t BIT STRING { app(0), enroll(1) } (SIZE(8)) DEFAULT {app} }
+  Deep ::= SEQUENCE { a Seq OPTIONAL, b List, c SEQUENCE OF Ch, d Extension OPTIONAL, e Deep OPTIONAL, ..., f Flags OPTIONAL }
 END
 Tagged DEFINITIONS ::= BEGIN
   TCh ::= CHOICE { a [APPLICATION 3] INTEGER (0..255), b [70] BOOLEAN, c [PRIVATE 1] NULL, d OCTET STRING }
@@ -113,6 +121,10 @@ const cases: [type: string, value: unknown, hex: string, decoded?: unknown][] = 
   ['SeqExtOnly', { a: 7 }, '0007'],
   ['Def', { a: 5 }, '00', {}],
   ['Def', { a: 6 }, '8006'],
+  ['Perm', { t: '80' }, '00', {}], // a fixed-size named BIT STRING's DEFAULT {app} is '80' and is not sent
+  ['Perm', { t: 'C0' }, '80C0'],
+  // a NULL extension addition is an empty open type (rasn's C-OER test of 1609.2's SignedDataPayload.omitted)
+  ['Om', { a: '000102', omitted: null }, 'C003000102020780' + '00'],
   ['Nine', { o9: null }, '0080'],
   ['Nine', { o1: null, o8: null }, '8100'],
   // X.696 17: quantity as a length-prefixed unsigned number
@@ -129,6 +141,10 @@ const cases: [type: string, value: unknown, hex: string, decoded?: unknown][] = 
   ['TCh', { b: true }, 'BF46FF'],
   ['TCh', { c: null }, 'C1'],
   ['TCh', { d: 'AB' }, '0401AB'],
+  // an open type selected by its id through the object set; an id outside the set keeps the octets as hex
+  ['Extension', { id: 1, content: 5 }, '010105'],
+  ['Extension', { id: 2, content: 'AB' }, '020201AB'],
+  ['Extension', { id: 9, content: 'FF00' }, '0902FF00'],
 ];
 
 t.test('hand-computed C-OER encodings', async (t) => {
@@ -141,11 +157,21 @@ t.test('hand-computed C-OER encodings', async (t) => {
   }
 });
 
+t.test('an encoding stays valid after the next encode (the writer is reused)', async (t) => {
+  const a = ms.encode('Oct', '11'.repeat(20));
+  const b = ms.encode('Oct', '22'.repeat(100));
+  ms.encode('Oct', '33'.repeat(20));
+  ms.encode('Oct', '44'.repeat(100));
+  t.equal(toHex(a), '14' + '11'.repeat(20));
+  t.equal(toHex(b), '64' + '22'.repeat(100));
+});
+
 t.test('integers beyond 2^53 are bigints; numbers that are safe are accepted on encode', async (t) => {
   t.equal(ms.decode('U64', fromHex('0000000000000007')), 7n);
   t.equal(ms.decode('U64', fromHex('FFFFFFFFFFFFFFFF')), 18446744073709551615n);
   t.throws(() => ms.encode('U64', 2n ** 64n), /U64: value 18446744073709551616 is outside 0\.\.18446744073709551615/);
-  t.throws(() => ms.encode('U64', 2 ** 60), /expected an INTEGER \(bigint or safe integer\)/);
+  t.throws(() => ms.encode('U64', 2 ** 60), /expected an INTEGER \(bigint, safe integer or decimal string\)/);
+  t.equal(toHex(ms.encode('U64', '18446744073709551615')), 'FFFFFFFFFFFFFFFF', 'decimal text, for JSON input');
   t.throws(() => ms.encode('Semi', 2 ** 60), /out of range/);
 });
 
@@ -182,6 +208,12 @@ t.test('non-canonical or broken input is a DecodeError naming the path and the b
   t.ok(e instanceof TrailingBytesError && e.value === 5 && toHex(e.trailing) === '06', 'trailing bytes keep the value');
   t.match(e.message, /U8: 1 byte\(s\) left over after a complete value at byte 1/);
   t.same(ms.decodePrefix('U8', fromHex('0506')), { value: 5, trailing: fromHex('06') });
+  // hostile nesting: a DecodeError with a shortened path, not a stack overflow
+  const deep = t.throws(() => ms.decode('Deep', fromHex('1001000100'.repeat(20_000) + '0001000100'))) as DecodeError;
+  t.ok(deep instanceof DecodeError && /^Deep\.e\.e.*\(\d+ levels\).*: nesting too deep$/.test(deep.message), `deep nesting: ${deep.message.slice(0, 80)}...`);
+  t.equal(toHex(ms.encode('Deep', { b: [], c: [], e: { b: [], c: [] } })), '1001000100' + '0001000100');
+  // the same NULL addition as one 00 octet inside its length (PER's habit; pycrate writes it) is read too
+  t.same(ms.decode('Om', fromHex('C003000102020780' + '0100')), { a: '000102', omitted: null });
   // an unknown extension addition is skipped (X.696 16.5), as it must be for forward compatibility
   t.same(ms.decode('SeqExtOnly', fromHex('80070207800100')), { a: 7 });
 });
@@ -205,4 +237,47 @@ t.test('bad values are an EncodeError naming the path', async (t) => {
     t.match(e.message, re, `${type}: ${e.message}`);
   }
   t.equal(toHex(ms.encodeTrusted('Seq', { a: 1, zz: 1 } as never)), '0001', 'encodeTrusted skips the unknown-component check only');
+});
+
+t.test('random values of every type round-trip; mutations of them give only DecodeErrors', async (t) => {
+  const ir = loadIR(dir);
+  const rng = new Rng(0x0e4);
+  const seeds: [string, Uint8Array][] = [];
+  const bad: string[] = [];
+  const show = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? `${x}n` : x));
+  for (const type of ms.typeNames) {
+    for (let i = 0; i < 50; i++) {
+      const v = randomValue(ir, type, rng);
+      try {
+        const b = ms.encode(type, v as never);
+        const back = ms.decode(type, b);
+        if (show(back).toUpperCase() !== show(v).toUpperCase()) throw new Error(`decodes to ${show(back)}`);
+        if (toHex(ms.encode(type, back as never)) !== toHex(b)) throw new Error('re-encodes differently');
+        seeds.push([type, b]);
+      } catch (e) {
+        if (bad.length < 5) bad.push(`${type} ${show(v)}: ${(e as Error).message}`);
+      }
+    }
+  }
+  t.same(bad, [], `${seeds.length} random values of ${ms.typeNames.length} types round-trip`);
+  const other: string[] = [];
+  let accepted = 0;
+  const N = Number(process.env.RSU_FUZZ_ITERATIONS ?? 20_000);
+  for (let i = 0; i < N; i++) {
+    const [type, orig] = rng.pick(seeds);
+    const b = Uint8Array.from(orig);
+    let m: Uint8Array = b;
+    const op = rng.int(0, 2);
+    if (op === 0 && b.length) b[rng.int(0, b.length - 1)]! ^= 1 << rng.int(0, 7);
+    else if (op === 1) m = b.subarray(0, rng.int(0, Math.max(0, b.length - 1)));
+    else m = Uint8Array.from([...b.subarray(0, rng.int(0, b.length)), rng.int(0, 255), ...b.subarray(rng.int(0, b.length))]);
+    try {
+      const v = ms.decodePrefix(type, m).value;
+      accepted++;
+      ms.decode(type, ms.encode(type, v as never));
+    } catch (e) {
+      if (!(e instanceof DecodeError) && other.length < 3) other.push(`${type} ${toHex(m)}: ${(e as Error).stack}`);
+    }
+  }
+  t.same(other, [], `${N} mutations: only DecodeErrors (${accepted} decoded and re-encoded)`);
 });

@@ -545,6 +545,8 @@ class Resolver {
           const max = Math.max(-1, ...set.map((n) => ir.named!.find((x) => x[0] === n)?.[1] ?? -1));
           let bits = '';
           for (let i = 0; i <= max; i++) bits += set.some((n) => ir.named!.find((x) => x[0] === n)?.[1] === i) ? '1' : '0';
+          // A fixed-size type's value is its hex (JER), padded with 0 bits to the size: `DEFAULT {app}` of SIZE(8) is '80'.
+          if (ir.size.lb === ir.size.ub && !ir.size.ext) return bitsToHex(bits.padEnd(ir.size.lb, '0'));
           return { value: bitsToHex(bits), length: bits.length };
         }
         throw new Asn1SemanticError(loc, 'braced values are only supported for named bits');

@@ -6,7 +6,7 @@ import type { Field, IR, MessageSetIR } from '../asn1/ir.js';
 import { PRELUDE, type Generated } from './codegen.js';
 import { isBigInt, typesDecl } from './types.js';
 
-export const OER_CODEGEN_VERSION = 1;
+export const OER_CODEGEN_VERSION = 2;
 
 const RUNTIME_NAMES = 'DecodeError, EncodeError, withPath, jerEqual, utf8, checks, oidBytes, oidText';
 
@@ -212,7 +212,8 @@ class OerGen {
       const ub = bigLit(ir.ub!);
       const put = form.kind === 'fixedU' ? `w.uint(${x}, ${form.n});` : form.kind === 'fixedS' ? `w.sint(${x}, ${form.n});` : form.kind === 'varU' ? `w.varUint(${x});` : `w.varInt(${x});`;
       return (
-        `const ${x} = typeof ${v} === 'bigint' ? ${v} : Number.isSafeInteger(${v}) ? BigInt(${v}) : bad('an INTEGER (bigint or safe integer)', ${v});\n` +
+        // bigint, a safe integer, or decimal text (JSON cannot carry 64-bit numbers through JSON.parse exactly)
+        `const ${x} = typeof ${v} === 'bigint' ? ${v} : Number.isSafeInteger(${v}) ? BigInt(${v}) : typeof ${v} === 'string' && /^-?[0-9]{1,20}$/.test(${v}) ? BigInt(${v}) : bad('an INTEGER (bigint, safe integer or decimal string)', ${v});\n` +
         `if (${x} < ${lb} || ${x} > ${ub}) range(${x}, '${lb.slice(0, -1)}..${ub.slice(0, -1)}');\n${put}`
       );
     }

@@ -24,7 +24,10 @@ export class DecodeError extends Error {
   }
   finish(typeName: string): this {
     this.typeName = typeName;
-    this.message = `${this.path}: ${this.reason} at ${this.unit} ${this.unit === 'bit' ? this.bitOffset : this.byteOffset}`;
+    // A path thousands of levels deep (hostile nesting) is shortened in the message; `.path` keeps all of it.
+    const p = this.segs.length > 40 ? `${typeName}${this.segs.slice(0, 12).join('')}...(${this.segs.length - 24} levels)...${this.segs.slice(-12).join('')}` : this.path;
+    const where = this.bitOffset < 0 ? '' : ` at ${this.unit} ${this.unit === 'bit' ? this.bitOffset : this.byteOffset}`;
+    this.message = `${p}: ${this.reason}${where}`;
     return this;
   }
 }
@@ -56,7 +59,8 @@ export const checks = { unknownKeys: true };
 /** Add one path segment to an error unwinding through a generated function. */
 export function withPath(e: unknown, seg: string): unknown {
   if (e instanceof DecodeError || e instanceof EncodeError) e.segs.unshift(seg);
-  else if (e instanceof RangeError && /call stack/.test(e.message)) return new DecodeError('nesting too deep', -1);
+  // No regular expression here: near the stack limit compiling one throws a SyntaxError, which would escape.
+  else if (e instanceof RangeError && e.message.includes('call stack')) return new DecodeError('nesting too deep', -1);
   return e;
 }
 
