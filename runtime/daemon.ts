@@ -26,7 +26,7 @@ import { readPassword } from './config/secrets.js';
 import { Metrics } from './metrics.js';
 import { createPerception, type PerceptionStage } from './perception/index.js';
 import { Scheduler, type Outgoing } from './scheduler.js';
-import { defaultSocketPath, serveStatus, type RecordEvent, type TailEvent } from './status.js';
+import { defaultSocketPath, serveStatus, type RecordEvent, type StatusServerStats, type TailEvent } from './status.js';
 import { Uplink } from './uplink/index.js';
 import { daemonInfo, type DaemonInfo } from './view/source.js';
 
@@ -78,6 +78,8 @@ export interface DaemonStatus {
   frameToRadio: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
   radio: { tx?: unknown; rx?: unknown };
   uplink?: unknown;
+  /** Connections to the status socket, and what it refused or dropped. */
+  statusSocket?: StatusServerStats;
   alarms: string[];
   recentErrors: { at: string; msg: string }[];
 }
@@ -369,7 +371,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     // Radio out and in.
     const radioTx: RadioTx | undefined = radioTxFromConfig(cfg.radio, { messageSet: cfg.messageSet });
     if (radioTx) closers.push(() => radioTx.close());
-    const radioRx: RadioRx | undefined = radioRxFromConfig(cfg.radio, codec, { logger: log.child({ component: 'radio-rx' }) });
+    const radioRx: RadioRx | undefined = radioRxFromConfig(cfg.radio, codec, {
+      logger: log.child({ component: 'radio-rx' }),
+      onDrop: (reason) => {
+        metrics.radioRxDropped.inc({ reason });
+        if (reason === 'decode_error' || reason === 'ifm_malformed' || reason === 'trailing_bytes') metrics.decodeErrors.inc({ source: 'radio' });
+      },
+    });
     const bsms = new BsmMatcher();
     let radioRxPort: number | undefined;
     if (radioRx) {
@@ -422,7 +430,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       t.unref();
       closers.push(() => clearInterval(t));
     }
-    const ingest = new SensorIngest(ingestOptionsFromConfig(cfg, { logger: log.child({ component: 'ingest' }) }));
+    const ingest = new SensorIngest(
+      ingestOptionsFromConfig(cfg, {
+        logger: log.child({ component: 'ingest' }),
+        onDrop: (what, reason) => {
+          if (what === 'object') metrics.sensorObjectsDropped.inc({ reason });
+          else if (reason === 'decode_error' || reason === 'bad_field') metrics.decodeErrors.inc({ source: 'sensor' });
+        },
+      }),
+    );
     const staleMs = opts.perceptionStaleMs ?? 1000;
     const enabledSensors = cfg.sensors.filter((s) => s.enabled).map((s) => s.id);
 
@@ -469,6 +485,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         if (tails.size) tail({ dir: 'tx', type: m.type, atMs: m.atMs, value: m.frame });
       },
       withheld: (type, reason) => metrics.withheld.inc({ type, reason }),
+      participantsLeftOut: (reason, n) => metrics.participantsLeftOut.inc({ reason }, n),
       log: log.child({ component: 'scheduler' }),
     });
 
@@ -506,7 +523,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       return out;
     }, 'reason');
     metrics.gauge('rsu_radio_rx_decode_errors', 'Received datagrams that did not decode', () => radioRx?.stats().errors.decode_error ?? 0);
-    metrics.gauge('rsu_radio_rx_dropped', 'Received datagrams dropped, per reason (bad_header, spdu_unverified, spdu_rejected, ...)', () => ({ ...(radioRx?.stats().errors ?? {}) }), 'reason');
     if (uplink) {
       metrics.gauge('rsu_spool_depth_records', 'Uplink records waiting in the spool', () => uplink!.stats().mqtt?.pending ?? uplink!.stats().kafka?.pending ?? 0);
       metrics.gauge('rsu_spool_dropped_records', 'Uplink records dropped because the spool was full', () => uplink!.stats().spool.droppedRecords);
@@ -539,6 +555,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const stale = enabledSensors.filter((id) => (st[id]?.lastFrameAgeMs ?? Infinity) > staleMs);
         if (stale.length === enabledSensors.length) alarms.push('no fresh sensor frames: RSM withheld');
       }
+      // (J2735 mode leaves vehicles out by design: counted, not alarmed.)
+      const sst = scheduler.stats();
+      const recent = (['ids_exhausted', 'encode_error'] as const).filter((r) => now - (sst.lastLeftOutMs[r] ?? -Infinity) < 10_000);
+      if (recent.length) alarms.push(`RSM left tracked road users out in the last 10 s: ${recent.map((r) => `${r.replace(/_/g, ' ')} (${sst.participantsLeftOut[r]} since start)`).join(', ')}`);
       const sh = signals?.health();
       if (signals && sh && cfg.applications.spat.enabled && signals.snapshot(now) === undefined) {
         const why = sh.lastUpdateAgeMs === undefined ? 'no state received yet' : `last state ${Math.round(sh.lastUpdateAgeMs)} ms ago`;
@@ -559,12 +579,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         frameToRadio: latency.summary(),
         radio: { tx: radioTx?.stats(), rx: radioRx?.stats() },
         uplink: uplink?.stats(),
+        statusSocket: statusSocket?.stats(),
         alarms,
         recentErrors: [...recentErrors],
       };
     };
 
     let info: DaemonInfo | undefined;
+    let statusSocket: { stats: () => StatusServerStats } | undefined;
     const daemon: Daemon = {
       config: cfg,
       ingestPorts,
@@ -584,7 +606,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     };
 
     if (opts.socketPath !== false) {
-      const s = await serveStatus(opts.socketPath ?? defaultSocketPath(), daemon);
+      const s = await serveStatus(opts.socketPath ?? defaultSocketPath(), daemon, {
+        onReject: (reason) => metrics.statusRejected.inc({ reason }),
+        onDrop: (stream, n) => metrics.statusDropped.inc({ stream }, n),
+      });
+      statusSocket = s;
       closers.push(() => s.close());
     }
     log.info({ rsuId: cfg.rsu.id, messageSet: cfg.messageSet, ingest: ingestPorts, radioRxPort, metricsPort, perception: perception.mode }, 'rsu daemon running');

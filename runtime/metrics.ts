@@ -23,6 +23,36 @@ export class Metrics {
     labelNames: ['source'] as const,
     registers: [this.registry],
   });
+  readonly radioRxDropped = new Counter({
+    name: 'rsu_radio_rx_dropped_total',
+    help: 'Received radio datagrams dropped, by reason (empty, oversize, ifm_malformed, decode_error, trailing_bytes, unsupported_type, internal_error)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly sensorObjectsDropped = new Counter({
+    name: 'rsu_sensor_objects_dropped_total',
+    help: 'Objects of accepted sensor frames dropped, by reason (non_finite, out_of_range, missing_box, bad_covariance)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly statusRejected = new Counter({
+    name: 'rsu_status_rejected_total',
+    help: 'Status socket requests refused and connections closed by the daemon, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly statusDropped = new Counter({
+    name: 'rsu_status_stream_dropped_lines_total',
+    help: 'Status socket stream lines (tail, record, view) dropped because the client did not read them',
+    labelNames: ['stream'] as const,
+    registers: [this.registry],
+  });
+  readonly participantsLeftOut = new Counter({
+    name: 'rsu_rsm_participants_left_out_total',
+    help: 'Tracked road users left out of an RSM cycle, by reason (ids_exhausted, encode_error, no_j2735_counterpart)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly frameToRadio = new Histogram({
     name: 'rsu_frame_to_radio_seconds',
     help: 'From a sensor frame arriving to the radio datagram built from it',

@@ -45,6 +45,8 @@ export interface RadioRxOptions {
   dsmpVersion?: number;
   /** Verifies 1609.2 SPDUs and returns the MessageFrame inside; without it SPDUs are dropped as spdu_unverified. */
   spdu?: SpduHandler;
+  /** Told of every dropped datagram, with its reason (the daemon's metrics). */
+  onDrop?: (reason: RxDropReason) => void;
 }
 
 /** What became of one datagram (process()). */
@@ -303,6 +305,7 @@ export class RadioRx {
   private drop(reason: RxDropReason, detail: string, from: { address: string; port: number }, datagram: Uint8Array, extra: Record<string, unknown> = {}): RxVerdict {
     const c = this.c;
     c.errors[reason]++;
+    this.opts.onDrop?.(reason);
     const src = from.address ? (isIPv6(from.address) ? `[${from.address}]:${from.port}` : `${from.address}:${from.port}`) : '';
     c.lastError = { reason, detail, from: src, atMs: this.now() };
     this.rl.warn(

@@ -78,7 +78,9 @@ Show the running daemon's state: uptime, sensors, tracks, message rates, radio, 
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, socket: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) return io.out(STATUS_HELP), 0;
-  const st = (await request(values.socket ?? defaultSocketPath(), { cmd: 'status' })) as DaemonStatus;
+  const socket = values.socket ?? defaultSocketPath();
+  const st = (await request(socket, { cmd: 'status' })) as DaemonStatus & { error?: unknown };
+  if (typeof st?.error === 'string') throw new Error(`the rsu daemon on ${socket} refused the request: ${st.error}`);
   if (values.json) return io.out(JSON.stringify(st)), 0;
   io.out(renderStatus(st, !!process.stdout.isTTY));
   return 0;
@@ -138,6 +140,7 @@ export async function tailCommand(argv: string[], io: Io): Promise<number> {
   const p = paint(!!process.stdout.isTTY);
   const stop = untilStopped();
   const req = request(values.socket ?? defaultSocketPath(), { cmd: 'tail', types }, (o) => {
+    if (droppedNotice(o, io)) return;
     const e = o as TailEvent;
     if (values.json) io.out(JSON.stringify(e));
     else io.out(`${new Date(e.atMs).toISOString().slice(11, 23)} ${e.dir === 'tx' ? p.green('tx') : p.cyan('rx')} ${e.type.toUpperCase().padEnd(4)} ${JSON.stringify(e.value).slice(0, 160)}`);
@@ -155,15 +158,26 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('give the FILE to record to');
   const out = createWriteStream(positionals[0]!, { flags: 'a' });
   let n = 0;
+  let lost = 0;
   const stop = untilStopped(values.duration ? Number(values.duration) : undefined);
   const req = request(values.socket ?? defaultSocketPath(), { cmd: 'record' }, (o) => {
+    const d = droppedNotice(o, io);
+    if (d) return void (lost += d);
     out.write(JSON.stringify(o) + '\n');
     if (++n % 100 === 0 && process.stderr.isTTY) process.stderr.write(`\rrecorded ${n}`);
   });
   await Promise.race([stop, req]);
   await new Promise<void>((resolve) => out.end(() => resolve()));
-  io.err(`\nrecorded ${n} inputs to ${positionals[0]}`);
+  io.err(`\nrecorded ${n} inputs to ${positionals[0]}${lost ? `; ${lost} inputs were dropped by the daemon because this recorder did not keep up (the recording has gaps)` : ''}`);
   return 0;
+}
+
+/** The daemon's {"dropped": {"stream", "lines"}} line (a client that fell behind): said on stderr; the count, or 0. */
+function droppedNotice(o: unknown, io: Io): number {
+  const d = (o as { dropped?: { stream?: unknown; lines?: unknown } } | null)?.dropped;
+  if (!d || typeof d.lines !== 'number') return 0;
+  io.err(`(the daemon dropped ${d.lines} ${String(d.stream)} lines: this client did not keep up)`);
+  return d.lines;
 }
 
 export const REPLAY_HELP = `usage: rsu replay FILE [--config FILE] [--std S]

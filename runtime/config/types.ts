@@ -99,6 +99,18 @@ export interface SensorConfig {
   latencyMs: number;
   /** Detections farther than this from the sensor are rejected as absurd, meters. */
   maxRangeM: number;
+  /**
+   * Where this sensor's frames come from (`ADDR`, `ADDR:PORT`, `[IPv6]` or `[IPv6]:PORT`; TCP clients: the address
+   * only, their ports change). Frames carrying this sensor's id from anywhere else are dropped (`wrong_source`), so
+   * another local process cannot speak for the sensor. Unset: any source.
+   */
+  source?: SensorSource;
+}
+
+export interface SensorSource {
+  /** IP address, as the socket reports the peer. */
+  address: string;
+  port?: number;
 }
 
 export const INGEST_PROTOCOLS = ['udp', 'tcp'] as const;

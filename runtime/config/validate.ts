@@ -84,6 +84,7 @@ import {
   type RsuConfig,
   type RsuSection,
   type SensorConfig,
+  type SensorSource,
   type SignalControllerConfig,
   type SnmpV3User,
   type SpatPhase,
@@ -202,6 +203,16 @@ const calibrationRef = obj<CalibrationRef>({
 
 const sensorId = str({ pattern: /^[A-Za-z0-9_.:-]{1,64}$/, patternText: 'a sensor id of 1-64 letters, digits, _ . : -' });
 
+// The peer a sensor's frames must come from: an IP address, with a port for UDP senders that keep theirs.
+const sensorSource = refine(str(), (v, path, ctx): SensorSource | undefined => {
+  const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(v) ?? (isIP(v) ? [v, v] : /^([^:\s]+):(\d{1,5})$/.exec(v));
+  const address = m?.[1];
+  const port = m?.[2] === undefined ? undefined : Number(m[2]);
+  if (!address || !isIP(address) || (port !== undefined && (port < 1 || port > 65535)))
+    return fail(ctx, path, `expected the sensor's IP address, ADDR:PORT or [IPv6]:PORT (its frames from anywhere else are dropped), got ${show(v)}`);
+  return port === undefined ? { address } : { address, port };
+}, 'an IP address or ADDR:PORT');
+
 const sensor = obj<SensorConfig>(
   {
     id: req(sensorId),
@@ -213,6 +224,7 @@ const sensor = obj<SensorConfig>(
     clockOffsetMs: def(num({ unit: 'ms', min: -86_400_000, max: 86_400_000 }), 0),
     latencyMs: def(ms(0, 10_000), 0),
     maxRangeM: def(num({ unit: 'meters', min: 0, minExclusive: true, max: 5000 }), 300),
+    source: opt(sensorSource),
   },
   (s, path, ctx) => {
     if (s.intrinsics && s.kind !== 'camera') fail(ctx, [...path, 'intrinsics'], `only cameras have intrinsics; this sensor is a ${s.kind}`);

@@ -1,8 +1,7 @@
 /**
  * Where the IEEE 1609.2 modules (deployer-supplied, RSU_IEEE1609DOT2_ASN1_DIR) and the real SPDU vectors are,
- * and the WSMP pcap writer the tshark differential uses (a TypeScript rewrite of the shared vectors'
- * wsmp-pcap.py: Ethernet, EtherType 0x88DC, a minimal IEEE 1609.3 WSMP v3 header, the SPDU), and the comparison
- * of our values with the field tree tshark prints for them.
+ * the WSMP pcap the tshark differential reads (hw/radio's WSMP encoder, test/support/pcap.ts's writer), and the
+ * comparison of our values with the field tree tshark prints for them.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,10 +9,13 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { IR, MessageSetIR } from '../../codecs/asn1/ir.js';
 import { DecodeError, fromHex, ieee1609Dot2Dir, toHex, type Ieee1609Dot2Edition, type loadIeee1609Dot2 } from '../../codecs/index.js';
+import { encodeWsmp } from '../../hw/radio/netlayer.js';
+import { pDecodePsid } from '../../hw/radio/psid.js';
+import { pcapOf } from './pcap.js';
 import { randomValue, type Rng } from './random-values.js';
+import { VECTORS } from './vectors.js';
 
 type Tap = Pick<typeof import('tap').default, 'equal' | 'ok'>;
-import { VECTORS } from './vectors.js';
 
 export const IEEE1609DOT2_VECTORS = path.join(VECTORS, 'ieee1609dot2');
 
@@ -48,29 +50,8 @@ export function spduVectors(): SpduVector[] {
 
 /** A classic pcap (Ethernet link type) with one WSMP v3 frame per SPDU; psid is p-encoded (1-4 octets). */
 export function wsmpPcap(spdus: Uint8Array[], psid: Uint8Array = Uint8Array.of(0x20)): Buffer {
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(24);
-  head.writeUInt32LE(0xa1b2c3d4, 0);
-  head.writeUInt16LE(2, 4);
-  head.writeUInt16LE(4, 6);
-  head.writeInt32LE(0, 8);
-  head.writeUInt32LE(0, 12);
-  head.writeUInt32LE(65535, 16);
-  head.writeUInt32LE(1, 20);
-  parts.push(head);
-  spdus.forEach((p, i) => {
-    const n = p.length;
-    if (n >= 0x4000) throw new Error('WSMP length above 16383');
-    const len = n < 128 ? Buffer.of(n) : Buffer.of(0x80 | (n >> 8), n & 0xff);
-    const frame = Buffer.concat([Buffer.alloc(6, 0xff), Buffer.of(2, 0, 0, 0, 0, 1), Buffer.of(0x88, 0xdc), Buffer.of(0x03, 0x00), Buffer.from(psid), len, Buffer.from(p)]);
-    const rec = Buffer.alloc(16);
-    rec.writeUInt32LE(1700000000 + i, 0);
-    rec.writeUInt32LE(0, 4);
-    rec.writeUInt32LE(frame.length, 8);
-    rec.writeUInt32LE(frame.length, 12);
-    parts.push(rec, frame);
-  });
-  return Buffer.concat(parts);
+  const id = pDecodePsid(psid.reduce((n, b) => n * 256 + b, 0));
+  return pcapOf(spdus.map((p) => encodeWsmp({ psid: id }, p)));
 }
 
 /** Deep equality of JER values with bigints, hex compared case-insensitively; the first difference's path. */
