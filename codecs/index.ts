@@ -210,9 +210,23 @@ function wrap(name: StdName, mod: GeneratedModule): MessageSet {
 
 // ---- C-OER sets: IEEE 1609.2 (and any deployer module directory compiled for OER)
 
-/** The IEEE 1609.2 editions: 2016 with its amendments, 2022 (adds SM2/SM3/SM4), and the China profile. */
-export type Ieee1609Dot2Edition = '2016' | '2022' | 'china';
-export const IEEE1609DOT2_EDITIONS: readonly Ieee1609Dot2Edition[] = ['2022', '2016', 'china'];
+/**
+ * The IEEE 1609.2 editions: from the deployer's modules 2016 with its amendments, 2022 (adds SM2/SM3/SM4) and the
+ * China profile; built in (compiled at build time from codecs/sets/, written for this project) `builtin`, the
+ * structures an RSU signs and verifies with in 2022's terms (reads 2016 as well), and `builtin-china`.
+ */
+export type Ieee1609Dot2Edition = '2016' | '2022' | 'china' | 'builtin' | 'builtin-china';
+export const IEEE1609DOT2_EDITIONS: readonly Ieee1609Dot2Edition[] = ['2022', '2016', 'china', 'builtin', 'builtin-china'];
+
+/**
+ * The edition to use when none is named: the deployer's full modules when `asn1Dir` or RSU_IEEE1609DOT2_ASN1_DIR
+ * gives them, otherwise the built-in set (so a clean clone signs and verifies).
+ */
+export function defaultIeee1609Dot2Edition(profile: 'ieee' | 'china' = 'ieee', asn1Dir?: string): Ieee1609Dot2Edition {
+  const full = !!(asn1Dir ?? process.env.RSU_IEEE1609DOT2_ASN1_DIR);
+  if (profile === 'china') return full ? 'china' : 'builtin-china';
+  return full ? '2022' : 'builtin';
+}
 export type OerSetName = `ieee1609dot2-${Ieee1609Dot2Edition}` | `oer:${string}`;
 
 export interface OerLoadOptions {
@@ -246,6 +260,7 @@ const oerLoaded = new Map<string, Promise<MessageSet<Record<string, unknown>, Oe
  */
 export function loadIeee1609Dot2(edition: Ieee1609Dot2Edition = '2022', opts: OerLoadOptions = {}): Promise<MessageSet<Record<string, unknown>, OerSetName>> {
   if (!IEEE1609DOT2_EDITIONS.includes(edition)) throw new Error(`unknown IEEE 1609.2 edition ${JSON.stringify(edition)}: expected one of ${IEEE1609DOT2_EDITIONS.join(', ')}`);
+  if (edition === 'builtin' || edition === 'builtin-china') return loadBuiltinOer(edition);
   return loadOerModules(ieee1609Dot2Dir(edition, opts.asn1Dir), { ...opts, name: `ieee1609dot2-${edition}` });
 }
 
@@ -258,6 +273,18 @@ export function loadOerModules(dir: string, opts: { cacheDir?: string; name?: Oe
     p = compileCachedOer(name, readModuleDir(dir), opts.cacheDir).then((mod) => wrapOer(name, mod));
     oerLoaded.set(key, p);
     p.catch(() => oerLoaded.delete(key));
+  }
+  return p;
+}
+
+const builtinLoaded = new Map<string, Promise<MessageSet<Record<string, unknown>, OerSetName>>>();
+
+function loadBuiltinOer(edition: 'builtin' | 'builtin-china'): Promise<MessageSet<Record<string, unknown>, OerSetName>> {
+  let p = builtinLoaded.get(edition);
+  if (!p) {
+    const mod = edition === 'builtin' ? import('./generated/ieee1609dot2.js') : import('./generated/ieee1609dot2-china.js');
+    p = mod.then((m) => wrapOer(`ieee1609dot2-${edition}` as OerSetName, m as unknown as GeneratedModule));
+    builtinLoaded.set(edition, p);
   }
   return p;
 }

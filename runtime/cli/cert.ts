@@ -4,14 +4,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { IEEE1609DOT2_EDITIONS, loadIeee1609Dot2, type Ieee1609Dot2Edition } from '../../codecs/index.js';
+import { defaultIeee1609Dot2Edition, IEEE1609DOT2_EDITIONS, loadIeee1609Dot2, type Ieee1609Dot2Edition } from '../../codecs/index.js';
 import { pDecodePsid } from '../../hw/radio/psid.js';
 import { certificateInfo, createCryptoBackend, FileCertificateStore, issueTestCertificate, type CertificateInfo, type Curve, type Oer1609Codec, type TestIdentity } from '../security/index.js';
 import { UsageError, type Io } from './io.js';
 
 export const CERT_HELP = `usage: rsu cert <show|check|make-test-ca|issue> [options]
-IEEE 1609.2 certificates (C-OER files) and keys (PEM). Needs the 1609.2 ASN.1 modules (--asn1 DIR or
-RSU_IEEE1609DOT2_ASN1_DIR; IEEE does not permit redistributing them).
+IEEE 1609.2 certificates (C-OER files) and keys (PEM), coded with the deployer's 1609.2 ASN.1 modules (--asn1
+DIR or RSU_IEEE1609DOT2_ASN1_DIR) or, without them, the built-in set (codecs/sets/ieee1609dot2).
 
   rsu cert show FILE [--json]
       The certificate as JER JSON (--json) or a summary: HashedId8, algorithm, issuer, validity and days left,
@@ -27,7 +27,8 @@ RSU_IEEE1609DOT2_ASN1_DIR; IEEE does not permit redistributing them).
       A THROWAWAY RSU certificate under the test root (NAME.cert, NAME.key.pem; default name rsu-test).
 
   --psid P       a PSID/AID: decimal integer (3618) or p-encoded hex as in the config (0x8002 = 130)
-  --edition E    ${IEEE1609DOT2_EDITIONS.join(' | ')} (default 2022, the edition with SM2)
+  --edition E    ${IEEE1609DOT2_EDITIONS.join(' | ')} (default 2022, the edition with SM2, with
+                 the modules; builtin without them)
   --asn1 DIR     the 1609.2 modules`;
 
 const HOUR = 3_600_000;
@@ -58,7 +59,7 @@ export function describeCertificate(c: CertificateInfo, now = Date.now()): strin
 }
 
 async function codecOf(edition: string | undefined, asn1: string | undefined): Promise<Oer1609Codec> {
-  const e = (edition ?? '2022') as Ieee1609Dot2Edition;
+  const e = (edition ?? defaultIeee1609Dot2Edition('ieee', asn1)) as Ieee1609Dot2Edition;
   if (!IEEE1609DOT2_EDITIONS.includes(e)) throw new UsageError(`--edition ${edition}: expected one of ${IEEE1609DOT2_EDITIONS.join(', ')}`);
   return loadIeee1609Dot2(e, { asn1Dir: asn1 });
 }

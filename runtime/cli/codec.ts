@@ -25,7 +25,7 @@ const ALL_STDS = [...STD_NAMES, ...OER_STDS];
 type AnyStd = StdName | `ieee1609dot2-${Ieee1609Dot2Edition}`;
 const isOer = (std: AnyStd) => std.startsWith('ieee1609dot2-');
 /** The type a set decodes when --type is not given: the message frame, or the SPDU. */
-const defaultType = (std: AnyStd) => (!isOer(std) ? 'MessageFrame' : std === 'ieee1609dot2-china' ? 'V2XSecData' : 'Ieee1609Dot2Data');
+const defaultType = (std: AnyStd) => (!isOer(std) ? 'MessageFrame' : std.endsWith('china') ? 'V2XSecData' : 'Ieee1609Dot2Data');
 
 const COMMON = {
   std: { type: 'string' },
