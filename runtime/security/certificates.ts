@@ -6,19 +6,24 @@ import type { CryptoBackend } from './backend.js';
 import { SecurityError } from './errors.js';
 import { rOf, verify1609, type EccP256CurvePoint, type Signature1609 } from './primitives.js';
 import { durationMs, unixMsFromTime32 } from './time.js';
+import { profileOf, type SecurityProfile } from './profile.js';
+import { toBeSignedCertificateOctets } from './received.js';
 import { HASH_OF, type Curve, type HashAlgorithm, type PrivateKey, type PublicKey } from './types.js';
 
-/** What the services need of the C-OER codec of a 1609.2 edition (codecs' MessageSet has it). */
+/** What the services need of the C-OER codec of a 1609.2 or China edition (codecs' MessageSet has it). */
 export interface Oer1609Codec {
   encode(typeName: string, value: unknown): Uint8Array;
   decode(typeName: string, bytes: Uint8Array): unknown;
+  /** One value and the octets after it: how the exact received octets of a component are cut out. */
+  decodePrefix(typeName: string, bytes: Uint8Array): { trailing: Uint8Array };
+  has(typeName: string): boolean;
 }
 
 export type Issuer = { self: HashAlgorithm } | { digest: Uint8Array; hash: HashAlgorithm };
 
 /** A decoded certificate with what verification needs. */
 export interface CertificateInfo {
-  /** Its C-OER encoding (the signer identifier input of 1609.2 5.3.1; hashed for HashedId8). */
+  /** Its C-OER encoding as received or issued (the signer identifier input of 1609.2 5.3.1; hashed for HashedId8). */
   readonly encoded: Uint8Array;
   /** The codec's value of it (to embed as a signer). */
   readonly value: unknown;
@@ -34,7 +39,7 @@ export interface CertificateInfo {
   readonly psids: readonly number[];
   /** Its issuer's signature over it; absent only on implicit certificates (not supported). */
   readonly signature: Signature1609 | undefined;
-  /** The C-OER encoding of toBeSigned (the data input of the certificate's signature). */
+  /** The octets of toBeSigned within `encoded` (the data input of the certificate's signature). */
   readonly toBeSignedEncoded: Uint8Array;
 }
 
@@ -63,11 +68,14 @@ const only = (v: unknown, what: string): [string, unknown] => {
   return e[0]!;
 };
 
+// EccP256CurvePoint's alternative with both coordinates, as 1609.2 and China name it.
+const UNCOMPRESSED = new Set(['uncompressedP256', 'uncompressed']);
+
 /** A SEC1 point of an EccP256CurvePoint value (x-only is not a key). */
 export function sec1Of(point: unknown, what: string): Uint8Array {
   const [kind, v] = only(point, what);
   if (kind === 'compressed-y-0' || kind === 'compressed-y-1') return Uint8Array.from([kind.endsWith('0') ? 2 : 3, ...bytes(v, what)]);
-  if (kind === 'uncompressedP256') {
+  if (UNCOMPRESSED.has(kind)) {
     const u = v as { x: unknown; y: unknown };
     return Uint8Array.from([4, ...bytes(u.x, what), ...bytes(u.y, what)]);
   }
@@ -80,7 +88,7 @@ export function signatureOf(sig: unknown): Signature1609 {
   const s = v as { rSig: unknown; sSig: unknown };
   if (kind === 'ecdsaNistP256Signature') {
     const [rk, rv] = only(s.rSig, 'rSig');
-    const rSig = (rk === 'uncompressedP256' ? { uncompressedP256: { x: bytes((rv as { x: unknown }).x, 'rSig'), y: bytes((rv as { y: unknown }).y, 'rSig') } } : { [rk]: bytes(rv, 'rSig') }) as EccP256CurvePoint;
+    const rSig = (UNCOMPRESSED.has(rk) ? { uncompressedP256: { x: bytes((rv as { x: unknown }).x, 'rSig'), y: bytes((rv as { y: unknown }).y, 'rSig') } } : { [rk]: bytes(rv, 'rSig') }) as EccP256CurvePoint;
     rOf('nistp256', rSig); // shape and length checks
     return { curve: 'nistp256', rSig, sSig: bytes(s.sSig, 'sSig') };
   }
@@ -88,11 +96,12 @@ export function signatureOf(sig: unknown): Signature1609 {
   throw new SecurityError('unsupported', `signature algorithm ${kind}`);
 }
 
-/** The codec Signature value of a primitives' signature. */
-export function signatureValue(sig: Signature1609): unknown {
+/** The codec Signature value of a primitives' signature, in the profile's names (default 1609.2's). */
+export function signatureValue(sig: Signature1609, profile?: SecurityProfile): unknown {
   if (sig.curve === 'sm2') return { sm2Signature: { rSig: hex(sig.rSig), sSig: hex(sig.sSig) } };
   const [k, v] = Object.entries(sig.rSig)[0]!;
-  return { ecdsaNistP256Signature: { rSig: { [k]: hex(v as Uint8Array) }, sSig: hex(sig.sSig) } };
+  const rSig = 'uncompressedP256' in sig.rSig ? { [profile?.uncompressedPoint ?? 'uncompressedP256']: { x: hex(sig.rSig.uncompressedP256.x), y: hex(sig.rSig.uncompressedP256.y) } } : { [k]: hex(v as Uint8Array) };
+  return { ecdsaNistP256Signature: { rSig, sSig: hex(sig.sSig) } };
 }
 
 const ISSUER_HASH: Readonly<Record<string, HashAlgorithm>> = { sha256AndDigest: 'sha256', sm3AndDigest: 'sm3' };
@@ -102,10 +111,15 @@ export function hashedId8(backend: CryptoBackend, alg: HashAlgorithm, encoded: U
   return hex(backend.hash(alg, encoded).subarray(24));
 }
 
-/** A CertificateInfo of a certificate value (from the codec) and its encoding. Throws SecurityError for what this RSU cannot use. */
+/**
+ * A CertificateInfo of a certificate value (from the codec) and its encoding: the octets as received, which its
+ * HashedId8 and signature cover (absent: our canonical encoding, for certificates built here). Throws
+ * SecurityError for what this RSU cannot use.
+ */
 export function certificateInfo(codec: Oer1609Codec, backend: CryptoBackend, value: unknown, encoded?: Uint8Array): CertificateInfo {
   const c = value as { type?: string; issuer: unknown; toBeSigned: Record<string, unknown>; signature?: unknown };
   if (c.type !== 'explicit') throw new SecurityError('unsupported', `${String(c.type)} certificates (only explicit ones)`);
+  const profile = profileOf(codec);
   const enc = encoded ?? codec.encode('Certificate', value);
   const [ik, iv] = only(c.issuer, 'issuer');
   let issuer: Issuer;
@@ -125,7 +139,7 @@ export function certificateInfo(codec: Oer1609Codec, backend: CryptoBackend, val
   if (curve === undefined) throw new SecurityError('unsupported', `verification key ${alg}`);
   const vp = tbs.validityPeriod as { start: number; duration: Record<string, number> };
   const validFrom = unixMsFromTime32(vp.start);
-  const perms = (tbs.appPermissions as Array<{ psid: number | bigint }> | undefined) ?? [];
+  const perms = (tbs.appPermissions as Array<Record<string, number | bigint>> | undefined) ?? [];
   return {
     encoded: enc,
     value,
@@ -135,9 +149,9 @@ export function certificateInfo(codec: Oer1609Codec, backend: CryptoBackend, val
     issuer,
     validFrom,
     validUntil: validFrom + durationMs(vp.duration),
-    psids: perms.map((p) => Number(p.psid)),
+    psids: perms.map((p) => Number(p[profile.appId])),
     signature: c.signature === undefined ? undefined : signatureOf(c.signature),
-    toBeSignedEncoded: codec.encode('ToBeSignedCertificate', tbs),
+    toBeSignedEncoded: encoded === undefined ? codec.encode('ToBeSignedCertificate', tbs) : toBeSignedCertificateOctets(codec, encoded),
   };
 }
 

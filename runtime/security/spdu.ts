@@ -6,6 +6,8 @@ import type { CryptoBackend } from './backend.js';
 import { certificateInfo, signatureOf, signatureValue, type CertificateInfo, type CertificateProvider, type Oer1609Codec, type TrustStore } from './certificates.js';
 import { SecurityError } from './errors.js';
 import { sign1609, verify1609 } from './primitives.js';
+import { profileOf, type SecurityProfile } from './profile.js';
+import { signedDataOctets } from './received.js';
 import { time64FromUnixMs, unixMsFromTime64 } from './time.js';
 import { HASH_OF } from './types.js';
 
@@ -22,32 +24,36 @@ export interface SignRequest {
   signer: 'certificate' | 'digest';
 }
 
-/** SN-SIGN: signed SPDUs with the provider's current certificate and key. */
+/** SN-SIGN: signed SPDUs with the provider's current certificate and key, in the codec's profile (1609.2 or China). */
 export class SpduSigner {
+  private readonly profile: SecurityProfile;
+
   constructor(
     private readonly codec: Oer1609Codec,
     private readonly backend: CryptoBackend,
     private readonly provider: CertificateProvider,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.profile = profileOf(codec);
+  }
 
   sign(req: SignRequest): Uint8Array {
     const { certificate, key } = this.provider.current();
     if (!certificate.psids.includes(req.psid)) throw new SecurityError('sign-failed', `PSID ${req.psid} is not in the certificate's permissions (${certificate.psids.join(', ')})`);
     const gen = req.generationTimeMs ?? this.now();
-    const headerInfo: Record<string, unknown> = { psid: req.psid, generationTime: time64FromUnixMs(gen) };
+    const headerInfo: Record<string, unknown> = { [this.profile.appId]: req.psid, generationTime: time64FromUnixMs(gen) };
     if (req.lifetimeMs !== undefined) headerInfo.expiryTime = time64FromUnixMs(gen + req.lifetimeMs);
     const tbsData = { payload: { data: { protocolVersion: 3, content: { unsecuredData: Buffer.from(req.payload).toString('hex') } } }, headerInfo };
     const tbs = this.codec.encode('ToBeSignedData', tbsData);
     const sig = sign1609(this.backend, key, tbs, { certificate: certificate.encoded });
-    return this.codec.encode('Ieee1609Dot2Data', {
+    return this.codec.encode(this.profile.envelope, {
       protocolVersion: 3,
       content: {
         signedData: {
           hashId: HASH_OF[key.curve],
           tbsData,
           signer: req.signer === 'certificate' ? { certificate: [certificate.value] } : { digest: certificate.hashedId8 },
-          signature: signatureValue(sig),
+          signature: signatureValue(sig, this.profile),
         },
       },
     });
@@ -78,12 +84,16 @@ export interface VerifyOptions {
 }
 
 type Spdu = { protocolVersion: number; content: Record<string, unknown> };
-type SignedData = { hashId: string; tbsData: { payload: { data?: Spdu }; headerInfo: { psid: number | bigint; generationTime?: bigint | number; expiryTime?: bigint | number } }; signer: Record<string, unknown>; signature: unknown };
+type SignedData = { hashId: string; tbsData: { payload: { data?: Spdu }; headerInfo: { [appId: string]: bigint | number | undefined; generationTime?: bigint | number; expiryTime?: bigint | number } }; signer: Record<string, unknown>; signature: unknown };
 
-/** SN-VERIFY: checks signed SPDUs against the trust store; never throws for what the bytes hold. */
+/**
+ * SN-VERIFY: checks signed SPDUs against the trust store; never throws for what the bytes hold. The signature and
+ * the certificates' HashedId8 and chain are checked over the octets as received (received.ts), not a re-encoding.
+ */
 export class SpduVerifier {
   private readonly maxAgeMs: number;
   private readonly maxFutureMs: number;
+  private readonly profile: SecurityProfile;
 
   constructor(
     private readonly codec: Oer1609Codec,
@@ -94,12 +104,13 @@ export class SpduVerifier {
   ) {
     this.maxAgeMs = opts.maxAgeMs ?? 30_000;
     this.maxFutureMs = opts.maxFutureMs ?? 5_000;
+    this.profile = profileOf(codec);
   }
 
   verify(bytes: Uint8Array): VerifyResult {
     let spdu: Spdu;
     try {
-      spdu = this.codec.decode('Ieee1609Dot2Data', bytes) as Spdu;
+      spdu = this.codec.decode(this.profile.envelope, bytes) as Spdu;
     } catch (e) {
       return { ok: false, reason: 'malformed', detail: (e as Error).message };
     }
@@ -107,16 +118,17 @@ export class SpduVerifier {
     if (kind === 'unsecuredData') return { ok: false, reason: 'unsigned', detail: 'unsecuredData', payload: Uint8Array.from(Buffer.from(body as string, 'hex')) };
     if (kind !== 'signedData') return { ok: false, reason: 'unsupported', detail: `content ${String(kind)}` };
     try {
-      return this.verifySigned(body as SignedData);
+      return this.verifySigned(body as SignedData, signedDataOctets(this.codec, bytes));
     } catch (e) {
       if (e instanceof SecurityError) return { ok: false, reason: e.code === 'unsupported' ? 'unsupported' : 'malformed', detail: e.message };
+      if (e instanceof Error && e.name === 'DecodeError') return { ok: false, reason: 'malformed', detail: e.message };
       throw e;
     }
   }
 
-  private verifySigned(sd: SignedData): VerifyResult {
+  private verifySigned(sd: SignedData, received: { tbsData: Uint8Array; certificates: Uint8Array[] }): VerifyResult {
     const h = sd.tbsData.headerInfo;
-    const psid = Number(h.psid);
+    const psid = Number(h[this.profile.appId]);
     const inner = sd.tbsData.payload.data;
     const innerContent = inner ? (Object.entries(inner.content)[0] ?? []) : [];
     if (innerContent[0] !== 'unsecuredData') return { ok: false, reason: 'unsupported', detail: 'payload is not data with unsecuredData (extDataHash or nested SPDU)', psid };
@@ -128,9 +140,9 @@ export class SpduVerifier {
     if (sk === 'certificate') {
       const chain = sv as unknown[];
       if (chain.length === 0) return fail('malformed', 'empty certificate list');
-      signer = certificateInfo(this.codec, this.backend, chain[0]);
+      signer = certificateInfo(this.codec, this.backend, chain[0], received.certificates[0]);
       // Issuers sent along (longer chains) are remembered first, so the chain can be followed.
-      for (const c of chain.slice(1).reverse()) this.trust.remember(certificateInfo(this.codec, this.backend, c));
+      for (let i = chain.length - 1; i > 0; i--) this.trust.remember(certificateInfo(this.codec, this.backend, chain[i], received.certificates[i]));
     } else if (sk === 'digest') {
       signer = this.trust.byHashedId8(String(sv).toLowerCase());
       if (signer === undefined) return fail('unknown-signer', `digest ${String(sv).toLowerCase()} not seen before`);
@@ -138,14 +150,13 @@ export class SpduVerifier {
 
     const sig = signatureOf(sd.signature);
     if (sig.curve !== signer.curve) return fail('bad-signature', `a ${sig.curve} signature from a ${signer.curve} certificate`);
-    const tbs = this.codec.encode('ToBeSignedData', sd.tbsData);
-    if (!verify1609(this.backend, signer.verificationKey, tbs, { certificate: signer.encoded }, sig)) return fail('bad-signature', `signature by ${signer.hashedId8} does not verify`);
+    if (!verify1609(this.backend, signer.verificationKey, received.tbsData, { certificate: signer.encoded }, sig)) return fail('bad-signature', `signature by ${signer.hashedId8} does not verify`);
 
     const now = this.now();
     const chain = this.trust.chainProblem(signer, now);
     if (chain !== undefined) return fail('untrusted', chain);
     if (sk === 'certificate') this.trust.remember(signer);
-    if (!signer.psids.includes(psid)) return fail('psid-not-permitted', `PSID ${psid} is not permitted by ${signer.hashedId8} (${signer.psids.join(', ')})`);
+    if (!signer.psids.includes(psid)) return fail('psid-not-permitted', `${this.profile.appId.toUpperCase()} ${psid} is not permitted by ${signer.hashedId8} (${signer.psids.join(', ')})`);
     const gen = h.generationTime === undefined ? undefined : unixMsFromTime64(h.generationTime);
     if (gen !== undefined && (gen < now - this.maxAgeMs || gen > now + this.maxFutureMs)) return fail('stale', `generated ${new Date(gen).toISOString()}, now ${new Date(now).toISOString()}`);
     if (h.expiryTime !== undefined && unixMsFromTime64(h.expiryTime) < now) return fail('expired', `expired ${new Date(unixMsFromTime64(h.expiryTime)).toISOString()}`);

@@ -6,6 +6,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { CryptoBackend } from './backend.js';
 import { certificateInfo, signatureValue, type CertificateInfo, type Oer1609Codec } from './certificates.js';
 import { sign1609 } from './primitives.js';
+import { profileOf } from './profile.js';
 import { time32FromUnixMs } from './time.js';
 import { HASH_OF, type Curve, type PrivateKey } from './types.js';
 
@@ -39,13 +40,14 @@ export function issueTestCertificate(codec: Oer1609Codec, backend: CryptoBackend
   const keyPem = generateKeyPairSync('ec', { namedCurve: opts.curve === 'sm2' ? 'SM2' : 'prime256v1' }).privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
   const key = backend.privateKey(keyPem);
   const hash = HASH_OF[opts.curve];
+  const profile = profileOf(codec);
   const toBeSigned: Record<string, unknown> = {
     id: { name: opts.name },
     cracaId: '000000',
     crlSeries: 0,
     validityPeriod: { start: time32FromUnixMs(opts.validFromMs ?? Date.now() - 60_000), duration: { hours: opts.validHours } },
     ...(opts.region === undefined ? {} : { region: opts.region }),
-    ...(opts.psids ? { appPermissions: opts.psids.map((psid) => ({ psid })) } : { certIssuePermissions: [{ subjectPermissions: { all: null } }] }),
+    ...(opts.psids ? { appPermissions: opts.psids.map((psid) => ({ [profile.appId]: psid })) } : { certIssuePermissions: [{ subjectPermissions: { all: null } }] }),
     verifyKeyIndicator: { verificationKey: { [opts.curve === 'sm2' ? 'ecsigSm2' : 'ecdsaNistP256']: compressed(key.publicKey.point) } },
   };
   const tbs = codec.encode('ToBeSignedCertificate', toBeSigned);
@@ -56,7 +58,7 @@ export function issueTestCertificate(codec: Oer1609Codec, backend: CryptoBackend
     type: 'explicit',
     issuer: issuer ? { [HASH_OF[issuer.certificate.curve] === 'sm3' ? 'sm3AndDigest' : 'sha256AndDigest']: issuer.certificate.hashedId8 } : { self: hash },
     toBeSigned,
-    signature: signatureValue(sig),
+    signature: signatureValue(sig, profile),
   };
   return { certificate: certificateInfo(codec, backend, value), key, keyPem };
 }
