@@ -7,7 +7,7 @@ import { SecurityError } from './errors.js';
 import { rOf, verify1609, type EccP256CurvePoint, type Signature1609 } from './primitives.js';
 import { durationMs, unixMsFromTime32 } from './time.js';
 import { profileOf, type SecurityProfile } from './profile.js';
-import { toBeSignedCertificateOctets } from './received.js';
+import { toBeSignedCertificateOctets } from './spdu-octets.js';
 import { HASH_OF, type Curve, type HashAlgorithm, type PrivateKey, type PublicKey } from './types.js';
 
 /** What the services need of the C-OER codec of a 1609.2 or China edition (codecs' MessageSet has it). */

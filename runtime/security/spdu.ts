@@ -7,7 +7,7 @@ import { certificateInfo, signatureOf, signatureValue, type CertificateInfo, typ
 import { SecurityError } from './errors.js';
 import { sign1609, verify1609 } from './primitives.js';
 import { profileOf, type SecurityProfile } from './profile.js';
-import { signedDataOctets } from './received.js';
+import { assembleSignedData, signedDataOctets } from './spdu-octets.js';
 import { time64FromUnixMs, unixMsFromTime64 } from './time.js';
 import { HASH_OF } from './types.js';
 
@@ -46,16 +46,11 @@ export class SpduSigner {
     const tbsData = { payload: { data: { protocolVersion: 3, content: { unsecuredData: Buffer.from(req.payload).toString('hex') } } }, headerInfo };
     const tbs = this.codec.encode('ToBeSignedData', tbsData);
     const sig = sign1609(this.backend, key, tbs, { certificate: certificate.encoded });
-    return this.codec.encode(this.profile.envelope, {
-      protocolVersion: 3,
-      content: {
-        signedData: {
-          hashId: HASH_OF[key.curve],
-          tbsData,
-          signer: req.signer === 'certificate' ? { certificate: [certificate.value] } : { digest: certificate.hashedId8 },
-          signature: signatureValue(sig, this.profile),
-        },
-      },
+    return assembleSignedData(this.codec, {
+      hashId: HASH_OF[key.curve],
+      tbsData: tbs,
+      signer: req.signer === 'certificate' ? { certificate: certificate.encoded } : { digest: certificate.hashedId8 },
+      signature: signatureValue(sig, this.profile),
     });
   }
 }

@@ -1,4 +1,5 @@
-// The exact octets a verifier hashes, cut out of what was received (codecs/README.md "The signed octets"):
+// The exact octets of a signedData SPDU's parts. A verifier hashes them as cut out of what was received
+// (codecs/README.md "The signed octets"):
 // a signature covers the octets the sender encoded, which need not be our canonical re-encoding of the decoded
 // value (a 2016 sender's shorter extension bitmap, an extension addition our modules do not know). Each
 // component's end is found with the codec's decodePrefix; the few fixed-size parts in between are C-OER's
@@ -9,6 +10,18 @@ import { SecurityError } from './errors.js';
 /** What this needs of the C-OER codec (codecs' MessageSet has it). */
 export interface PrefixDecoder {
   decodePrefix(typeName: string, bytes: Uint8Array): { trailing: Uint8Array };
+}
+
+const PROTOCOL_VERSION = 3;
+const TAG = { signedData: 0x81, certificate: 0x81 } as const; // context-specific tag [1] of both CHOICEs
+
+/**
+ * A signedData SPDU from its parts' octets, so that the signed ToBeSignedData and a certificate signer go out
+ * exactly as hashed (a certificate from a CA may hold extensions our modules would drop when re-encoding it).
+ */
+export function assembleSignedData(codec: { encode(typeName: string, value: unknown): Uint8Array }, parts: { hashId: string; tbsData: Uint8Array; signer: { certificate: Uint8Array } | { digest: string }; signature: unknown }): Uint8Array {
+  const signer = 'certificate' in parts.signer ? [Uint8Array.from([TAG.certificate, 1, 1]), parts.signer.certificate] : [codec.encode('SignerIdentifier', parts.signer)];
+  return Buffer.concat([Uint8Array.from([PROTOCOL_VERSION, TAG.signedData]), codec.encode('HashAlgorithm', parts.hashId), parts.tbsData, ...signer, codec.encode('Signature', parts.signature)]);
 }
 
 class Cursor {
@@ -45,11 +58,11 @@ class Cursor {
 export function signedDataOctets(codec: PrefixDecoder, spdu: Uint8Array): { tbsData: Uint8Array; certificates: Uint8Array[] } {
   const c = new Cursor(codec, spdu);
   c.octet('protocolVersion');
-  if (c.choiceIndex('content') !== 1) throw new SecurityError('unsupported', 'content is not signedData');
+  if (c.choiceIndex('content') !== (TAG.signedData & 0x3f)) throw new SecurityError('unsupported', 'content is not signedData');
   c.take('HashAlgorithm');
   const tbsData = c.take('ToBeSignedData');
   const certificates: Uint8Array[] = [];
-  if (c.choiceIndex('signer') === 1) {
+  if (c.choiceIndex('signer') === (TAG.certificate & 0x3f)) {
     // SequenceOfCertificate: the quantity as a length-prefixed unsigned integer, then the certificates.
     const len = c.octet('quantity length');
     let n = 0;
