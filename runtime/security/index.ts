@@ -14,3 +14,5 @@ export { CERT_PROBLEMS, FileCertificateStore, regionContains, type CertProblem, 
 export { issueTestCertificate, type IssueOptions, type TestIdentity } from './test-ca.js';
 export { durationMs, time32FromUnixMs, time64FromUnixMs, unixMsFromTime32, unixMsFromTime64 } from './time.js';
 export { CURVES, HASH_OF, SM2_DEFAULT_ID, type Curve, type HashAlgorithm, type PrivateKey, type PublicKey, type RawSignature } from './types.js';
+export { CHINA_PROFILE, IEEE_PROFILE, profileOf, type SecurityProfile } from './profile.js';
+export { assembleSignedData, signedDataOctets, toBeSignedCertificateOctets } from './spdu-octets.js';
