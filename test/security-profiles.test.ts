@@ -127,6 +127,17 @@ for (const { edition, curve, skip } of PROFILES) {
     const tampered = Uint8Array.from(spdu);
     tampered[12]! ^= 0x40; // inside the payload
     t.match(verifier.verify(tampered), { ok: false, reason: 'bad-signature' }, 'payload octet changed: bad-signature');
+    const otherHash = Uint8Array.from(spdu);
+    otherHash[2] = curve === 'sm2' ? 0 : 2; // hashId sha256 <-> sm3 (not covered by the signature)
+    t.match(verifier.verify(otherHash), { ok: false, reason: 'unsupported' }, 'hashId not the hash of the signer\'s curve: rejected');
+    let rejected = 0;
+    for (let i = 0; i < 2000; i++) {
+      const m = Uint8Array.from(spdu);
+      for (let k = 0; k < 1 + (i % 3); k++) m[(i * 7919 + k * 104729) % m.length]! ^= 1 << ((i + k) % 8);
+      const v = verifier.verify(i % 10 === 0 ? m.subarray(0, (i * 31) % m.length) : m); // throws nothing
+      if (!v.ok) rejected++;
+    }
+    t.equal(rejected, 2000, '2,000 mutated or truncated SPDUs: every one rejected with a reason, no exception');
     const late = new SpduVerifier(codec, backend, new MemoryTrustStore(backend, [root.certificate]), {}, () => now + 60_000);
     t.match(late.verify(spdu), { ok: false, reason: 'stale' }, 'a minute later: stale');
     const bsmOnly = issueTestCertificate(codec, backend, { curve, name: 'other', validHours: 24, psids: [0x20] }, root);

@@ -144,6 +144,8 @@ export class SpduVerifier {
     } else return fail('unsupported', `signer ${String(sk)}`);
 
     const sig = signatureOf(sd.signature);
+    // hashId is outside the signed octets: it must name the hash the signer's curve signs with.
+    if (sd.hashId !== HASH_OF[signer.curve]) return fail('unsupported', `hashId ${sd.hashId} with a ${signer.curve} signer (${HASH_OF[signer.curve]})`);
     if (sig.curve !== signer.curve) return fail('bad-signature', `a ${sig.curve} signature from a ${signer.curve} certificate`);
     if (!verify1609(this.backend, signer.verificationKey, received.tbsData, { certificate: signer.encoded }, sig)) return fail('bad-signature', `signature by ${signer.hashedId8} does not verify`);
 
