@@ -25,6 +25,7 @@ import { createPerception, type PerceptionStage } from './perception/index.js';
 import { Scheduler, type Outgoing } from './scheduler.js';
 import { defaultSocketPath, serveStatus, type RecordEvent, type TailEvent } from './status.js';
 import { Uplink } from './uplink/index.js';
+import { buildInfo, softwareVersion, type BuildInfo } from './version.js';
 import { daemonInfo, type DaemonInfo } from './view/source.js';
 
 export interface DaemonOptions {
@@ -77,6 +78,8 @@ export interface DaemonStatus {
   uplink?: unknown;
   alarms: string[];
   recentErrors: { at: string; msg: string }[];
+  /** What is running: package version, commit, Node, message sets, codec compiler, the model's SHA-256. */
+  build: BuildInfo;
 }
 
 /** Messages per second over a sliding window, per type. */
@@ -228,6 +231,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     });
   const startedMs = Date.now();
   const metrics = new Metrics();
+  const build = buildInfo(cfg.perception.model || undefined);
   const closers: (() => Promise<void> | void)[] = [];
   const tails = new Set<(e: TailEvent) => void>();
   const records = new Set<(e: RecordEvent) => void>();
@@ -271,6 +275,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
               protocolVersion: u.mqtt.version === 5 && !u.mqtt.embeddedBroker ? 5 : 4,
               clientId: u.mqtt.clientId,
               topicPrefix: u.mqtt.topicPrefix,
+              softwareVersion: softwareVersion(build),
               tls: u.mqtt.tls ? { caFile: u.mqtt.tls.ca, certFile: u.mqtt.tls.cert, keyFile: u.mqtt.tls.key } : undefined,
             }
           : undefined,
@@ -450,6 +455,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     closers.push(() => scheduler.stop());
 
     // Metrics read the components when scraped.
+    metrics.info('rsu_build_info', 'What is running: package version, git commit, Node, codec compiler, fusion model SHA-256 (always 1)', {
+      version: build.version,
+      commit: build.commit ?? '',
+      node: build.node,
+      message_sets: build.messageSets.join(','),
+      codec_compiler: build.codecCompiler,
+      model_sha256: 'sha256' in build.model ? build.model.sha256 : '',
+    });
     metrics.gauge('rsu_perception_fusion_fallback', 'The learned fusion runs rule-based because its model could not be loaded (1) or not (0)', () => (perception.mode.includes('fallback') ? 1 : 0));
     metrics.gauge('rsu_tracks', 'Confirmed tracks', () => (perception.stats() as { confirmedTracks?: number }).confirmedTracks ?? 0);
     metrics.gauge('rsu_sensor_last_frame_age_seconds', 'Since the last accepted frame, per sensor', () => {
@@ -517,6 +530,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         radio: { tx: radioTx?.stats(), rx: radioRx?.stats() },
         uplink: uplink?.stats(),
         alarms,
+        build,
         recentErrors: [...recentErrors],
       };
     };

@@ -51,6 +51,11 @@ export class Metrics {
     this.gauges.push({ gauge: g, read });
   }
 
+  /** An info metric: constant 1 with the given labels (Prometheus' `*_info` convention, e.g. rsu_build_info). */
+  info(name: string, help: string, labels: Record<string, string>): void {
+    new Gauge({ name, help, labelNames: Object.keys(labels), registers: [this.registry] }).set(labels, 1);
+  }
+
   /** Serve /metrics on host:port (port 0: any free port). Resolves with the bound port. */
   async serve(host: string, port: number): Promise<{ port: number; close: () => Promise<void> }> {
     const server: Server = createServer(async (req, res) => {

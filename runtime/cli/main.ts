@@ -8,6 +8,7 @@ import { configCommand, recordCommand, replayCommand, runCommand, sendTestComman
 import { UsageError, processIo, type Io } from './io.js';
 import { mapCommand } from './map.js';
 import { viewCommand } from './view.js';
+import { versionCommand } from './version.js';
 
 const USAGE = `usage: rsu <command> [options]     (rsu <command> --help for each)
 commands:
@@ -24,7 +25,8 @@ commands:
   decode         decode UPER hex to JER JSON
   encode         encode JER JSON to UPER hex
   codec compile  compile a deployer's ASN.1 modules
-  map            MAP authoring: build, validate, render a GeoJSON lane map`;
+  map            MAP authoring: build, validate, render a GeoJSON lane map
+  version        package, commit, Node, message sets, codec compiler, model SHA-256 (--json); also rsu --version`;
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
@@ -41,6 +43,9 @@ const COMMANDS: Record<string, Command> = {
   encode: encodeCommand,
   codec: codecCommand,
   map: mapCommand,
+  version: versionCommand,
+  '--version': versionCommand,
+  '-V': versionCommand,
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

@@ -20,6 +20,7 @@ import type { LaneMap } from '../map/index.js';
 import { defaultSocketPath } from '../status.js';
 import { localViewSource, type DaemonInfo, type LocalDaemon, type ViewSource, type ViewStatus } from './source.js';
 import { ViewState, type ViewFrame, type ViewMap } from './state.js';
+import { softwareVersion } from '../version.js';
 
 export type { ViewSource } from './source.js';
 
@@ -147,6 +148,7 @@ export async function serveView(src: ViewSource | LocalDaemon, opts: ViewServerO
       perception: st ? { mode: per.mode, confirmedTracks: per.confirmedTracks } : undefined,
       alarms: st?.alarms ?? [],
       recentErrors: st?.recentErrors.slice(-5) ?? [],
+      ...(st?.build ? { software: `${softwareVersion(st.build)} · Node ${st.build.node} · model ${'sha256' in st.build.model ? st.build.model.sha256.slice(0, 12) : 'unreadable'}` } : {}),
     };
   };
 

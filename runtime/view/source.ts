@@ -34,7 +34,7 @@ export interface DaemonInfo {
 }
 
 /** What the view uses of the daemon's status. */
-export type ViewStatus = Pick<DaemonStatus, 'rsuId' | 'messageSet' | 'uptimeS' | 'perception' | 'messages' | 'alarms' | 'recentErrors'>;
+export type ViewStatus = Pick<DaemonStatus, 'rsuId' | 'messageSet' | 'uptimeS' | 'perception' | 'messages' | 'alarms' | 'recentErrors'> & Partial<Pick<DaemonStatus, 'build'>>;
 
 /** The view's data: the daemon's info and status, the messages it sends, and the link to it. */
 export interface ViewSource {

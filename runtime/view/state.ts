@@ -97,6 +97,8 @@ export interface ViewFrame {
   perception?: { mode?: string; confirmedTracks?: number };
   alarms: string[];
   recentErrors: { at: string; msg: string }[];
+  /** The daemon's software (runtime/version.ts softwareVersion) and model digest; absent from older daemons. */
+  software?: string;
 }
 
 type Obj = Record<string, unknown>;
