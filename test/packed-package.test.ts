@@ -30,7 +30,7 @@ t.test('the installed package: what runs, no source tree', async (t) => {
   const napi = join(app, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
   t.same(readdirSync(napi), ['linux'], 'onnxruntime: linux binaries only');
   t.same(readdirSync(join(napi, 'linux')), [process.arch], `onnxruntime: ${process.arch} only`);
-  t.notOk(existsSync(join(app, 'node_modules', 'node-rdkafka', 'deps')), "no librdkafka sources");
+  t.notOk(existsSync(join(app, 'node_modules', 'node-rdkafka', 'deps')), 'no librdkafka sources');
 });
 
 const modelSha = createHash('sha256').update(readFileSync(join(REPO, 'models', 'fusion.onnx'))).digest('hex');
@@ -53,8 +53,7 @@ t.test('rsu --version and rsu version --json from the installed package', async 
     // dist/ was built at some commit of this repository (not necessarily HEAD: a later commit may not touch dist).
     t.match(b.commit, /^[0-9a-f]{40}(-dirty)?$/, 'the commit written at build time');
     t.equal(spawnSync('git', ['cat-file', '-e', `${String(b.commit).replace(/-dirty$/, '')}^{commit}`], { cwd: REPO }).status, 0, `${b.commit} is a commit of this repository`);
-  }
-  else t.comment('not a git checkout: no commit to compare');
+  } else t.comment('not a git checkout: no commit to compare');
 });
 
 t.test('rsu demo --duration 5 from the installed package runs the ONNX fusion', async (t) => {
