@@ -12,7 +12,7 @@ t.test('the defaults validate and describe the demo site', async (t) => {
   t.equal(c.radio.mode, 'udp-raw');
   t.match(c.radio.udpRaw.target, /^127\.0\.0\.1:\d+$/);
   t.equal(c.uplink.mqtt.enabled, true);
-  t.equal(c.uplink.mqtt.embeddedBroker, true);
+  t.equal(c.uplink.mqtt.embeddedBroker, false, 'the embedded broker is the demo\'s: rsu run starts none');
   t.match(c.uplink.mqtt.url, /^mqtt:\/\/(127\.0\.0\.1|localhost):\d+$/);
   t.ok(c.uplink.spool.dir.length > 0);
   t.equal(c.time.source, 'system');

@@ -24,6 +24,8 @@
  * rotated client certificate is picked up without a restart.
  */
 import fs from 'node:fs';
+import { TLSSocket } from 'node:tls';
+import { redactUrl, splitUrlCredentials } from '../config/secrets.js';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { DownlinkProcessor, type DownlinkHandler, type DownlinkHandlers, type DownlinkKind, type DownlinkStats } from './downlink.js';
 import { encodeDownlinkAck, encodeStatus, type RsuState } from './envelope.js';
@@ -49,14 +51,18 @@ export interface MqttTlsOptions {
 }
 
 export interface MqttUplinkOptions {
-  /** mqtt://host:1883 or mqtts://host:8883 (ws/wss work too). */
+  /**
+   * mqtt://host:1883 or mqtts://host:8883 (ws/wss work too). Credentials in it are taken out (username and
+   * password below win); it is only ever shown redacted (logs, stats().url, errors).
+   */
   url: string;
   /** 5 (default) or 4 (= MQTT 3.1.1). */
   protocolVersion?: 4 | 5;
   /** Default `rsu-{rsuId}`. */
   clientId?: string;
   username?: string;
-  password?: string;
+  /** The password, or a function that reads it at each connection attempt (a rotated password file). */
+  password?: string | (() => string | undefined);
   tls?: MqttTlsOptions;
   /** Default 30 s. */
   keepaliveSec?: number;
@@ -83,6 +89,13 @@ export interface MqttUplinkOptions {
   /** Largest accepted downlink payload. Default 64 KiB. */
   maxDownlinkBytes?: number;
   /**
+   * Accept downlinks only over a TLS connection whose broker certificate was verified (default true); others are
+   * refused with that reason on ack/up and counted (unverified_broker).
+   */
+  requireVerifiedBroker?: boolean;
+  /** Told of every processed downlink: 'accepted' or the class of its rejection (for metrics). */
+  onDownlinkResult?: (kind: DownlinkKind, result: string) => void;
+  /**
    * What to do with a record the broker refuses for good (MQTT 5 PUBACK
    * 0x87 not authorized, 0x90 topic name invalid, 0x99 payload format
    * invalid):
@@ -101,7 +114,10 @@ const PERMANENT_PUBACK_CODES = new Set([0x87, 0x90, 0x99]);
 
 export interface MqttStats {
   state: BrokerState;
+  /** Redacted: no password. */
   url: string;
+  /** The current connection's broker proved its identity (TLS with a verified certificate). */
+  verifiedBroker: boolean;
   protocolVersion: 4 | 5;
   /** Successful CONNACKs. */
   connects: number;
@@ -151,6 +167,8 @@ interface Conn {
   gotPuback: boolean;
   /** A PUBACK failed: send nothing new until in-flight drained, then rewind. */
   draining: boolean;
+  /** The broker proved its identity (TLS, certificate verified); set at CONNACK. */
+  verifiedBroker: boolean;
 }
 
 export interface MqttUplinkDeps {
@@ -172,6 +190,8 @@ export class MqttUplink extends BrokerLink {
   private conn: Conn | undefined;
   private readonly control: Control[] = [];
   private readonly pendingFn: () => number;
+  /** The URL as it may be shown: credentials redacted. */
+  private readonly shownUrl: string;
   protected readonly st = {
     connects: 0,
     connectFailures: 0,
@@ -187,6 +207,7 @@ export class MqttUplink extends BrokerLink {
   };
 
   constructor(rsuId: string, opts: MqttUplinkOptions, reader: SpoolReader, deps: MqttUplinkDeps = {}) {
+    const fromUrl = splitUrlCredentials(opts.url);
     const o: ResolvedOptions = {
       protocolVersion: 5,
       keepaliveSec: 30,
@@ -195,15 +216,23 @@ export class MqttUplink extends BrokerLink {
       cleanSession: false,
       sessionExpirySec: 86_400,
       ...opts,
+      url: fromUrl.url,
+      username: opts.username ?? fromUrl.username,
+      password: opts.password ?? fromUrl.password,
     };
     if (o.protocolVersion !== 4 && o.protocolVersion !== 5) throw new RangeError(`MQTT protocolVersion must be 4 or 5, got ${opts.protocolVersion}`);
     if (!(o.window >= 1)) throw new RangeError(`MQTT window must be >= 1, got ${opts.window}`);
     super('mqtt', reader, opts, deps.logger);
     this.rsuId = rsuId;
     this.o = o;
+    this.shownUrl = redactUrl(opts.url);
     this.topics = mqttTopics(rsuId, opts.topicPrefix);
     this.pendingFn = deps.pending ?? (() => reader.pending);
-    this.downlinks = new DownlinkProcessor(rsuId, { ...opts.downlink }, { maxBytes: opts.maxDownlinkBytes, logger: this.log });
+    this.downlinks = new DownlinkProcessor(
+      rsuId,
+      { ...opts.downlink },
+      { maxBytes: opts.maxDownlinkBytes, logger: this.log, requireVerifiedBroker: opts.requireVerifiedBroker, onResult: opts.onDownlinkResult },
+    );
   }
 
   // ------------------------------------------------------------ connection
@@ -250,7 +279,13 @@ export class MqttUplink extends BrokerLink {
       return;
     }
     if (this.o.username !== undefined) opts.username = this.o.username;
-    if (this.o.password !== undefined) opts.password = this.o.password;
+    try {
+      const password = typeof this.o.password === 'function' ? this.o.password() : this.o.password;
+      if (password !== undefined) opts.password = password;
+    } catch (err) {
+      this.connectFailed(`cannot read the MQTT password: ${errorMessage(err)}`);
+      return;
+    }
     if (this.o.protocolVersion === 5) {
       opts.properties = { receiveMaximum: 32 };
       if (!this.o.cleanSession) opts.properties.sessionExpiryInterval = this.o.sessionExpirySec;
@@ -259,7 +294,7 @@ export class MqttUplink extends BrokerLink {
     try {
       client = mqtt.connect(this.o.url, opts);
     } catch (err) {
-      this.connectFailed(`MQTT connect to ${this.o.url} failed: ${errorMessage(err)}`);
+      this.connectFailed(`MQTT connect to ${this.shownUrl} failed: ${errorMessage(err)}`);
       return;
     }
     const conn: Conn = {
@@ -272,12 +307,13 @@ export class MqttUplink extends BrokerLink {
       controlInFlight: [],
       gotPuback: false,
       draining: false,
+      verifiedBroker: false,
     };
     this.conn = conn;
     client.on('connect', (connack: IConnackPacket) => this.onConnect(conn, connack));
     client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => this.onMessage(conn, topic, payload, packet));
     client.on('error', (err: Error) => {
-      if (conn === this.conn) this.fail(`MQTT ${this.o.url}: ${describeMqttError(err)}`);
+      if (conn === this.conn) this.fail(`MQTT ${this.shownUrl}: ${describeMqttError(err)}`);
     });
     client.on('close', () => this.onClose(conn));
   }
@@ -285,13 +321,14 @@ export class MqttUplink extends BrokerLink {
   private onConnect(conn: Conn, connack: IConnackPacket): void {
     if (conn !== this.conn || !conn.alive) return;
     conn.connected = true;
+    conn.verifiedBroker = brokerVerified(conn.client, this.o);
     this.state = 'up';
     this.st.connects++;
     this.st.lastConnectAt = Date.now();
     const rm = connack.properties?.receiveMaximum;
     // leave room for control messages (status, downlink acks) under the broker's receive maximum
     conn.window = rm ? Math.max(1, Math.min(this.o.window, rm - 2)) : this.o.window;
-    this.log.info({ url: this.o.url, window: conn.window, sessionPresent: connack.sessionPresent }, 'mqtt uplink connected');
+    this.log.info({ url: this.shownUrl, window: conn.window, sessionPresent: connack.sessionPresent, verifiedBroker: conn.verifiedBroker }, 'mqtt uplink connected');
     // status first, then downlinks
     for (let i = this.control.length - 1; i >= 0; i--) if (this.control[i]!.kind === 'status') this.control.splice(i, 1);
     this.control.unshift({ topic: this.topics.status, payload: this.statusPayload('ONLINE'), retain: true, kind: 'status' });
@@ -321,10 +358,10 @@ export class MqttUplink extends BrokerLink {
     if (conn !== this.conn) return;
     if (wasConnected) {
       this.st.disconnects++;
-      this.log.warn({ url: this.o.url, inFlight: conn.dataInFlight }, 'mqtt uplink connection lost');
+      this.log.warn({ url: this.shownUrl, inFlight: conn.dataInFlight }, 'mqtt uplink connection lost');
     } else {
       this.st.connectFailures++;
-      if (!this.st.lastError || Date.now() - this.st.lastErrorAt > 1000) this.fail(`MQTT ${this.o.url}: connection closed before CONNACK`);
+      if (!this.st.lastError || Date.now() - this.st.lastErrorAt > 1000) this.fail(`MQTT ${this.shownUrl}: connection closed before CONNACK`);
     }
     // everything unacknowledged goes again, in order
     this.rewind();
@@ -426,7 +463,7 @@ export class MqttUplink extends BrokerLink {
 
   // ------------------------------------------------------------ downlink
 
-  private onMessage(_conn: Conn, topic: string, payload: Buffer, packet: IPublishPacket): void {
+  private onMessage(conn: Conn, topic: string, payload: Buffer, packet: IPublishPacket): void {
     let kind: DownlinkKind;
     if (topic === this.topics.rsiDown) kind = 'rsi';
     else if (topic === this.topics.configDown) kind = 'config';
@@ -435,7 +472,7 @@ export class MqttUplink extends BrokerLink {
       return;
     }
     const correlationData = packet.properties?.correlationData;
-    void this.downlinks.process(kind, payload).then((ack) => {
+    void this.downlinks.process(kind, payload, { verifiedBroker: conn.verifiedBroker }).then((ack) => {
       const c: Control = { topic: this.topics.ack, payload: Buffer.from(encodeDownlinkAck(ack)), retain: false, kind: 'ack' };
       if (correlationData) c.properties = { correlationData };
       this.queueControl(c);
@@ -495,7 +532,8 @@ export class MqttUplink extends BrokerLink {
     const conn = this.conn;
     return {
       state: this.state,
-      url: this.o.url,
+      url: this.shownUrl,
+      verifiedBroker: conn?.verifiedBroker ?? false,
       protocolVersion: this.o.protocolVersion,
       ...this.st,
       inFlight: conn?.dataInFlight ?? 0,
@@ -509,6 +547,18 @@ export class MqttUplink extends BrokerLink {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Whether the broker of this connection proved its identity: a TLS socket whose certificate chain and host name
+ * Node verified (mqtts://). Over wss:// the socket is inside the WebSocket library: the scheme with certificate
+ * checking on is taken as verified (Node refuses the handshake otherwise).
+ */
+function brokerVerified(client: MqttClient, o: MqttUplinkOptions): boolean {
+  if (o.tls?.rejectUnauthorized === false) return false;
+  const stream = (client as unknown as { stream?: unknown }).stream;
+  if (stream instanceof TLSSocket) return stream.authorized;
+  return new URL(o.url).protocol === 'wss:';
 }
 
 /** Turn TLS / CONNACK errors into a message an operator can act on. */
