@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import mqtt from 'mqtt';
 import { parse, stringify } from 'yaml';
+import { startEmbeddedBroker } from '../runtime/broker.js';
 import { decodeStatus } from '../runtime/uplink/index.js';
 import { cleanEnv, installPacked } from './support/packed.js';
 import { freeTcpPort, freeUdpPort } from './support/ports.js';
@@ -81,14 +82,16 @@ t.test('rsu run with the example config from the installed package', async (t) =
   ];
   cfg.radio.receive.listen = `127.0.0.1:${rx}`;
   cfg.applications.spat.controller.listen = `127.0.0.1:${ctl}`;
-  cfg.uplink.mqtt.url = `mqtt://127.0.0.1:${await freeTcpPort()}`;
+  // The example's regional broker: here a local one, with the same kind of credentials (password from the environment).
+  const b = await startEmbeddedBroker({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => b.close());
+  Object.assign(cfg.uplink.mqtt, { url: b.url, username: b.credentials.username, passwordEnv: 'RSU_TEST_MQTT_PASSWORD' });
   cfg.uplink.spool.dir = join(root, 'spool');
   cfg.metrics.port = await freeTcpPort();
-  const broker = cfg.uplink.mqtt.url;
   writeFileSync(join(etc, 'rsu.yaml'), stringify(cfg));
 
   const main = join(app, 'dist', 'runtime', 'cli', 'main.js');
-  const runEnv = { ...env, RSU_SOCKET: join(root, 'run.sock') };
+  const runEnv = { ...env, RSU_SOCKET: join(root, 'run.sock'), RSU_TEST_MQTT_PASSWORD: b.credentials.password };
   const d = spawn(process.execPath, [main, 'run', '--config', join(etc, 'rsu.yaml')], { cwd: root, env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   d.stdout.on('data', (b) => (out += b));
@@ -110,7 +113,7 @@ t.test('rsu run with the example config from the installed package', async (t) =
   // The same on the metrics endpoint and in the retained MQTT status message.
   const prom = await (await fetch(`http://127.0.0.1:${cfg.metrics.port}/metrics`)).text();
   t.match(prom, new RegExp(`^rsu_build_info\\{[^}]*model_sha256="${modelSha}"[^}]*\\} 1$`, 'm'), 'rsu_build_info');
-  const c = mqtt.connect(broker, { protocolVersion: 4, reconnectPeriod: 0 });
+  const c = mqtt.connect(b.url, { protocolVersion: 4, reconnectPeriod: 0, ...b.credentials });
   t.teardown(() => c.end(true));
   const sw = await new Promise<string>((res, rej) => {
     setTimeout(() => rej(new Error('no retained status message in 10 s')), 10_000).unref();
