@@ -28,7 +28,7 @@ if (why) {
   const app = join(root, 'app');
   const env = cleanEnv({ RSU_SOCKET: join(root, 'rsu.sock') });
   const rsu = (args: string[], input?: string) =>
-    spawnSync(QEMU, ['-L', SYSROOT, armNode!, join(app, 'dist', 'runtime', 'cli', 'main.js'), ...args], { cwd: join(root, 'empty'), env, input, encoding: 'utf8', timeout: 240_000 });
+    spawnSync(QEMU, ['-L', SYSROOT, armNode!, join(app, 'dist', 'runtime', 'cli', 'main.js'), ...args], { cwd: join(root, 'empty'), env, input, encoding: 'utf8', timeout: 400_000, killSignal: 'SIGKILL' });
 
   t.before(() => {
     installPacked(root, 'arm64');
