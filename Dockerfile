@@ -3,7 +3,8 @@
 # The build stage compiles TypeScript, generates the CSAE codecs and packs the package (`npm pack`: package.json's
 # `files` is the one list of what ships); scripts/install-runtime.sh installs that tarball with the lockfile's
 # production dependencies, builds librdkafka (node-rdkafka) for the target platform and drops what the runtime
-# never loads. The runtime stage is that directory on the Node base image, without the build toolchain.
+# never loads. The SM2 addon (native/sm2) is built by npm run build against this Node and ships in the tarball.
+# The runtime stage is that directory on the Node base image, without the build toolchain.
 FROM node:24-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates git \

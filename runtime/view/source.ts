@@ -7,10 +7,11 @@
 // once a second and every SPAT, RSM/PSM and RSI it sends. When the daemon stops, the view says so and tries again
 // every second; a daemon that comes back (restarted, maybe with another config) is attached afresh.
 import { createConnection, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import type { RsuConfig } from '../config/types.js';
 import type { DaemonStatus } from '../daemon.js';
 import { loadLaneMap, type LaneMap } from '../map/index.js';
-import { describeSocketError, lineReader, type TailEvent } from '../status.js';
+import { checkSocketDir, describeSocketError, lineReader, type TailEvent } from '../status.js';
 import { viewMapOf, type ViewLink, type ViewMap } from './state.js';
 import { isPlainObject as isObj } from '../config/schema.js';
 
@@ -155,6 +156,11 @@ export async function attachView(socketPath: string, opts: AttachOptions = {}): 
   /** One connection: resolves with the daemon's info, or rejects saying why there is none. */
   const connect = () =>
     new Promise<DaemonInfo>((resolve, reject) => {
+      try {
+        checkSocketDir(dirname(socketPath));
+      } catch (e) {
+        return reject(e);
+      }
       const sock = createConnection(socketPath);
       let attached = false;
       let lastLineMs = Date.now();
