@@ -30,6 +30,7 @@ import { createPerception, type PerceptionStage, type PerceptionStats } from './
 import { Scheduler, type Outgoing } from './scheduler.js';
 import { defaultSocketPath, serveStatus, type RecordEvent, type StatusServerStats, type TailEvent } from './status.js';
 import { Uplink, type LinkHealth } from './uplink/index.js';
+import { buildInfo, softwareVersion, type BuildInfo } from './version.js';
 import { daemonInfo, type DaemonInfo } from './view/source.js';
 
 export interface DaemonOptions {
@@ -92,6 +93,8 @@ export interface DaemonStatus {
   statusSocket?: StatusServerStats;
   alarms: string[];
   recentErrors: { at: string; msg: string }[];
+  /** What is running: package version, commit, Node, message sets, codec compiler, the model's SHA-256. */
+  build: BuildInfo;
 }
 
 /** Messages per second over a sliding window, per type. */
@@ -278,6 +281,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     });
   const startedMs = Date.now();
   const metrics = new Metrics();
+  const build = buildInfo(cfg.perception.model || undefined);
   const closers: (() => Promise<void> | void)[] = [];
   const tails = new Set<(e: TailEvent) => void>();
   const records = new Set<(e: RecordEvent) => void>();
@@ -332,6 +336,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
               protocolVersion: u.mqtt.version === 5 && !u.mqtt.embeddedBroker ? 5 : 4,
               clientId: u.mqtt.clientId,
               topicPrefix: u.mqtt.topicPrefix,
+              softwareVersion: softwareVersion(build),
               tls: u.mqtt.tls ? { caFile: u.mqtt.tls.ca, certFile: u.mqtt.tls.cert, keyFile: u.mqtt.tls.key } : undefined,
               ...(embedded
                 ? { username: embedded.credentials.username, password: embedded.credentials.password }
@@ -566,6 +571,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     closers.push(() => clearInterval(healthTimer));
 
     // Metrics read the components when scraped.
+    metrics.info('rsu_build_info', 'What is running: package version, git commit, Node, codec compiler, fusion model SHA-256 (always 1)', {
+      version: build.version,
+      commit: build.commit ?? '',
+      node: build.node,
+      message_sets: build.messageSets.join(','),
+      codec_compiler: build.codecCompiler,
+      model_sha256: 'sha256' in build.model ? build.model.sha256 : '',
+    });
     metrics.gauge('rsu_perception_fusion_fallback', 'The learned fusion runs rule-based because its model could not be loaded (1) or not (0)', () => (perception.mode.includes('fallback') ? 1 : 0));
     metrics.gauge('rsu_tracks', 'Confirmed tracks', () => (perception.stats() as { confirmedTracks?: number }).confirmedTracks ?? 0);
     // Every configured sensor has its age series; +Inf until its first frame (an alert on the age fires).
@@ -670,6 +683,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         sensorHealth,
         statusSocket: statusSocket?.stats(),
         alarms,
+        build,
         recentErrors: [...recentErrors],
       };
     };

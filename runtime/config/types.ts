@@ -302,6 +302,7 @@ export interface UplinkSection {
   };
   /** Local store-and-forward queue used while the uplink is down. */
   spool: {
+    /** Default: $STATE_DIRECTORY/spool (systemd StateDirectory=, the image: /var/lib/rsu/spool), else a temp directory. */
     dir: string;
     maxBytes: number;
     /** always: fsync each record; interval: every fsyncIntervalMs; never: leave it to the OS. */
