@@ -21,6 +21,7 @@ import { parseConfigDownlink, RsiEvents, validateRsiDownlink } from './downlinks
 import { loadLaneMap, type LaneMap } from './map/index.js';
 import { startEmbeddedBroker } from './broker.js';
 import { Metrics } from './metrics.js';
+import { registerUplinkMetrics } from './metrics-uplink.js';
 import { createPerception, type PerceptionStage } from './perception/index.js';
 import { Scheduler, type Outgoing } from './scheduler.js';
 import { defaultSocketPath, serveStatus, type RecordEvent, type TailEvent } from './status.js';
@@ -312,10 +313,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const submit = (type: MessageType, bytes: Uint8Array, atMs: number) => {
       if (!uplink) return;
       const r = uplink.submit({ type, uper: bytes, captureTimeMs: Math.round(atMs) });
+      // a refusal is counted (rsu_spool_dropped_records_total) and logged, rate-limited, by the uplink
       if (r.ok) {
         metrics.messages.inc({ type, path: 'uplink' });
         rates.up.add(type, Date.now());
-      } else log.warn(`uplink refused a ${type}: ${r.error}`);
+      }
     };
     const tail = (e: TailEvent) => {
       for (const fn of tails) fn(e);
@@ -466,7 +468,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     metrics.gauge('rsu_radio_rx_decode_errors', 'Received datagrams that did not decode', () => radioRx?.stats().errors.decode_error ?? 0);
     if (uplink) {
       metrics.gauge('rsu_spool_depth_records', 'Uplink records waiting in the spool', () => uplink!.stats().mqtt?.pending ?? uplink!.stats().kafka?.pending ?? 0);
-      metrics.gauge('rsu_spool_dropped_records', 'Uplink records dropped because the spool was full', () => uplink!.stats().spool.droppedRecords);
+      registerUplinkMetrics(metrics, uplink);
     }
     if (signals) metrics.gauge('rsu_signal_controller_connected', 'The signal controller has a current state (1) or not (0)', () => (signals.health().connected ? 1 : 0));
     metrics.gauge('rsu_clock_offset_ms', 'System clock minus GNSS time (0 when unknown)', () => time.health.snapshot().offsetMs ?? 0);
@@ -501,6 +503,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const why = sh.lastUpdateAgeMs === undefined ? 'no state received yet' : `last state ${Math.round(sh.lastUpdateAgeMs)} ms ago`;
         alarms.push(`${SIGNAL_SILENT_ALARM} (${sh.source}: ${why}${sh.lastError ? `; last error: ${sh.lastError.message}` : ''})`);
       }
+      if (uplink) alarms.push(...uplink.alarms(now));
       return {
         rsuId: cfg.rsu.id,
         messageSet: cfg.messageSet,

@@ -51,6 +51,18 @@ export class Metrics {
     this.gauges.push({ gauge: g, read });
   }
 
+  /** A counter read from a component's running total when scraped: a number, or values by label `key`. */
+  counter(name: string, help: string, read: () => Record<string, number> | number, key?: string): void {
+    const c = new Counter({ name, help, labelNames: key ? [key] : [], registers: [this.registry] });
+    // prom-client counters only go up: set the total by reset + inc at each scrape
+    (c as unknown as { collect: () => void }).collect = () => {
+      c.reset();
+      const v = read();
+      if (typeof v === 'number') c.inc(v);
+      else for (const [k, x] of Object.entries(v)) c.inc({ [key!]: k }, x);
+    };
+  }
+
   /** Serve /metrics on host:port (port 0: any free port). Resolves with the bound port. */
   async serve(host: string, port: number): Promise<{ port: number; close: () => Promise<void> }> {
     const server: Server = createServer(async (req, res) => {

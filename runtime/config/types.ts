@@ -206,7 +206,8 @@ export interface UplinkSection {
     embeddedBroker: boolean;
     /** Default `rsu-{rsu.id}`. */
     clientId?: string;
-    qos: 0 | 1 | 2;
+    /** Always 1: records leave the spool on the broker's PUBACK (at least once); 0 and 2 are refused. */
+    qos: 1;
     /** Topics are PREFIX/{rsu.id}/... */
     topicPrefix: string;
     tls?: TlsFiles;

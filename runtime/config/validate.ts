@@ -352,6 +352,23 @@ const radioSection = obj<RadioSection>({
 
 const MQTT_SCHEMES = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'];
 const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
+const TLS_SCHEMES = ['mqtts:', 'ssl:', 'wss:'];
+const TLS_UPGRADE: Record<string, string> = { 'mqtt:': 'mqtts', 'tcp:': 'ssl', 'ws:': 'wss' };
+
+// Every record leaves the spool on its PUBACK: the uplink is at least once, so QoS 1 is the only level it has.
+const mqttQos = refine(num({ int: true }), (v, path, ctx) =>
+  v === 1
+    ? (1 as const)
+    : fail(
+        ctx,
+        path,
+        v === 0
+          ? 'QoS 0 is not offered: records leave the spool only on the broker\'s PUBACK (at least once), which QoS 0 never sends; use 1'
+          : v === 2
+            ? 'QoS 2 is not offered: it would add a round trip per record and no guarantee beyond at least once, as records are resent from the spool after a reconnect; consumers deduplicate on (rsu_id, seq); use 1'
+            : `expected 1 (at least once), got ${v}`,
+      ),
+);
 
 const url = (schemes: string[]): Spec<string> => ({
   expected: `a URL (${schemes.join(' ')})`,
@@ -385,7 +402,7 @@ const uplinkSection = obj<UplinkSection>({
         version: def(oneOf([5, '3.1.1'] as const), 5),
         embeddedBroker: def(bool, true),
         clientId: opt(str({ maxLength: 65535 })),
-        qos: def(oneOf([0, 1, 2] as const), 1),
+        qos: def(mqttQos, 1),
         topicPrefix: def(str({ pattern: /^[^#+\0]*$/, patternText: 'a topic prefix without # or + wildcards' }), 'v2x/v1/rsu'),
         tls: opt(tlsFiles),
       },
@@ -396,7 +413,9 @@ const uplinkSection = obj<UplinkSection>({
           fail(ctx, [...path, 'embeddedBroker'], `the embedded broker listens on this machine over plain MQTT: url must be mqtt://localhost:PORT or mqtt://127.0.0.1:PORT, got ${m.url}`);
         if (m.tls) {
           for (const k of ['ca', 'cert', 'key'] as const) checkReadable(m.tls[k], [...path, 'tls', k], ctx);
-          if (!['mqtts:', 'ssl:', 'wss:'].includes(u.protocol)) warn(ctx, [...path, 'tls'], `ignored with a ${u.protocol}// URL: use mqtts:// for TLS`);
+          // mqtt.js would quietly upgrade mqtt:// to TLS when a client certificate is given: one meaning only.
+          if (!TLS_SCHEMES.includes(u.protocol))
+            fail(ctx, [...path, 'tls'], `needs a TLS URL: url ${m.url} is plain ${u.protocol.replace(/:$/, '')}; use ${TLS_UPGRADE[u.protocol] ?? 'mqtts'}:// (or remove tls)`);
         }
       },
     ),
