@@ -198,6 +198,8 @@ export class MqttUplink extends BrokerLink {
     };
     if (o.protocolVersion !== 4 && o.protocolVersion !== 5) throw new RangeError(`MQTT protocolVersion must be 4 or 5, got ${opts.protocolVersion}`);
     if (!(o.window >= 1)) throw new RangeError(`MQTT window must be >= 1, got ${opts.window}`);
+    // mqtt.js quietly turns mqtt:// into TLS when given a client certificate: the URL alone says which it is
+    if (o.tls && !/^(mqtts|ssl|wss|tls):/.test(o.url)) throw new RangeError(`MQTT tls options need a TLS URL (mqtts://, ssl://, wss://), got ${o.url.split('//')[0]}//`);
     super('mqtt', reader, opts, deps.logger);
     this.rsuId = rsuId;
     this.o = o;
