@@ -6,6 +6,7 @@ import pino, { type Logger } from 'pino';
 import { loadMessageSet, type MessageSet as Codec } from '../codecs/index.js';
 import { startTimeSource, type TimeSourceHandle } from '../hw/gnss/index.js';
 import { radioRxFromConfig, radioTxFromConfig, type RadioRx, type RadioTx } from '../hw/radio/index.js';
+import { senderOf, type Sender } from '../hw/radio/sender.js';
 import { SensorIngest, ingestOptionsFromConfig, type BoundListener } from '../hw/sensors/index.js';
 import { SimulatedController } from '../hw/signal/simulated.js';
 import { TscbmController } from '../hw/signal/tscbm.js';
@@ -279,7 +280,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           ? {
               brokers: u.kafka.brokers.join(','),
               clientId: u.kafka.clientId,
-              topics: Object.fromEntries(MESSAGE_TYPES.map((t) => [t, `${u.kafka.topicPrefix}.${t}.up`])),
+              topics: Object.fromEntries([...MESSAGE_TYPES, 'rx'].map((t) => [t, `${u.kafka.topicPrefix}.${t}.up`])),
             }
           : undefined,
       });
@@ -310,9 +311,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       closers.push(() => uplink!.close());
     }
 
-    const submit = (type: MessageType, bytes: Uint8Array, atMs: number) => {
+    // `received`: a message heard on the radio, for the uplink's rx topic with its sender (never as ours)
+    const submit = (type: MessageType, bytes: Uint8Array, atMs: number, received?: Sender) => {
       if (!uplink) return;
-      const r = uplink.submit({ type, uper: bytes, captureTimeMs: Math.round(atMs) });
+      const r = uplink.submit({
+        type,
+        uper: bytes,
+        captureTimeMs: Math.round(atMs),
+        ...(received ? { received: { senderId: received.senderId }, summary: received.summary } : {}),
+      });
       // a refusal is counted (rsu_spool_dropped_records_total) and logged, rate-limited, by the uplink
       if (r.ok) {
         metrics.messages.inc({ type, path: 'uplink' });
@@ -342,7 +349,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         }
         metrics.messages.inc({ type: m.type, path: 'radio_rx' });
         rates.rx.add(m.type, Date.now());
-        submit(m.type, m.bytes, m.receivedAt);
+        submit(m.type, m.bytes, m.receivedAt, senderOf(m.type, m.value));
         if (tails.size) tail({ dir: 'rx', type: m.type, atMs: m.receivedAt, value: m.value });
         if (records.size) record({ t: m.receivedAt, kind: 'radio', data: Buffer.from(m.bytes).toString('base64') });
       });

@@ -360,14 +360,15 @@ export class MqttUplink extends BrokerLink {
   }
 
   private sendRecord(conn: Conn, rec: SpoolRecord): void {
-    const type = this.typeOf(rec);
-    if (!type) return;
+    const route = this.routeOf(rec);
+    if (!route) return;
+    const topic = route.received ? this.topics.rx : this.topics.up(route.type);
     conn.inFlight++;
     conn.dataInFlight++;
     this.st.published++;
     const opts: mqtt.IClientPublishOptions = { qos: 1, retain: false };
     if (this.o.protocolVersion === 5) opts.properties = { contentType: 'application/x-protobuf; proto=v2x.uplink.v1.Envelope' };
-    conn.client.publish(this.topics.up(type), rec.payload, opts, (err) => {
+    conn.client.publish(topic, rec.payload, opts, (err) => {
       if (conn !== this.conn || !conn.alive) return; // the close handler rewound already
       conn.inFlight--;
       conn.dataInFlight--;
@@ -375,13 +376,13 @@ export class MqttUplink extends BrokerLink {
         const code = (err as { code?: unknown }).code;
         if (typeof code === 'number' && PERMANENT_PUBACK_CODES.has(code) && (this.o.onBrokerRefusal ?? 'drop') === 'drop') {
           this.st.refusedByBroker++;
-          this.fail(`MQTT broker refused record ${rec.id} on ${this.topics.up(type)} for good, dropped: ${errorMessage(err)}`);
+          this.fail(`MQTT broker refused record ${rec.id} on ${topic} for good, dropped: ${errorMessage(err)}`);
           this.reader.ack(rec.id);
           this.afterCompletion(conn);
           return;
         }
         this.st.rejectedByBroker++;
-        this.fail(`MQTT broker rejected record ${rec.id} on ${this.topics.up(type)}, will retry: ${errorMessage(err)}`);
+        this.fail(`MQTT broker rejected record ${rec.id} on ${topic}, will retry: ${errorMessage(err)}`);
         conn.draining = true;
         this.afterCompletion(conn);
         return;

@@ -11,7 +11,7 @@ import { Spool, SpoolError, type SpoolOptions, type SpoolStats } from './spool.j
 import {
   errorMessage,
   isMessageTypeName,
-  MESSAGE_TYPE_CODE,
+  recordTag,
   silentLogger,
   UplinkConfigError,
   validateRsuId,
@@ -38,6 +38,11 @@ export interface UplinkRecord {
   captureTimeMs?: number;
   summary?: EnvelopeSummary;
   messageSet?: string;
+  /**
+   * Set for a message heard on the radio from another station: it goes to the `rx` topic with the sender's
+   * identity as decoded (see Envelope.sender_id), never to the topic of what this RSU sends.
+   */
+  received?: { senderId: string };
 }
 
 export type SubmitResult = { ok: true; seq: number } | { ok: false; error: string };
@@ -125,7 +130,7 @@ export class Uplink {
       return bad(`uplink ${rec.type} record: captureTimeMs must be a non-negative integer, got ${rec.captureTimeMs}`);
     }
     try {
-      const seq = this.spool.append(MESSAGE_TYPE_CODE[rec.type], (id) =>
+      const seq = this.spool.append(recordTag({ type: rec.type, received: !!rec.received }), (id) =>
         encodeEnvelope({
           rsuId: this.rsuId,
           seq: id,
@@ -134,6 +139,8 @@ export class Uplink {
           uper: rec.uper,
           summary: rec.summary,
           messageSet: rec.messageSet ?? this.messageSet,
+          received: !!rec.received,
+          senderId: rec.received?.senderId,
         }),
       );
       this.submitted++;
