@@ -74,13 +74,14 @@ export class DownlinkProcessor {
    * Process one raw downlink payload.  Messages are processed one at a time
    * in arrival order.  Never throws; resolves to the acknowledgement to send.
    */
-  process(kind: DownlinkKind, raw: Buffer): Promise<DownlinkAck> {
-    const p = this.chain.then(() => this.processOne(kind, raw));
+  process(kind: DownlinkKind, raw: Buffer, wireBytes = raw.length): Promise<DownlinkAck> {
+    const p = this.chain.then(() => this.processOne(kind, raw, wireBytes));
     this.chain = p.catch(() => {});
     return p;
   }
 
-  private async processOne(kind: DownlinkKind, raw: Buffer): Promise<DownlinkAck> {
+  /** `wireBytes`: the payload's size as sent (larger than `raw` when the transport dropped it unread as too large). */
+  private async processOne(kind: DownlinkKind, raw: Buffer, wireBytes: number): Promise<DownlinkAck> {
     this.st.received++;
     const ack = (msgId: string, reason: string | undefined): DownlinkAck => {
       const a: DownlinkAck = {
@@ -90,19 +91,19 @@ export class DownlinkProcessor {
         accepted: reason === undefined,
         reason: reason ?? '',
         timeMs: this.now(),
-        payloadBytes: raw.length,
+        payloadBytes: wireBytes,
       };
       if (reason === undefined) this.st.accepted++;
       else {
         this.st.rejected++;
         this.st.lastRejectReason = reason;
-        this.log.warn({ kind, msgId, reason, bytes: raw.length }, 'downlink rejected');
+        this.log.warn({ kind, msgId, reason, bytes: wireBytes }, 'downlink rejected');
       }
       return a;
     };
 
+    if (wireBytes > this.maxBytes) return ack('', `downlink payload of ${wireBytes} bytes exceeds the limit of ${this.maxBytes}`);
     if (raw.length === 0) return ack('', 'empty downlink payload');
-    if (raw.length > this.maxBytes) return ack('', `downlink payload of ${raw.length} bytes exceeds the limit of ${this.maxBytes}`);
     let msg: DownlinkMessage;
     try {
       msg = decodeDownlink(raw);

@@ -24,10 +24,12 @@
  * rotated client certificate is picked up without a restart.
  */
 import fs from 'node:fs';
+import type { Duplex } from 'node:stream';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { DownlinkProcessor, type DownlinkHandler, type DownlinkHandlers, type DownlinkKind, type DownlinkStats } from './downlink.js';
 import { encodeDownlinkAck, encodeStatus, type RsuState } from './envelope.js';
 import { BrokerLink } from './link.js';
+import { PacketSizeGuard, type OversizePublish } from './packet-guard.js';
 import type { SpoolReader, SpoolRecord } from './spool.js';
 import { errorMessage, mqttTopics, type BrokerState, type Logger, type MqttTopics } from './types.js';
 
@@ -123,6 +125,8 @@ export interface MqttStats {
   refusedByBroker: number;
   /** Spool records with an unknown message type tag (acknowledged and skipped). */
   badRecords: number;
+  /** Downlink PUBLISHes over the packet limit, dropped unread and answered as too large. */
+  oversizedDownlinks: number;
   /** Records not yet acknowledged by the broker (in the spool). */
   pending: number;
   controlQueued: number;
@@ -151,6 +155,8 @@ interface Conn {
   gotPuback: boolean;
   /** A PUBACK failed: send nothing new until in-flight drained, then rewind. */
   draining: boolean;
+  /** PUBLISHes the packet guard passed on without their payload, in arrival order. */
+  oversized: OversizePublish[];
 }
 
 export interface MqttUplinkDeps {
@@ -181,6 +187,7 @@ export class MqttUplink extends BrokerLink {
     rejectedByBroker: 0,
     refusedByBroker: 0,
     badRecords: 0,
+    oversizedDownlinks: 0,
     lastError: '',
     lastErrorAt: 0,
     lastConnectAt: 0,
@@ -253,8 +260,11 @@ export class MqttUplink extends BrokerLink {
     }
     if (this.o.username !== undefined) opts.username = this.o.username;
     if (this.o.password !== undefined) opts.password = this.o.password;
+    // Nothing larger than a downlink may come in: MQTT 5 tells the broker, and the guard below holds for both.
+    const maxPacketBytes = this.maxPacketBytes;
+    opts.manualConnect = true;
     if (this.o.protocolVersion === 5) {
-      opts.properties = { receiveMaximum: 32 };
+      opts.properties = { receiveMaximum: 32, maximumPacketSize: maxPacketBytes };
       if (!this.o.cleanSession) opts.properties.sessionExpiryInterval = this.o.sessionExpirySec;
     }
     let client: MqttClient;
@@ -274,14 +284,28 @@ export class MqttUplink extends BrokerLink {
       controlInFlight: [],
       gotPuback: false,
       draining: false,
+      oversized: [],
     };
     this.conn = conn;
+    const c = client as unknown as { streamBuilder: (cl: MqttClient) => Duplex };
+    const build = c.streamBuilder;
+    c.streamBuilder = (cl) =>
+      new PacketSizeGuard(build(cl), maxPacketBytes, this.o.protocolVersion, (p) => {
+        this.st.oversizedDownlinks++;
+        conn.oversized.push(p);
+      });
     client.on('connect', (connack: IConnackPacket) => this.onConnect(conn, connack));
     client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => this.onMessage(conn, topic, payload, packet));
     client.on('error', (err: Error) => {
       if (conn === this.conn) this.fail(`MQTT ${this.o.url}: ${describeMqttError(err)}`);
     });
     client.on('close', () => this.onClose(conn));
+    client.connect();
+  }
+
+  /** The largest MQTT packet accepted from the broker: a downlink of maxDownlinkBytes with its topic and properties. */
+  get maxPacketBytes(): number {
+    return (this.o.maxDownlinkBytes ?? 64 * 1024) + 4096;
   }
 
   private onConnect(conn: Conn, connack: IConnackPacket): void {
@@ -429,7 +453,14 @@ export class MqttUplink extends BrokerLink {
 
   // ------------------------------------------------------------ downlink
 
-  private onMessage(_conn: Conn, topic: string, payload: Buffer, packet: IPublishPacket): void {
+  private onMessage(conn: Conn, topic: string, payload: Buffer, packet: IPublishPacket): void {
+    // a PUBLISH the guard emptied: answered as too large with the size it had on the wire
+    const big = conn.oversized[0];
+    let wireBytes = payload.length;
+    if (big && payload.length === 0 && big.topic === topic && big.packetId === (packet.messageId ?? 0)) {
+      conn.oversized.shift();
+      wireBytes = big.payloadBytes;
+    }
     let kind: DownlinkKind;
     if (topic === this.topics.rsiDown) kind = 'rsi';
     else if (topic === this.topics.configDown) kind = 'config';
@@ -438,7 +469,7 @@ export class MqttUplink extends BrokerLink {
       return;
     }
     const correlationData = packet.properties?.correlationData;
-    void this.downlinks.process(kind, payload).then((ack) => {
+    void this.downlinks.process(kind, payload, wireBytes).then((ack) => {
       const c: Control = { topic: this.topics.ack, payload: Buffer.from(encodeDownlinkAck(ack)), retain: false, kind: 'ack' };
       if (correlationData) c.properties = { correlationData };
       this.queueControl(c);
