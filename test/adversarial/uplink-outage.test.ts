@@ -4,7 +4,7 @@
 //    lines per record), alarmed in `rsu status`; when the broker returns the spool drains and the room comes back
 //    by itself; after a restart nothing acknowledged is sent again.
 //  - a broker outage while flooding: nothing accepted is lost, SPAT keeps its rate on the radio.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -123,6 +123,13 @@ t.test('D2 as reported: rsu run, spool on a 2 MiB tmpfs, broker stopped, BSMs fl
   // (the daemon's own SPAT keeps being refused meanwhile)
   t.ok(dropped >= up.spool.droppedDiskFull + up.rejectedByReason.disk_full, `rsu_spool_dropped_records_total{reason="disk_full"} ${dropped}: drops and refusals`);
   t.equal(await metric(d, /^rsu_spool_disk_full /), 1);
+  // the uplink's metric families pass Prometheus' own linter
+  const body = await (await fetch(`http://127.0.0.1:${d.metricsPort}/metrics`)).text();
+  const ours = body.split('\n').filter((l) => /^(# (HELP|TYPE) )?rsu_(spool|downlinks)_/.test(l)).join('\n') + '\n';
+  t.match(ours, /rsu_spool_dropped_records_total\{reason="disk_full"\} \d+/);
+  const lint = spawnSync('promtool', ['check', 'metrics'], { input: ours, encoding: 'utf8' });
+  if (lint.error) t.comment(`promtool not run: ${lint.error.message}`);
+  else t.equal(`${lint.stdout}${lint.stderr}`.trim(), '', 'promtool check metrics: no complaint');
   const warnLines = lines.slice(before).filter((l) => l.level >= 40 && !/mqtt uplink/.test(l.msg));
   t.ok(warnLines.length <= 2, `${warnLines.length} warning/error lines for ${up.rejectedByReason.disk_full} refusals: ${warnLines.map((l) => l.msg).join(' | ')}`);
   t.ok(lines.length < 60, `${lines.length} log lines in all (was 3 per record)`);
