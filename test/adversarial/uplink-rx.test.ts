@@ -8,7 +8,7 @@ import t from 'tap';
 import { loadMessageSet, type MessageSet } from '../../codecs/index.js';
 import { defaultConfig } from '../../runtime/config/index.js';
 import { startDaemon } from '../../runtime/daemon.js';
-import { decodeEnvelope, type Envelope } from '../../runtime/uplink/index.js';
+import { decodeEnvelope, Uplink, type Envelope } from '../../runtime/uplink/index.js';
 import { Mosquitto, mosquittoMissing } from '../support/mosquitto.js';
 import { freeUdpPort } from '../support/ports.js';
 import { tmpDir, until } from '../support/wait.js';
@@ -80,4 +80,20 @@ t.test('D3: the sender as each message names it (CSAE and J2735 shapes)', async 
   t.same(senderOf('spat', { messageId: 19, value: { intersections: [{ id: { id: 12 } }] } }), { senderId: 'intersection:0/12', summary: { regionId: 0, intersectionId: 12 } });
   t.same(senderOf('rsi', { messageId: 31, value: { msgCnt: 1 } }).senderId, '', 'a TIM names no sender');
   t.same(senderOf('spat', { spatFrame: {} }).senderId, '', 'nothing to name: empty, no crash');
+});
+
+t.test('D3 on Kafka: received records go to v2x.v1.rx.up, never to a type topic (librdkafka mock cluster, kcat)', { timeout: 60_000 }, async (t) => {
+  const { KafkaMock, kafkaMissing } = await import('../support/kafka-mock.js');
+  const missing = kafkaMissing();
+  if (missing) return t.skip(missing);
+  const k = await KafkaMock.start();
+  t.teardown(() => k.stop());
+  const up = await Uplink.open({ rsuId: 'RXK1', spool: { dir: tmpDir(t, 'rsu-rxk-') }, kafka: { brokers: k.bootstrap } });
+  t.teardown(() => up.close());
+  up.submit({ type: 'spat', uper: Buffer.from([1]) });
+  up.submit({ type: 'spat', uper: Buffer.from([2]), received: { senderId: 'intersection:7/999' } });
+  await until('delivered', () => up.stats().kafka!.pending === 0, 30_000);
+  const [own, rx] = await Promise.all([k.consume('v2x.v1.spat.up'), k.consume('v2x.v1.rx.up')]);
+  t.same(own.map((r) => decodeEnvelope(r.value).uper[0]), [1], 'spat topic: only the RSU\'s own');
+  t.match(rx.map((r) => decodeEnvelope(r.value)), [{ msgType: 'spat', received: true, senderId: 'intersection:7/999', uper: Uint8Array.from([2]) }]);
 });
