@@ -31,7 +31,7 @@ interface Row {
 }
 
 async function one(n: number): Promise<Row> {
-  const broker = await startEmbeddedBroker('127.0.0.1', 0);
+  const broker = await startEmbeddedBroker();
   const sink = createSocket('udp4');
   await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
   let rsm = 0;
@@ -42,7 +42,7 @@ async function one(n: number): Promise<Row> {
   cfg.radio.mode = 'udp-raw';
   cfg.radio.udpRaw.target = `127.0.0.1:${sink.address().port}`;
   cfg.radio.receive.listen = '127.0.0.1:0'; // no radio receiver
-  cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: broker.url, embeddedBroker: false, version: '3.1.1' };
+  cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: broker.url, embeddedBroker: false, version: '3.1.1', ...broker.credentials };
   cfg.uplink.spool.dir = join(work, 'spool');
   cfg.applications.map = { ...cfg.applications.map, enabled: true, file: demoLaneMapPath() };
   cfg.metrics.port = 0;

@@ -2,6 +2,7 @@
 // RSM with 16 participants, a 4-arm MAP), so each codec codes the same bytes.
 import { readFileSync } from 'node:fs';
 import { fromHex, loadMessageSet, toHex, type MessageSet, type StdName } from '../codecs/index.js';
+import { VECTORS } from '../test/support/vectors.js';
 
 export interface Sample {
   name: string;
@@ -9,11 +10,11 @@ export interface Sample {
   hex: string;
 }
 
-const SHARED = new URL('../../shared/vectors/', import.meta.url).pathname;
+const VEC = VECTORS + '/';
 
 function fieldRows(): Record<string, Uint8Array> {
   const rows: Record<string, Uint8Array> = {};
-  for (const line of readFileSync(SHARED + 'csae/extracted_payloads.tsv', 'utf8').trim().split('\n').slice(1)) {
+  for (const line of readFileSync(VEC + 'csae/extracted_payloads.tsv', 'utf8').trim().split('\n').slice(1)) {
     const c = line.split('\t');
     rows[c[0]!] = fromHex(c[3]!);
   }
@@ -61,12 +62,12 @@ export async function csaeSamples(): Promise<Sample[]> {
 export async function j2735Samples(std: 'j2735-2020' | 'j2735-2016'): Promise<Sample[]> {
   const ms = (await loadMessageSet(std)) as MessageSet;
   const frame = (file: string) => {
-    const m = /<asn1>\s*([0-9A-Fa-f]+)\s*<\/asn1>/.exec(readFileSync(SHARED + `j2735/jpo-ode-decoder-output/${file}`, 'utf8'));
+    const m = /<asn1>\s*([0-9A-Fa-f]+)\s*<\/asn1>/.exec(readFileSync(VEC + `j2735/jpo-ode-decoder-output/${file}`, 'utf8'));
     const { value } = ms.decodePrefix('MessageFrame', fromHex(m![1]!)); // the fixtures carry trailing bytes
     return toHex(ms.encode('MessageFrame', value as never));
   };
   return [
-    { name: 'J2735 BSM', std, hex: toHex(new Uint8Array(readFileSync(SHARED + 'j2735/j2735.MessageFrame.Bsm.uper'))) },
+    { name: 'J2735 BSM', std, hex: toHex(new Uint8Array(readFileSync(VEC + 'j2735/j2735.MessageFrame.Bsm.uper'))) },
     { name: 'J2735 SPAT', std, hex: frame('decoder-output-spat.xml') },
     { name: 'J2735 MAP', std, hex: frame('decoder-output-map.xml') },
   ];

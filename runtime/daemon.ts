@@ -1,7 +1,9 @@
 // The daemon: wires sensors → perception → message builders → codec → radio and uplink, plus the radio receive
 // path, the signal controller SPAT is built from, time health, metrics and the local status socket. One process; every stage is a component with its
 // own stats(); nothing a peer sends can stop it.
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Counter } from 'prom-client';
 import pino, { type Logger } from 'pino';
 import { loadMessageSet, type MessageSet as Codec } from '../codecs/index.js';
 import { startTimeSource, type TimeSourceHandle } from '../hw/gnss/index.js';
@@ -16,11 +18,12 @@ import { EventDetector } from './apps/events/index.js';
 import { FixedTimePlan, type SignalSnapshot } from './apps/signal-plan.js';
 import { buildMap } from './apps/map.js';
 import { isJ2735, MESSAGE_TYPES, type MessageType } from './apps/messages.js';
-import type { ApplicationsSection, RsiEvent, RsuConfig } from './config/types.js';
+import type { ApplicationsSection, RsiEvent, RsuConfig, UplinkSection } from './config/types.js';
 import { splitHostPort } from './config/schema.js';
 import { parseConfigDownlink, RsiEvents, validateRsiDownlink } from './downlinks.js';
 import { loadLaneMap, type LaneMap } from './map/index.js';
-import { startEmbeddedBroker } from './broker.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { readPassword } from './config/secrets.js';
 import { Metrics } from './metrics.js';
 import { registerUplinkMetrics } from './metrics-uplink.js';
 import { createPerception, type PerceptionStage } from './perception/index.js';
@@ -206,6 +209,25 @@ export async function perceptionFromConfig(cfg: RsuConfig, logger: Logger): Prom
   return createPerception(cfg, { logger, backend: onnxFusionFactory({ logger, ...(cfg.perception.model ? { modelPath: cfg.perception.model } : {}) }) });
 }
 
+/**
+ * The librdkafka properties of `uplink.kafka`: TLS (security.protocol SSL), SASL (SASL_PLAINTEXT, SASL_SSL with TLS;
+ * the password read now, so a rotated password file is picked up at the next connection), and the validated
+ * pass-through properties.
+ */
+export function kafkaProperties(k: UplinkSection['kafka'], env: NodeJS.ProcessEnv = process.env): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = { ...k.librdkafka };
+  if (k.tls || k.sasl) out['security.protocol'] = k.sasl ? (k.tls ? 'sasl_ssl' : 'sasl_plaintext') : 'ssl';
+  if (k.tls?.ca) out['ssl.ca.location'] = k.tls.ca;
+  if (k.tls?.cert) out['ssl.certificate.location'] = k.tls.cert;
+  if (k.tls?.key) out['ssl.key.location'] = k.tls.key;
+  if (k.sasl) {
+    out['sasl.mechanisms'] = k.sasl.mechanism;
+    out['sasl.username'] = k.sasl.username;
+    out['sasl.password'] = readPassword(k.sasl, 'uplink.kafka.sasl', env) ?? '';
+  }
+  return out;
+}
+
 /** The status alarm while SPAT is withheld because the controller has no current state. */
 export const SIGNAL_SILENT_ALARM = 'signal controller silent: SPAT withheld';
 
@@ -254,13 +276,24 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const rsiEvents = new RsiEvents(cfg.applications.rsi.events, cfg.applications.rsi.signs, cfg.messageSet);
     let uplink: Uplink | undefined;
     const u = cfg.uplink;
+    // The embedded broker (uplink.mqtt.embeddedBroker, the demo's) takes only the credentials made for this run,
+    // written owner-only beside the status socket (or in the spool directory without one).
+    let embedded: EmbeddedBroker | undefined;
     if (u.mqtt.enabled && u.mqtt.embeddedBroker) {
       const url = new URL(u.mqtt.url);
-      const b = await startEmbeddedBroker(url.hostname, Number(url.port || 1883));
-      closers.push(() => b.close());
-      log.info(`embedded MQTT broker on ${b.url}`);
+      const dir = opts.socketPath !== false ? dirname(opts.socketPath ?? defaultSocketPath()) : u.spool.dir;
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      embedded = await startEmbeddedBroker({ host: url.hostname, port: Number(url.port || 1883), credentialsFile: join(dir, 'mqtt-credentials.json') });
+      closers.push(() => embedded!.close());
+      log.info(`embedded MQTT broker on ${embedded.url}; its credentials for this run are in ${embedded.credentialsFile} (only this user can read it)`);
     }
     if (u.mqtt.enabled || u.kafka.enabled) {
+      const downlinkResults = new Counter({
+        name: 'rsu_downlinks_total',
+        help: 'Downlinks (rsi/down, config/down) by kind and result: accepted, or the class of the rejection',
+        labelNames: ['kind', 'result'] as const,
+        registers: [metrics.registry],
+      });
       uplink = await Uplink.open({
         rsuId: cfg.rsu.id,
         messageSet: cfg.messageSet,
@@ -274,6 +307,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
               clientId: u.mqtt.clientId,
               topicPrefix: u.mqtt.topicPrefix,
               tls: u.mqtt.tls ? { caFile: u.mqtt.tls.ca, certFile: u.mqtt.tls.cert, keyFile: u.mqtt.tls.key } : undefined,
+              ...(embedded
+                ? { username: embedded.credentials.username, password: embedded.credentials.password }
+                : { username: u.mqtt.username, password: () => readPassword(u.mqtt, 'uplink.mqtt') }),
+              // The embedded broker is this process: its identity needs no certificate.
+              requireVerifiedBroker: u.mqtt.downlinks.requireVerifiedBroker && !embedded,
+              onDownlinkResult: (kind, result) => downlinkResults.inc({ kind, result }),
             }
           : undefined,
         kafka: u.kafka.enabled
@@ -281,20 +320,23 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
               brokers: u.kafka.brokers.join(','),
               clientId: u.kafka.clientId,
               topics: Object.fromEntries([...MESSAGE_TYPES, 'rx'].map((t) => [t, `${u.kafka.topicPrefix}.${t}.up`])),
+              librdkafka: () => kafkaProperties(u.kafka),
             }
           : undefined,
       });
+      // A config/down may change only the keys of uplink.mqtt.downlinks.configKeys, judged against the running config.
+      const configDown = (payload: Uint8Array) => parseConfigDownlink(payload, cfg.messageSet, { running: cfg, allowed: u.mqtt.downlinks.configKeys });
       uplink.setDownlinkHandler('rsi', {
         validate: (m) => validateRsiDownlink(m.payload, cfg.messageSet),
         apply: (m) => rsiEvents.addFromCloud(m.payload, Date.now()),
       });
       uplink.setDownlinkHandler('config', {
         validate: (m) => {
-          const r = parseConfigDownlink(m.payload, cfg.messageSet);
+          const r = configDown(m.payload);
           return r.ok ? { ok: true } : r;
         },
         apply: (m) => {
-          const r = parseConfigDownlink(m.payload, cfg.messageSet);
+          const r = configDown(m.payload);
           if (!r.ok) throw new Error(r.reason);
           const c = r.value;
           if (c.logLevel) {

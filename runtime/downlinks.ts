@@ -1,9 +1,9 @@
 // RSI events and signs from the cloud (MQTT rsi/down): validated before anything changes, active until they expire.
 import { isoTimeMs } from './apps/clock.js';
 import { eventCodeProblem, signCodeProblem } from './apps/events/codes.js';
-import { formatIssue, validateConfig } from './config/index.js';
-import { EVENT_SOURCES, SIGN_KINDS, type MessageSet, type RsiEvent, type RsiSign, type RsuConfig } from './config/types.js';
-import { isPlainObject as isObj } from './config/schema.js';
+import { formatIssue, validateRuntimeSections, type RuntimeSections } from './config/index.js';
+import { EVENT_SOURCES, REMOTE_CONFIG_KEYS, SIGN_KINDS, type MessageSet, type RemoteConfigKey, type RsiEvent, type RsiSign, type RsuConfig } from './config/types.js';
+import { isPlainObject as isObj, suggest } from './config/schema.js';
 
 /** Payload of an rsi/down message: JSON, UTF-8. Either list may be absent, not both. */
 export interface RsiDownlink {
@@ -34,7 +34,9 @@ function checks(o: O, where: string) {
     typeof o[k] === 'string' && /^[\x20-\x7e]{1,512}$/.test(o[k] as string) ? undefined : `${at(k)}: expected 1-512 printable ASCII characters`;
   const only = (keys: readonly string[]) => {
     const extra = Object.keys(o).find((k) => !keys.includes(k));
-    return extra === undefined ? undefined : `${at(extra)}: unknown key (expected ${keys.join(', ')})`;
+    if (extra === undefined) return undefined;
+    const hint = suggest(extra, keys);
+    return `${at(extra)}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''} (expected ${keys.join(', ')})`;
   };
   const list = (k: string, min: number, max: number, item: (v: unknown, where: string) => string | undefined) => {
     const v = o[k];
@@ -81,6 +83,11 @@ function checkLink(v: unknown, where: string): string | undefined {
   return u.id === d.id && (u.region ?? 0) === (d.region ?? 0) ? `${c.at('downstreamNodeId')}: the same node as upstreamNodeId: a link joins two nodes` : undefined;
 }
 
+const COMMON_KEYS = ['id', 'lat', 'lon', 'radiusM', 'priority', 'durationS', 'description', 'startTime', 'endTime', 'referencePaths', 'referenceLinks'];
+/** The keys of an event and of a sign in rsi/down (README, the uplink contract): any other is refused, named. */
+const EVENT_KEYS = ['type', 'source', ...COMMON_KEYS];
+const SIGN_KEYS = ['kind', 'type', 'speedLimitKmh', ...COMMON_KEYS];
+
 /** What events and signs share: id, position, priority, lifetime, text, time, paths and links. */
 function checkCommon(o: O, where: string): string | undefined {
   const c = checks(o, where);
@@ -105,7 +112,7 @@ function checkEvent(e: unknown, i: number, std: MessageSet | undefined): string 
   const where = `events[${i}]`;
   if (!isObj(e)) return `${where}: expected an object`;
   const c = checks(e, where);
-  const err = c.int('type', 0, 65535) ?? c.num('radiusM', 0, 6553.5) ?? c.opt('source', c.oneOf(EVENT_SOURCES)) ?? checkCommon(e, where);
+  const err = c.only(EVENT_KEYS) ?? c.int('type', 0, 65535) ?? c.num('radiusM', 0, 6553.5) ?? c.opt('source', c.oneOf(EVENT_SOURCES)) ?? checkCommon(e, where);
   if (err) return err;
   const problem = std ? eventCodeProblem(e.type as number, std) : undefined;
   return problem ? `${c.at('type')}: ${problem}` : undefined;
@@ -116,6 +123,7 @@ function checkSign(x: unknown, i: number, std: MessageSet | undefined): string |
   if (!isObj(x)) return `${where}: expected an object`;
   const c = checks(x, where);
   const err =
+    c.only(SIGN_KEYS) ??
     c.opt('kind', c.oneOf(SIGN_KINDS)) ??
     c.opt('type', (k) => c.int(k, 0, 65535)) ??
     c.opt('speedLimitKmh', (k) => c.int(k, 5, 150)) ??
@@ -141,26 +149,33 @@ function normalised<T extends { startTime?: string; endTime?: string }>(x: T): T
  * Parse and validate an rsi/down payload. With `std`, a sign must also have a code to send in that message set (a
  * school-zone sign in J2735 needs its `type`). The first problem is the reason, naming its field.
  */
-export function parseRsiDownlink(payload: Uint8Array, std?: MessageSet): { ok: true; value: RsiDownlink } | { ok: false; reason: string } {
+export function parseRsiDownlink(payload: Uint8Array, std?: MessageSet): { ok: true; value: RsiDownlink } | DownlinkRefusal {
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(payload).toString('utf8'));
   } catch (e) {
-    return { ok: false, reason: `payload is not JSON: ${(e as Error).message}` };
+    return { ok: false, code: 'malformed', reason: `payload is not JSON: ${(e as Error).message}` };
   }
-  const events = (v as { events?: unknown })?.events ?? [];
-  const signs = (v as { signs?: unknown })?.signs ?? [];
+  const bad = (reason: string): DownlinkRefusal => ({ ok: false, code: 'invalid', reason });
+  if (!isObj(v)) return bad(`payload must be a JSON object {"events": [...], "signs": [...]}, got ${Array.isArray(v) ? 'a list' : shown(v)}`);
+  const extra = Object.keys(v).find((k) => k !== 'events' && k !== 'signs');
+  if (extra !== undefined) {
+    const hint = suggest(extra, ['events', 'signs']);
+    return bad(`${extra}: unknown key${hint ? ` (did you mean "${hint}"?)` : ''} (expected events, signs)`);
+  }
+  const events = v.events ?? [];
+  const signs = v.signs ?? [];
   if (!Array.isArray(events) || !Array.isArray(signs) || events.length + signs.length === 0)
-    return { ok: false, reason: 'payload needs a non-empty "events" or "signs" array' };
-  if (events.length > MAX_EVENTS) return { ok: false, reason: `at most ${MAX_EVENTS} events per message, got ${events.length}` };
-  if (signs.length > MAX_SIGNS) return { ok: false, reason: `at most ${MAX_SIGNS} signs per message, got ${signs.length}` };
+    return bad('payload needs a non-empty "events" or "signs" array');
+  if (events.length > MAX_EVENTS) return bad(`at most ${MAX_EVENTS} events per message, got ${events.length}`);
+  if (signs.length > MAX_SIGNS) return bad(`at most ${MAX_SIGNS} signs per message, got ${signs.length}`);
   for (let i = 0; i < events.length; i++) {
     const err = checkEvent(events[i], i, std);
-    if (err) return { ok: false, reason: err };
+    if (err) return bad(err);
   }
   for (let i = 0; i < signs.length; i++) {
     const err = checkSign(signs[i], i, std);
-    if (err) return { ok: false, reason: err };
+    if (err) return bad(err);
   }
   return {
     ok: true,
@@ -171,7 +186,7 @@ export function parseRsiDownlink(payload: Uint8Array, std?: MessageSet): { ok: t
   };
 }
 
-export function validateRsiDownlink(payload: Uint8Array, std?: MessageSet): { ok: true } | { ok: false; reason: string } {
+export function validateRsiDownlink(payload: Uint8Array, std?: MessageSet): { ok: true } | DownlinkRefusal {
   const r = parseRsiDownlink(payload, std);
   return r.ok ? { ok: true } : r;
 }
@@ -230,7 +245,7 @@ export class RsiEvents {
 }
 
 /** What the cloud may change at run time (config/down); everything else needs a new config file and a restart. */
-export const REMOTE_CONFIG_KEYS = ['logging.level', 'applications.{rsm,spat,map,rsi}.enabled', 'applications.rsi.events', 'applications.rsi.signs'];
+export { REMOTE_CONFIG_KEYS };
 
 export interface ConfigChange {
   logLevel?: RsuConfig['logging']['level'];
@@ -239,45 +254,82 @@ export interface ConfigChange {
   rsiSigns?: RsiSign[];
 }
 
-/** Parse and validate a config/down payload (JSON, a partial config); nothing is applied here. */
-export function parseConfigDownlink(payload: Uint8Array, std?: MessageSet): { ok: true; value: ConfigChange } | { ok: false; reason: string } {
+export interface ConfigDownlinkOptions {
+  /** The running daemon's logging and applications: a change is judged merged onto them (default: the defaults). */
+  running?: RuntimeSections;
+  /** What may change (uplink.mqtt.downlinks.configKeys); default every key of REMOTE_CONFIG_KEYS. */
+  allowed?: readonly RemoteConfigKey[];
+}
+
+/** A refusal of a downlink: the reason names the field; `code` is the reason's class, for counting. */
+export type DownlinkRefusal = { ok: false; reason: string; code: 'malformed' | 'not_allowed' | 'invalid' };
+
+/**
+ * Parse and validate a config/down payload (JSON, a partial config); nothing is applied here. Only the keys of
+ * `allowed` may appear; the result is validated as `rsu config check` validates the file, merged onto the running
+ * sections, against the running message set `std`, and with nothing else of the config (no sensors, no calibration
+ * files: the same verdict on any site and installation).
+ */
+export function parseConfigDownlink(payload: Uint8Array, std: MessageSet = 'csae2020', opts: ConfigDownlinkOptions = {}): { ok: true; value: ConfigChange } | DownlinkRefusal {
   let v: unknown;
   try {
     v = JSON.parse(Buffer.from(payload).toString('utf8'));
   } catch (e) {
-    return { ok: false, reason: `payload is not JSON: ${(e as Error).message}` };
+    return { ok: false, code: 'malformed', reason: `payload is not JSON: ${(e as Error).message}` };
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return { ok: false, reason: 'payload must be a JSON object (a partial config)' };
-  const o = v as Record<string, unknown>;
-  const notAllowed = (k: string) => ({ ok: false as const, reason: `${k} cannot be changed remotely (allowed: ${REMOTE_CONFIG_KEYS.join(', ')})` });
-  for (const k of Object.keys(o)) if (k !== 'logging' && k !== 'applications') return notAllowed(k);
-  const logging = o.logging as Record<string, unknown> | undefined;
-  if (logging !== undefined) {
-    if (typeof logging !== 'object' || logging === null) return { ok: false, reason: 'logging: expected an object' };
-    for (const k of Object.keys(logging)) if (k !== 'level') return notAllowed(`logging.${k}`);
-  }
-  const apps = o.applications as Record<string, Record<string, unknown>> | undefined;
-  if (apps !== undefined) {
-    if (typeof apps !== 'object' || apps === null) return { ok: false, reason: 'applications: expected an object' };
-    for (const [a, sec] of Object.entries(apps)) {
-      if (!['rsm', 'spat', 'map', 'rsi'].includes(a)) return notAllowed(`applications.${a}`);
-      if (typeof sec !== 'object' || sec === null) return { ok: false, reason: `applications.${a}: expected an object` };
-      for (const k of Object.keys(sec)) if (k !== 'enabled' && !(a === 'rsi' && (k === 'events' || k === 'signs'))) return notAllowed(`applications.${a}.${k}`);
+  if (!isObj(v)) return { ok: false, code: 'malformed', reason: 'payload must be a JSON object (a partial config)' };
+  const allowed = opts.allowed ?? REMOTE_CONFIG_KEYS;
+  // Every leaf the payload sets, as a config key path; only the keys of REMOTE_CONFIG_KEYS are leaves.
+  const set: Array<[RemoteConfigKey, unknown]> = [];
+  const refuse = (key: string): DownlinkRefusal => {
+    if (!(REMOTE_CONFIG_KEYS as readonly string[]).includes(key)) {
+      const hint = suggest(key, REMOTE_CONFIG_KEYS);
+      return { ok: false, code: 'not_allowed', reason: `${key} cannot be changed remotely${hint ? ` (did you mean "${hint}"?)` : ''} (allowed on this RSU: ${allowed.join(', ') || 'nothing'})` };
+    }
+    return { ok: false, code: 'not_allowed', reason: `${key} may not be changed remotely on this RSU (uplink.mqtt.downlinks.configKeys allows: ${allowed.join(', ') || 'nothing'})` };
+  };
+  for (const [top, sec] of Object.entries(v)) {
+    if (top !== 'logging' && top !== 'applications') return refuse(top);
+    if (!isObj(sec)) return { ok: false, code: 'invalid', reason: `${top}: expected an object, got ${shown(sec)}` };
+    for (const [k, x] of Object.entries(sec)) {
+      if (top === 'logging') {
+        if (k !== 'level') return refuse(`logging.${k}`);
+        set.push(['logging.level', x]);
+        continue;
+      }
+      if (!isObj(x)) return { ok: false, code: 'invalid', reason: `applications.${k}: expected an object, got ${shown(x)}` };
+      for (const [kk, y] of Object.entries(x)) {
+        const key = `applications.${k}.${kk}`;
+        if (!(REMOTE_CONFIG_KEYS as readonly string[]).includes(key)) return refuse(key);
+        set.push([key as RemoteConfigKey, y]);
+      }
     }
   }
-  if (Object.keys(o).length === 0) return { ok: false, reason: 'the payload changes nothing' };
-  // The same validator as the config file: a change that would not pass `rsu config check` is refused.
-  // The message set of the running config decides which sign codes exist (`messageSet`).
-  const r = validateConfig({ logging: o.logging, applications: o.applications, ...(std ? { messageSet: std } : {}) });
-  if (!r.ok || !r.config) return { ok: false, reason: r.errors[0] ? formatIssue(r.errors[0]) : 'invalid configuration' };
-  const cfg = r.config;
+  for (const [key] of set) if (!allowed.includes(key)) return refuse(key);
+  if (set.length === 0) return { ok: false, code: 'invalid', reason: 'the payload changes nothing' };
+  // The change merged onto the running sections (the keys are the fixed paths above: nothing else is written).
+  const base = opts.running ? structuredClone({ logging: opts.running.logging, applications: opts.running.applications }) : undefined;
+  const merged: { logging: Record<string, unknown>; applications: Record<string, Record<string, unknown>> } = {
+    logging: { ...(base?.logging ?? {}) },
+    applications: Object.fromEntries((['rsm', 'spat', 'map', 'rsi'] as const).map((a) => [a, { ...(base?.applications[a] ?? {}) }])),
+  };
+  for (const [key, x] of set) {
+    const [top, a, k] = key.split('.') as [string, string, string | undefined];
+    if (top === 'logging') merged.logging.level = x;
+    else merged.applications[a]![k!] = x;
+  }
+  const r = validateRuntimeSections(merged, std);
+  if (!r.ok) return { ok: false, code: 'invalid', reason: r.errors[0] ? formatIssue(r.errors[0]) : 'invalid configuration' };
+  const cfg = r.value;
   const change: ConfigChange = {};
-  if (logging?.level !== undefined) change.logLevel = cfg.logging.level;
-  if (apps) {
-    change.enabled = {};
-    for (const a of ['rsm', 'spat', 'map', 'rsi'] as const) if (apps[a]?.enabled !== undefined) change.enabled[a] = cfg.applications[a].enabled;
-    if (apps.rsi?.events !== undefined) change.rsiEvents = cfg.applications.rsi.events;
-    if (apps.rsi?.signs !== undefined) change.rsiSigns = cfg.applications.rsi.signs;
+  for (const [key] of set) {
+    if (key === 'logging.level') change.logLevel = cfg.logging.level;
+    else if (key === 'applications.rsi.events') change.rsiEvents = cfg.applications.rsi.events;
+    else if (key === 'applications.rsi.signs') change.rsiSigns = cfg.applications.rsi.signs;
+    else {
+      const a = key.split('.')[1] as 'rsm' | 'spat' | 'map' | 'rsi';
+      (change.enabled ??= {})[a] = cfg.applications[a].enabled;
+    }
   }
   return { ok: true, value: change };
 }

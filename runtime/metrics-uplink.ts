@@ -12,14 +12,5 @@ export function registerUplinkMetrics(metrics: Metrics, uplink: Uplink): void {
   );
   metrics.counter('rsu_spool_cursor_write_errors_total', 'Spool ack cursors that could not be written (they are retried; a stale cursor means redelivery)', () => uplink.stats().spool.cursorErrors);
   metrics.counter('rsu_spool_fsync_errors_total', 'Failed fdatasync calls on spool segments', () => uplink.stats().spool.fsyncErrors);
-  metrics.counter(
-    'rsu_downlinks_total',
-    'Downlinks received from the cloud, by result: accepted, rejected (with the reason in ack/up; oversized ones included), duplicate',
-    () => {
-      const d = uplink.stats().mqtt?.downlink;
-      return { accepted: d?.accepted ?? 0, rejected: d?.rejected ?? 0, duplicate: d?.duplicates ?? 0 };
-    },
-    'result',
-  );
   metrics.gauge('rsu_spool_disk_full', 'The spool refuses new uplink records because its disk is full (1) or not (0)', () => (uplink.stats().spool.diskFullSince ? 1 : 0));
 }

@@ -244,7 +244,7 @@ t.test('config: signs and the new event fields', async (t) => {
   t.equal(validateConfig(rsi({ signs: [{ id: 1, kind: 'school-zone', lat: 0, lon: 0 }] })).ok, true, 'csae2020: GB 5768.2 242');
 
   // The complete example: every key of events and signs.
-  const full = configCheck(new URL('./fixtures/config/full.yaml', import.meta.url).pathname);
+  const full = configCheck(new URL('../deploy/rsu.example.yaml', import.meta.url).pathname);
   t.equal(full.ok, true, JSON.stringify(full.errors));
   const r0 = full.config!.applications.rsi;
   t.same(r0.signs.map((s) => [s.kind, signFrom(s)]), [['road-works', 38], ['speed-limit', 85], ['school-zone', 242]]);

@@ -1,5 +1,5 @@
 // The ASN.1 front end: errors that name file, line and construct; the csae2020 set is the 2019 release
-// with exactly the seven YD/T 3709-2020 edits (shared/asn1/README.md).
+// with exactly the seven YD/T 3709-2020 edits (codecs/sets/README.md).
 import { join } from 'node:path';
 import t from 'tap';
 import { Asn1SemanticError, Asn1SyntaxError } from '../codecs/index.js';

@@ -1,7 +1,7 @@
 /**
  * asn1c 0.9.28 (Debian) as a second opinion on the CSAE message sets.
  *
- * 1. Every real CSAE MessageFrame (../shared/vectors/csae) round-trips
+ * 1. Every real CSAE MessageFrame (test/vectors/csae) round-trips
  *    bit-identically through asn1c's UPER codec of the right module set, and
  *    asn1c decodes the YD/T 3709 BSM to the value its JER says.
  * 2. Known asn1c 0.9.28 defects that touch these modules are demonstrated and
@@ -31,9 +31,9 @@ import {
   type CsaeSetName,
   type XerNode,
 } from './support/asn1c.js';
+import { CSAE_VECTORS } from './support/vectors.js';
 
-const shared = path.resolve(repoRoot, '..', 'shared');
-const csaeDir = path.join(shared, 'vectors', 'csae');
+const csaeDir = CSAE_VECTORS;
 const unavailable = asn1cUnavailableReason();
 
 const envInt = (name: string, dflt: number): number => {

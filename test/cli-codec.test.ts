@@ -5,8 +5,9 @@ import { Readable } from 'node:stream';
 import t from 'tap';
 import { main } from '../runtime/cli/main.js';
 import type { Io } from '../runtime/cli/io.js';
+import { VECTORS } from './support/vectors.js';
 
-const V = new URL('../../shared/vectors/', import.meta.url).pathname;
+const V = VECTORS + '/';
 const rows = Object.fromEntries(
   readFileSync(V + 'csae/extracted_payloads.tsv', 'utf8').trim().split('\n').slice(1).map((l) => [l.split('\t')[0]!, l.split('\t')[3]!]),
 );

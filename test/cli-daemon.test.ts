@@ -86,7 +86,7 @@ t.test('send-test: one message over the radio, decodable', async (t) => {
 });
 
 t.test('config check', async (t) => {
-  const good = await run(['config', 'check', new URL('./fixtures/config/full.yaml', import.meta.url).pathname]);
+  const good = await run(['config', 'check', new URL('../deploy/rsu.example.yaml', import.meta.url).pathname]);
   t.equal(good.code, 0, good.out.join('\n'));
   const bad = await run(['config', 'check', new URL('./fixtures/config/bad-values.yaml', import.meta.url).pathname, '--json']);
   t.equal(bad.code, 1);

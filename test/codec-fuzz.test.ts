@@ -3,10 +3,11 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { DecodeError, fromHex, loadMessageSet, toHex, type MessageSet, type StdName } from '../codecs/index.js';
+import { VECTORS } from './support/vectors.js';
 
 const ITERATIONS = Number(process.env.RSU_FUZZ_ITERATIONS ?? 100_000);
 const SEED = Number(process.env.RSU_FUZZ_SEED ?? 0x5eed);
-const V = new URL('../../shared/vectors/', import.meta.url).pathname;
+const V = VECTORS + '/';
 
 /** xorshift32: reproducible from the seed printed on failure. */
 function rng(seed: number) {

@@ -12,7 +12,7 @@ t.test('the defaults validate and describe the demo site', async (t) => {
   t.equal(c.radio.mode, 'udp-raw');
   t.match(c.radio.udpRaw.target, /^127\.0\.0\.1:\d+$/);
   t.equal(c.uplink.mqtt.enabled, true);
-  t.equal(c.uplink.mqtt.embeddedBroker, true);
+  t.equal(c.uplink.mqtt.embeddedBroker, false, 'the embedded broker is the demo\'s: rsu run starts none');
   t.match(c.uplink.mqtt.url, /^mqtt:\/\/(127\.0\.0\.1|localhost):\d+$/);
   t.ok(c.uplink.spool.dir.length > 0);
   t.equal(c.time.source, 'system');
@@ -53,7 +53,7 @@ t.test('a file with only the RSU id keeps every other default', async (t) => {
 
 t.test('the full example file loads with every section as written', async (t) => {
   const warnings: string[] = [];
-  const c: RsuConfig = loadConfig(fixture('full.yaml'), { onWarning: (w) => warnings.push(formatIssue(w)) });
+  const c: RsuConfig = loadConfig(fileURLToPath(new URL('../deploy/rsu.example.yaml', import.meta.url)), { onWarning: (w) => warnings.push(formatIssue(w)) });
   t.same(warnings, []);
   t.equal(c.time.source, 'gpsd');
   t.equal(c.uplink.mqtt.version, '3.1.1', 'YAML reads 3.1.1 as a string');
@@ -79,7 +79,7 @@ t.test('the full example file loads with every section as written', async (t) =>
     ],
   });
   // Relative calibration paths resolve against the config file's directory.
-  t.match(c.sensors[0]!.calibration!.file, /\/shared\/perception\/tumtraf-calib\/s110_lidar_ouster_north\.json$/);
+  t.match(c.sensors[0]!.calibration!.file, /\/deploy\/calib\/tumtraf-s110\/s110_lidar_ouster_north\.json$/);
 });
 
 t.test('sensors written out without calibration files', async (t) => {

@@ -43,7 +43,7 @@ t.test('each kind of error names its key and the problem', async (t) => {
     ['message type', { radio: { immediateForward: { messages: { SPaT: { psid: 1 } } } } }, /^radio\.immediateForward\.messages\.SPaT: unknown key "SPaT" \(did you mean "SPAT"\?\)/],
     ['URL scheme', { uplink: { mqtt: { url: 'http://broker:1883', embeddedBroker: false } } }, /^uplink\.mqtt\.url: URL scheme "http" is not one of mqtt, mqtts/],
     ['MQTT version', { uplink: { mqtt: { version: 4 } } }, /^uplink\.mqtt\.version: expected one of 5, 3\.1\.1, got 4$/],
-    ['embedded broker elsewhere', { uplink: { mqtt: { url: 'mqtt://broker.example:1883' } } }, /^uplink\.mqtt\.embeddedBroker: the embedded broker listens on this machine/],
+    ['embedded broker elsewhere', { uplink: { mqtt: { url: 'mqtt://broker.example:1883', embeddedBroker: true } } }, /^uplink\.mqtt\.embeddedBroker: the embedded broker is the demo's .*to use the broker at mqtt:\/\/broker\.example:1883, set embeddedBroker: false$/],
     ['TLS file', { uplink: { mqtt: { url: 'mqtts://b:8883', embeddedBroker: false, tls: { ca: '/nonexistent/ca.pem' } } } }, /^uplink\.mqtt\.tls\.ca: cannot read file "\/nonexistent\/ca\.pem": no such file \(ENOENT\)$/],
     ['TLS pair', { uplink: { mqtt: { url: 'mqtts://b:8883', embeddedBroker: false, tls: { cert: '/etc/hostname' } } } }, /^uplink\.mqtt\.tls: cert and key go together: key is missing$/],
     ['duplicate sensor id', { sensors: [lidar(), lidar()] }, /^sensors\[1\]\.id: duplicate sensor id "l1" \(also sensors\[0\]\.id\)$/],

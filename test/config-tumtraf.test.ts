@@ -1,4 +1,4 @@
-// The TUMTraf S110 calibrations (../shared/perception/tumtraf-calib) load, and the converted poses reproduce
+// The TUMTraf S110 calibrations (deploy/calib/tumtraf-s110) load, and the converted poses reproduce
 // the files' own matrices: lidar → station transforms, and camera projection matrices up to scale.
 
 import t from 'tap';
@@ -17,7 +17,7 @@ import { mul, OPTICAL_IN_BODY, rotationOf, transpose } from '../runtime/config/p
 
 const dir = demoCalibrationDir();
 if (!dir) {
-  t.fail('TUMTraf calibration directory not found (../shared/perception/tumtraf-calib or $RSU_CALIB_DIR)');
+  t.fail('TUMTraf calibration directory not found (deploy/calib/tumtraf-s110 or $RSU_CALIB_DIR)');
   process.exit(1);
 }
 const read = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Record<string, unknown>;

@@ -17,13 +17,14 @@ import { DEFAULT_MEASUREMENT_OPTIONS, Georef, buildSensorModels, lidarDetection 
 import { request } from '../runtime/status.js';
 import { decodeEnvelope } from '../runtime/uplink/index.js';
 import { freeUdpPort, freeTcpPort } from './support/ports.js';
+import { VECTORS } from './support/vectors.js';
 
 
 
-const V = new URL('../../shared/vectors/', import.meta.url).pathname;
+const V = VECTORS + '/';
 
 t.test('detections in, V2X messages out on the radio and the uplink', async (t) => {
-  const broker = await startEmbeddedBroker('127.0.0.1', 0);
+  const broker = await startEmbeddedBroker();
   t.teardown(() => broker.close());
   const sink = createSocket('udp4');
   await new Promise<void>((r) => sink.bind(0, '127.0.0.1', () => r()));
@@ -37,7 +38,7 @@ t.test('detections in, V2X messages out on the radio and the uplink', async (t) 
   cfg.radio.mode = 'udp-raw';
   cfg.radio.udpRaw.target = `127.0.0.1:${sink.address().port}`;
   cfg.radio.receive.listen = `127.0.0.1:${await freeUdpPort()}`; // port 0 means "no receiver" in the config
-  cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: broker.url, embeddedBroker: false, version: '3.1.1' }; // aedes: MQTT 3.1.1
+  cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: broker.url, embeddedBroker: false, version: '3.1.1', ...broker.credentials }; // aedes: MQTT 3.1.1
   cfg.uplink.kafka.enabled = false;
   cfg.uplink.spool.dir = spool;
   cfg.applications.map = { ...cfg.applications.map, enabled: true, file: demoLaneMapPath() };
@@ -58,7 +59,7 @@ t.test('detections in, V2X messages out on the radio and the uplink', async (t) 
     const v = ms.decode('MessageFrame', new Uint8Array(b)) as any;
     radio.push({ type: Object.keys(v)[0]!, v, at: Date.now() });
   });
-  const sub = mqtt.connect(broker.url);
+  const sub = mqtt.connect(broker.url, broker.credentials);
   const uplink: { topic: string; type: string }[] = [];
   await new Promise<void>((r) => sub.on('connect', () => sub.subscribe('v2x/v1/rsu/E2E01/#', { qos: 1 }, () => r())));
   sub.on('message', (topic, payload) => {

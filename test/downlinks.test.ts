@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import t from 'tap';
 import { startEmbeddedBroker } from '../runtime/broker.js';
-import { defaultConfig } from '../runtime/config/index.js';
+import { defaultConfig, loadConfig } from '../runtime/config/index.js';
+import { demoLaneMapPath } from '../runtime/map/index.js';
 import { startDaemon } from '../runtime/daemon.js';
 import { parseConfigDownlink, parseRsiDownlink, RsiEvents } from '../runtime/downlinks.js';
 import { decodeDownlinkAck, encodeDownlink } from '../runtime/uplink/index.js';
@@ -17,7 +18,7 @@ t.test('config/down payloads', async (t) => {
   t.same(parseConfigDownlink(j({ applications: { rsm: { enabled: false } } })), { ok: true, value: { enabled: { rsm: false } } });
   t.same(parseConfigDownlink(j({ logging: { level: 'debug' } })), { ok: true, value: { logLevel: 'debug' } });
   const reason = (o: unknown) => (parseConfigDownlink(j(o)) as { reason: string }).reason;
-  t.match(reason({ radio: { mode: 'off' } }), /radio cannot be changed remotely \(allowed: logging\.level/);
+  t.match(reason({ radio: { mode: 'off' } }), /radio cannot be changed remotely \(allowed on this RSU: logging\.level/);
   t.match(reason({ applications: { spat: { phases: [] } } }), /applications\.spat\.phases cannot be changed remotely/);
   t.match(reason({ logging: { level: 'loud' } }), /logging\.level/);
   t.match(reason({ applications: { rsi: { events: [{ id: 999 }] } } }), /applications\.rsi\.events\[0\]/);
@@ -26,7 +27,7 @@ t.test('config/down payloads', async (t) => {
 });
 
 t.test('over MQTT: a good change applies, a bad one is rejected with its reason and changes nothing', async (t) => {
-  const broker = await startEmbeddedBroker('127.0.0.1', 0);
+  const broker = await startEmbeddedBroker();
   t.teardown(() => broker.close());
   const spool = mkdtempSync(join(tmpdir(), 'rsu-dl-'));
   t.teardown(() => rmSync(spool, { recursive: true, force: true }));
@@ -35,14 +36,23 @@ t.test('over MQTT: a good change applies, a bad one is rejected with its reason 
   cfg.ingest.listeners = [{ protocol: 'udp', listen: '127.0.0.1:0', format: 'protobuf' }];
   cfg.radio.mode = 'off';
   cfg.radio.receive.listen = '127.0.0.1:0'; // no radio receiver
-  cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: broker.url, embeddedBroker: false, version: '3.1.1' };
+  // The broker is in this process (like the demo's); this site lets the cloud switch applications off too.
+  cfg.uplink.mqtt = {
+    ...cfg.uplink.mqtt,
+    enabled: true,
+    url: broker.url,
+    embeddedBroker: false,
+    version: '3.1.1',
+    ...broker.credentials,
+    downlinks: { requireVerifiedBroker: false, configKeys: ['logging.level', 'applications.spat.enabled', 'applications.rsi.events'] },
+  };
   cfg.uplink.spool.dir = spool;
   cfg.metrics.port = 0;
   cfg.logging.level = 'silent';
   const d = await startDaemon({ config: cfg, socketPath: false });
   t.teardown(() => d.stop());
 
-  const cloud = mqtt.connect(broker.url);
+  const cloud = mqtt.connect(broker.url, broker.credentials);
   await new Promise<void>((r) => cloud.on('connect', () => cloud.subscribe('v2x/v1/rsu/DL01/ack/up', { qos: 1 }, () => r())));
   t.teardown(() => cloud.end(true));
   const acks: ReturnType<typeof decodeDownlinkAck>[] = [];
@@ -110,7 +120,18 @@ t.test('rsi/down payloads: events and signs with times, reference paths and link
     ['sign duration', { signs: [{ ...sign, durationS: 0 }] }, /^signs\[0\]\.durationS: expected a number 1\.\.604800, got 0$/],
     ['sign path', { signs: [{ ...sign, referencePaths: [{ ...path, radiusM: -1 }] }] }, /^signs\[0\]\.referencePaths\[0\]\.radiusM: expected a number 0\.\.6553\.5, got -1$/],
     ['too many signs', { signs: Array.from({ length: 33 }, (_, i) => ({ ...sign, id: i })) }, /^at most 32 signs per message, got 33$/],
+    // Issue 12 D14: unknown keys were silently ignored (an end time that never ends the event).
+    ['event key misspelt', { events: [{ ...ev, endtime: '2026-05-04T10:00:00Z' }] }, /^events\[0\]\.endtime: unknown key \(did you mean "endTime"\?\) \(expected type, source, id, /],
+    ['event key misspelt 2', { events: [{ ...ev, descripton: 'ice' }] }, /^events\[0\]\.descripton: unknown key \(did you mean "description"\?\)/],
+    ['sign key misspelt', { signs: [{ ...sign, speedlimit: 30 }] }, /^signs\[0\]\.speedlimit: unknown key \(did you mean "speedLimitKmh"\?\)|^signs\[0\]\.speedlimit: unknown key/],
+    ['top-level key misspelt', { event: [ev] }, /^event: unknown key \(did you mean "events"\?\) \(expected events, signs\)$/],
+    ['a list, not an object', [ev], /^payload must be a JSON object \{"events": \[\.\.\.\], "signs": \[\.\.\.\]\}, got a list$/],
   ];
+  // __proto__ as JSON.parse makes it: an own key, refused by name (and Object.prototype untouched).
+  const proto = (inner: string) => (parseRsiDownlink(Buffer.from(inner)) as { reason?: string }).reason;
+  t.match(proto(`{"events":[{"__proto__":{"polluted":1},"id":3,"type":707,"lat":48.1,"lon":11.6,"radiusM":30,"priority":4,"durationS":600}]}`), /^events\[0\]\.__proto__: unknown key/);
+  t.match(proto(`{"__proto__":{"polluted":1},"events":[]}`), /^__proto__: unknown key/);
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype not polluted');
   for (const [name, o, re] of cases) t.match(reason(o), re, name);
   t.match(reason({ signs: [{ ...sign, kind: 'school-zone', speedLimitKmh: undefined }] }, 'j2735-2020'), /^signs\[0\]\.type: no confirmed ITIS code \(J2540\.2\) for a school-zone sign in j2735-2020/, 'J2735: a school zone needs the deployer\'s ITIS code');
   t.equal(reason({ signs: [{ ...sign, kind: 'school-zone', speedLimitKmh: undefined, type: 4242 }] }, 'j2735-2020'), undefined, 'and is taken with one');
@@ -137,10 +158,65 @@ t.test('rsi/down payloads: events and signs with times, reference paths and link
   t.same([later.active(NOW + 15 * 60_000).length, later.activeSigns(NOW + 30 * 60_000).length], [1, 1], 'each from its start');
 });
 
+t.test('config/down: only the allowed keys; the change judged merged onto the running config', async (t) => {
+  const reason = (o: unknown, opts: Parameters<typeof parseConfigDownlink>[2]) => (parseConfigDownlink(j(o), 'csae2020', opts) as { reason?: string; code?: string });
+  const safe = { allowed: ['logging.level', 'applications.rsi.events', 'applications.rsi.signs'] as const };
+  t.match(reason({ applications: { spat: { enabled: false } } }, safe), {
+    code: 'not_allowed',
+    reason: /^applications\.spat\.enabled may not be changed remotely on this RSU \(uplink\.mqtt\.downlinks\.configKeys allows: logging\.level, applications\.rsi\.events, applications\.rsi\.signs\)$/,
+  });
+  t.match(reason({ applications: { spat: { enable: false } } }, safe), { code: 'not_allowed', reason: /^applications\.spat\.enable cannot be changed remotely \(did you mean "applications\.spat\.enabled"\?\)/ });
+  t.match(reason({ logging: { level: 'debug' } }, { allowed: [] }), { reason: /^logging\.level may not be changed remotely on this RSU \(uplink\.mqtt\.downlinks\.configKeys allows: nothing\)$/ });
+  t.match(reason({ applications: { rsi: { events: [{ id: 1, type: 707, lat: 48, lon: 11, __proto__x: 1 }] } } }, safe), { code: 'invalid', reason: /^applications\.rsi\.events\[0\]\.__proto__x: unknown key/ });
+  t.match((parseConfigDownlink(Buffer.from('{"applications":{"rsi":{"events":[{"__proto__":{"polluted":1},"id":1,"type":707,"lat":48,"lon":11}]}}}')) as { reason: string }).reason, /^applications\.rsi\.events\[0\]\.__proto__: unknown key/);
+  t.match((parseConfigDownlink(Buffer.from('{"__proto__":{"applications":{"spat":{"enabled":false}}}}')) as { reason: string }).reason, /^__proto__ cannot be changed remotely/);
+  t.equal(({} as Record<string, unknown>).polluted, undefined, 'Object.prototype not polluted');
+  // Merged onto the running config: the MAP can be switched on where the running config has its lane map file.
+  const running = defaultConfig({ onWarning: () => {} });
+  running.applications.map = { enabled: false, intervalMs: 1000, file: demoLaneMapPath() };
+  t.same(parseConfigDownlink(j({ applications: { map: { enabled: true } } }), 'csae2020', { running }), { ok: true, value: { enabled: { map: true } } });
+  t.match((parseConfigDownlink(j({ applications: { map: { enabled: true } } }), 'csae2020') as { reason: string }).reason, /^applications\.map\.file: missing/, 'without a running config, the defaults have no lane map');
+});
+
+t.test('issue 12 D4: config/down on a site with its own sensors, run where the demo calibrations are not', async (t) => {
+  const saved = process.env.RSU_CALIB_DIR;
+  process.env.RSU_CALIB_DIR = join(tmpdir(), 'rsu-no-such-calib-dir');
+  t.teardown(() => (saved === undefined ? delete process.env.RSU_CALIB_DIR : (process.env.RSU_CALIB_DIR = saved)));
+  t.throws(() => defaultConfig(), /the demo sensors' calibration|calibration/, 'the demo site cannot load here (as in the Docker image, /opt)');
+  const site = loadConfig(new URL('./fixtures/config/explicit-sensors.yaml', import.meta.url).pathname, { onWarning: () => {} });
+  const r = parseConfigDownlink(j({ logging: { level: 'debug' }, applications: { rsi: { events: [{ id: 4, type: 707, lat: 31.23, lon: 121.47 }] } } }), site.messageSet, { running: site });
+  t.match(r, { ok: true, value: { logLevel: 'debug', rsiEvents: [{ id: 4, type: 707 }] } }, 'accepted');
+
+  // End to end: the daemon on that site config, a config/down over MQTT, accepted and applied.
+  const broker = await startEmbeddedBroker();
+  t.teardown(() => broker.close());
+  site.ingest.listeners = [{ protocol: 'udp', listen: '127.0.0.1:0', format: 'protobuf' }];
+  site.radio.mode = 'off';
+  site.radio.receive.listen = '127.0.0.1:0';
+  site.metrics.port = 0;
+  site.logging.level = 'silent';
+  site.uplink.spool.dir = mkdtempSync(join(tmpdir(), 'rsu-dl-d4-'));
+  t.teardown(() => rmSync(site.uplink.spool.dir, { recursive: true, force: true }));
+  site.uplink.mqtt = { ...site.uplink.mqtt, enabled: true, url: broker.url, version: '3.1.1', ...broker.credentials, downlinks: { requireVerifiedBroker: false, configKeys: ['logging.level'] } };
+  const d = await startDaemon({ config: site, socketPath: false });
+  t.teardown(() => d.stop());
+  const cloud = mqtt.connect(broker.url, broker.credentials);
+  t.teardown(() => cloud.end(true));
+  const pre = `v2x/v1/rsu/${site.rsu.id}`;
+  const acks: ReturnType<typeof decodeDownlinkAck>[] = [];
+  cloud.on('message', (_topic, p) => acks.push(decodeDownlinkAck(p)));
+  await new Promise<void>((r) => cloud.on('connect', () => cloud.subscribe(`${pre}/ack/up`, { qos: 1 }, () => r())));
+  await new Promise((r) => setTimeout(r, 500));
+  cloud.publish(`${pre}/config/down`, Buffer.from(encodeDownlink({ msgId: 'd4', rsuId: site.rsu.id, issuedTimeMs: Date.now(), payload: j({ logging: { level: 'warn' } }) } as never)), { qos: 1 });
+  for (let i = 0; i < 100 && acks.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  t.match(acks, [{ msgId: 'd4', accepted: true }], 'config/down accepted by the daemon of a site with its own sensors');
+  t.equal(d.config.logging.level, 'warn', 'and applied');
+});
+
 t.test('config/down: applications.rsi.signs, checked against the running message set', async (t) => {
   const signs = [{ id: 1, kind: 'school-zone', lat: 48.1, lon: 11.6 }];
   const r = parseConfigDownlink(j({ applications: { rsi: { signs } } }), 'csae2020');
-  t.same(r, { ok: true, value: { enabled: {}, rsiSigns: [{ ...signs[0], radiusM: 50, priority: 3 }] } });
+  t.same(r, { ok: true, value: { rsiSigns: [{ ...signs[0], radiusM: 50, priority: 3 }] } });
   t.match((parseConfigDownlink(j({ applications: { rsi: { signs } } }), 'j2735-2016') as { reason: string }).reason, /^applications\.rsi\.signs\[0\]\.type: no confirmed ITIS code \(J2540\.2\) for a school-zone sign in j2735-2016/);
   t.match((parseConfigDownlink(j({ applications: { rsi: { signs: [{ id: 1, kind: 'speed-limit', lat: 0, lon: 0 }] } } })) as { reason: string }).reason, /^applications\.rsi\.signs\[0\]\.speedLimitKmh: missing/);
 });

@@ -21,10 +21,8 @@ import {
   REPO_ROOT,
   type ErlangRef,
 } from './support/erlang.js';
+import { CSAE_VECTORS, J2735_VECTORS } from './support/vectors.js';
 
-const SHARED = path.resolve(REPO_ROOT, '..', 'shared');
-const CSAE_VECTORS = path.join(SHARED, 'vectors', 'csae');
-const J2735_VECTORS = path.join(SHARED, 'vectors', 'j2735');
 const BENCH_ITER = Number(process.env.ERLANG_REF_BENCH_ITER ?? 20000);
 
 const noErlang = erlangUnavailableReason();

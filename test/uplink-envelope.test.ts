@@ -83,14 +83,16 @@ t.test('DownlinkProcessor: order, timeout, dedup, nothing applied on rejection',
     { validateTimeoutMs: 100, now: () => now },
   );
   const mk = (msgId: string, extra: object = {}): Buffer => Buffer.from(encodeDownlink({ msgId, rsuId: 'R', payload: Buffer.from([1]), ...extra }));
+  const verified = { verifiedBroker: true };
   const acks = await Promise.all([
-    p.process('rsi', mk('a')),
-    p.process('rsi', mk('slow')),
-    p.process('rsi', mk('b')),
-    p.process('rsi', mk('a')),
-    p.process('rsi', mk('late-no')),
-    p.process('rsi', mk('exp', { expiresTimeMs: now })),
-    p.process('config', mk('c')),
+    p.process('rsi', mk('a'), verified),
+    p.process('rsi', mk('slow'), verified),
+    p.process('rsi', mk('b'), verified),
+    p.process('rsi', mk('a'), verified),
+    p.process('rsi', mk('late-no'), verified),
+    p.process('rsi', mk('exp', { expiresTimeMs: now }), verified),
+    p.process('config', mk('c'), verified),
+    p.process('rsi', mk('unverified')),
   ]);
   t.same(
     acks.map((a) => [a.msgId, a.accepted]),
@@ -102,11 +104,20 @@ t.test('DownlinkProcessor: order, timeout, dedup, nothing applied on rejection',
       ['late-no', false],
       ['exp', false],
       ['c', false],
+      ['unverified', false],
     ],
   );
   t.match(acks[1]!.reason, /timed out after 100 ms/);
   t.match(acks[5]!.reason, /expired/);
   t.match(acks[6]!.reason, /no config downlink handler/);
+  t.match(acks[7]!.reason, /^downlink refused: the broker's identity is not verified/, 'by default only from a verified broker');
   t.same(applied, ['a', 'b'], 'applied once each, in arrival order');
-  t.same(p.stats(), { received: 7, accepted: 2, rejected: 4, duplicates: 1, lastRejectReason: acks[6]!.reason });
+  t.same(p.stats(), {
+    received: 8,
+    accepted: 2,
+    rejected: 5,
+    duplicates: 1,
+    lastRejectReason: acks[7]!.reason,
+    rejectedByReason: { invalid: 2, expired: 1, no_handler: 1, unverified_broker: 1 },
+  });
 });

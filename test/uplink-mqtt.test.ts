@@ -125,7 +125,8 @@ t.test('downlinks: valid ones applied and acked, bad ones rejected with a reason
       applied.push({ kind: 'rsi', msgId: msg.msgId });
     },
   };
-  const up = await openUplink(t, { rsuId, spool: { dir: tmpdir(t) }, mqtt: { url: m.url, downlink: { rsi } } });
+  // Plain MQTT to a test broker: its identity is not verified (test/adversarial/downlinks.test.ts covers that refusal).
+  const up = await openUplink(t, { rsuId, spool: { dir: tmpdir(t) }, mqtt: { url: m.url, downlink: { rsi }, requireVerifiedBroker: false } });
   await v.waitFor(() => v.statuses.some((s) => s.state === 'ONLINE'), 5000, 'ONLINE');
   await sleep(100); // downlink subscription in place
   const cloud = await mqtt.connectAsync(m.url, { clientId: 'cloud', protocolVersion: 5 });

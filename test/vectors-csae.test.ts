@@ -1,4 +1,4 @@
-// Conformance of the CSAE message sets with the real vectors in ../shared/vectors/csae (see its README):
+// Conformance of the CSAE message sets with the real vectors in test/vectors/csae (see its README):
 // every field message decodes with csae2019 and re-encodes bit-identically; the vendor's printed values,
 // the vendor's Java-model BSM and the pycrate-made YD/T 3709 BSM agree with our values; leftover bytes
 // are reported, never dropped.

@@ -1,5 +1,5 @@
 // Conformance of the J2735 message sets (2016 and 2020 editions, compiled from the deployer's licensed
-// modules in RSU_J2735_ASN1_DIR) with the USDOT vectors in ../shared/vectors/j2735 (see its README):
+// modules in RSU_J2735_ASN1_DIR) with the USDOT vectors in test/vectors/j2735 (see its README):
 // every vector decodes, re-encodes bit-identically, and its value equals the XER the USDOT codec (asn1c)
 // printed for it; leftover bytes after a message are reported with their exact count.
 //

@@ -11,7 +11,7 @@ import { loadMessageSet, type MessageSet } from '../../codecs/index.js';
 import { DetectionSender } from '../../hw/sensors/index.js';
 import { typeOfFrame } from '../apps/messages.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
-import { defaultConfig, MESSAGE_SETS, type MessageSet as StdName, type RsuConfig } from '../config/index.js';
+import { defaultConfig, MESSAGE_SETS, redactUrl, type MessageSet as StdName, type RsuConfig } from '../config/index.js';
 import { startDaemon, type Daemon } from '../daemon.js';
 import { demoLaneMapPath, loadLaneMap, type LaneMap } from '../map/index.js';
 import { runSimulation } from '../sim/index.js';
@@ -49,7 +49,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   if (values.std && !MESSAGE_SETS.includes(values.std as StdName)) throw new UsageError(`--std ${values.std}: expected one of ${MESSAGE_SETS.join(', ')}`);
 
   const demo = await startDemo({ std: values.std as StdName | undefined, seed: Number(values.seed), mqtt: values.mqtt, radio: values.radio, kafka: values.kafka, onNote: (m) => io.err(m) });
-  const { cfg, daemon, heard, logFile, socketPath } = demo;
+  const { cfg, daemon, heard, logFile, socketPath, mqttCredentialsFile } = demo;
   const cleanups: (() => Promise<void> | void)[] = [() => demo.stop()];
   const cleanup = async () => {
     for (const c of cleanups.reverse()) await c();
@@ -58,7 +58,8 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     const tty = !!process.stdout.isTTY;
     const p = paint(tty);
     io.out(
-      `${p.bold('rsu demo')}: ${cfg.messageSet}, ingest udp://127.0.0.1:${daemon.ingestPorts[0]!.port}, radio udp://${cfg.radio.udpRaw.target}, mqtt ${cfg.uplink.mqtt.url}` +
+      `${p.bold('rsu demo')}: ${cfg.messageSet}, ingest udp://127.0.0.1:${daemon.ingestPorts[0]!.port}, radio udp://${cfg.radio.udpRaw.target}, mqtt ${redactUrl(cfg.uplink.mqtt.url)}` +
+        `${mqttCredentialsFile ? ` (credentials: ${mqttCredentialsFile})` : ''}` +
         `${socketPath ? `, status: rsu status / rsu tail / rsu view` : ''}, log ${logFile}. ${duration ? `Stops after ${duration} s.` : 'Ctrl-C stops it.'}`,
     );
     const t0 = Date.now();
@@ -113,6 +114,8 @@ export interface Demo {
   /** The status socket the daemon serves, or false. */
   socketPath: string | false;
   logFile: string;
+  /** The embedded broker's credentials for this run (JSON: url, username, password; mode 0600), when it runs. */
+  mqttCredentialsFile?: string;
   /** Radio datagrams the local sink decoded, per message type (empty with `radio`). */
   heard: Record<string, number>;
   undecodable(): number;
@@ -153,9 +156,20 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
     let broker: EmbeddedBroker | undefined;
     if (opts.mqtt) cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: opts.mqtt, embeddedBroker: false };
     else {
-      broker = await startEmbeddedBroker('127.0.0.1', 0);
+      // Credentials made for this run, in the owner-only work directory; the broker is this process, so its
+      // identity needs no certificate for the downlinks (which may still change only the safe keys).
+      broker = await startEmbeddedBroker({ credentialsFile: join(work, 'mqtt-credentials.json') });
       cleanups.push(() => broker!.close());
-      cfg.uplink.mqtt = { ...cfg.uplink.mqtt, enabled: true, url: broker.url, embeddedBroker: false, version: '3.1.1' };
+      cfg.uplink.mqtt = {
+        ...cfg.uplink.mqtt,
+        enabled: true,
+        url: broker.url,
+        embeddedBroker: false,
+        version: '3.1.1',
+        username: broker.credentials.username,
+        password: broker.credentials.password,
+        downlinks: { ...cfg.uplink.mqtt.downlinks, requireVerifiedBroker: false },
+      };
     }
     if (opts.kafka) cfg.uplink.kafka = { ...cfg.uplink.kafka, enabled: true, brokers: opts.kafka.split(',') };
 
@@ -209,7 +223,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       abort.abort();
       await sim.catch(() => {});
     });
-    return { cfg, daemon, laneMap, socketPath, logFile, heard, undecodable: () => undecodable, stop: cleanup };
+    return { cfg, daemon, laneMap, socketPath, logFile, mqttCredentialsFile: broker?.credentialsFile, heard, undecodable: () => undecodable, stop: cleanup };
   } catch (e) {
     await cleanup();
     throw e;

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 /** Environment variable naming the directory with the TUMTraf calibration files used by the demo sensors. */
 export const CALIB_DIR_ENV = 'RSU_CALIB_DIR';
-const CALIB_SUBDIR = join('shared', 'perception', 'tumtraf-calib');
+/** The S110 calibrations the package ships (deploy/calib/tumtraf-s110, with their source and licence). */
+const CALIB_SUBDIR = join('deploy', 'calib', 'tumtraf-s110');
 
 /** The first `<dir>/<rel>` that exists, for `dir` from `startDir` up to the root. */
 export function findAbove(startDir: string, rel: string): string | undefined {
@@ -20,12 +21,14 @@ export function findAbove(startDir: string, rel: string): string | undefined {
 }
 
 /**
- * The demo calibration directory: $RSU_CALIB_DIR, else the first `shared/perception/tumtraf-calib` found in a
- * directory above this module (the repository sits beside `shared/` in the development tree).
+ * The demo calibration directory: $RSU_CALIB_DIR, else the package's own `deploy/calib/tumtraf-s110`, two levels
+ * above this module in the source tree and three in dist/ (never a directory outside the package).
  */
 export function demoCalibrationDir(): string | undefined {
   const env = process.env[CALIB_DIR_ENV];
-  return env ? resolve(env) : findAbove(dirname(fileURLToPath(import.meta.url)), CALIB_SUBDIR);
+  if (env) return resolve(env);
+  const here = dirname(fileURLToPath(import.meta.url));
+  return [resolve(here, '..', '..', CALIB_SUBDIR), resolve(here, '..', '..', '..', CALIB_SUBDIR)].find((d) => existsSync(d));
 }
 
 /** Demo sensors: id, kind, calibration file name. Poses and intrinsics come from the files. */
@@ -46,4 +49,12 @@ export const DEMO_STATION_FRAME_FILE = 's110_camera_basler_north_8mm.json';
  */
 export const DEMO_REFERENCE = { lat: 48.2495, lon: 11.6389, elevation: 527 };
 
-export const DEMO_SPOOL_DIR = join(tmpdir(), 'rsu-edge', 'spool');
+/**
+ * The spool directory when the config names none: `spool` in the service's state directory ($STATE_DIRECTORY, set
+ * by systemd's StateDirectory= and by the Docker image: /var/lib/rsu), which survives restarts; else a temporary
+ * directory (the demo on a laptop).
+ */
+export function defaultSpoolDir(): string {
+  const state = process.env.STATE_DIRECTORY?.split(':')[0];
+  return state ? join(state, 'spool') : join(tmpdir(), 'rsu-edge', 'spool');
+}

@@ -313,7 +313,8 @@ export function obj<T extends object>(fields: Fields<T>, check?: (v: T, path: Pa
       if (!isPlainObject(v)) return fail(ctx, path, `expected a mapping with keys ${names.join(', ')}; got ${show(v)}`);
       let ok = true;
       for (const k of Object.keys(v)) {
-        if (!(k in fields)) {
+        // Own keys only: `__proto__` or `constructor` in a file or downlink are unknown keys, not Object.prototype's.
+        if (!Object.hasOwn(fields, k)) {
           fail(ctx, [...path, k], `unknown key "${k}"${didYouMean(k, names)}`);
           ok = false;
         }

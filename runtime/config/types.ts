@@ -196,22 +196,66 @@ export interface TlsFiles {
   key?: string;
 }
 
+/**
+ * A password given by reference, never logged: `passwordFile` (read at each connection, so it can be rotated; keep
+ * it mode 0600) or `passwordEnv` (an environment variable of the daemon), or `password` inline in the config.
+ * At most one of the three.
+ */
+export interface PasswordRef {
+  password?: string;
+  passwordFile?: string;
+  passwordEnv?: string;
+}
+
+/** What `config/down` may change (`uplink.mqtt.downlinks.configKeys`). */
+export const REMOTE_CONFIG_KEYS = [
+  'logging.level',
+  'applications.rsm.enabled',
+  'applications.spat.enabled',
+  'applications.map.enabled',
+  'applications.rsi.enabled',
+  'applications.rsi.events',
+  'applications.rsi.signs',
+] as const;
+export type RemoteConfigKey = (typeof REMOTE_CONFIG_KEYS)[number];
+/** The default allow-list: nothing that stops a safety message (SPAT, RSM, MAP, RSI) from going out. */
+export const SAFE_REMOTE_CONFIG_KEYS: readonly RemoteConfigKey[] = ['logging.level', 'applications.rsi.events', 'applications.rsi.signs'];
+
+export const KAFKA_SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+
 export interface UplinkSection {
   mqtt: {
     enabled: boolean;
-    /** mqtt://, mqtts://, tcp://, ssl://, ws:// or wss:// URL. */
+    /** mqtt://, mqtts://, tcp://, ssl://, ws:// or wss:// URL, without credentials (they go in username/password*). */
     url: string;
     version: 5 | '3.1.1';
-    /** Start an embedded broker on the URL's port (localhost URLs only). */
+    /**
+     * Start an embedded broker (aedes, in this process) on the URL's port (localhost URLs only), with credentials
+     * generated for this run (written, owner-only, beside the status socket). Default false: the embedded broker is
+     * the demo's; a deployment names its broker in `url`.
+     */
     embeddedBroker: boolean;
     /** Default `rsu-{rsu.id}`. */
     clientId?: string;
+    /** MQTT username; a password (below) needs one. */
+    username?: string;
     /** Always 1: records leave the spool on the broker's PUBACK (at least once); 0 and 2 are refused. */
     qos: 1;
     /** Topics are PREFIX/{rsu.id}/... */
     topicPrefix: string;
     tls?: TlsFiles;
-  };
+    /** Who may change what from the cloud (rsi/down, config/down). */
+    downlinks: {
+      /**
+       * Accept downlinks only over a connection whose broker proved its identity: TLS (mqtts://, wss://) with a
+       * verified certificate. Default true: over plain MQTT anyone who can reach the broker's port, or take it
+       * first, could switch SPAT off.
+       */
+      requireVerifiedBroker: boolean;
+      /** What config/down may change; default SAFE_REMOTE_CONFIG_KEYS. An empty list refuses every config/down. */
+      configKeys: RemoteConfigKey[];
+    };
+  } & PasswordRef;
   kafka: {
     enabled: boolean;
     /** HOST:PORT list. */
@@ -220,6 +264,16 @@ export interface UplinkSection {
     topicPrefix: string;
     /** Default `rsu-{rsu.id}`. */
     clientId?: string;
+    /** TLS to the brokers (security.protocol SSL, or SASL_SSL with sasl): the CA that signs them, a client certificate. */
+    tls?: TlsFiles;
+    /** SASL authentication (security.protocol SASL_PLAINTEXT, or SASL_SSL with tls). */
+    sasl?: { mechanism: (typeof KAFKA_SASL_MECHANISMS)[number]; username: string } & PasswordRef;
+    /**
+     * Further librdkafka producer properties (compression.type, linger.ms, ...), checked by librdkafka itself. The
+     * properties the uplink sets from other keys (brokers, clientId, tls, sasl) or for its delivery guarantee
+     * (idempotence, acks, timeouts) are not allowed here.
+     */
+    librdkafka: Record<string, string | number | boolean>;
   };
   /** Local store-and-forward queue used while the uplink is down. */
   spool: {

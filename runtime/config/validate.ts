@@ -1,12 +1,12 @@
 // The config schema: every key, its type, its default, and the rules that span keys.
 
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import {
   DEMO_REFERENCE,
   DEMO_SENSORS,
-  DEMO_SPOOL_DIR,
+  defaultSpoolDir,
   DEMO_STATION_FRAME_FILE,
   CALIB_DIR_ENV,
   demoCalibrationDir,
@@ -89,7 +89,16 @@ import {
   type TimeSection,
   type TlsFiles,
   type UplinkSection,
+  type PasswordRef,
+  type MessageSet,
+  KAFKA_SASL_MECHANISMS,
+  REMOTE_CONFIG_KEYS,
+  SAFE_REMOTE_CONFIG_KEYS,
 } from './types.js';
+import { kafkaPropertyProblem } from './kafka-props.js';
+import { redactUrl } from './secrets.js';
+
+const given = (p: PasswordRef) => p.password !== undefined || p.passwordFile !== undefined || p.passwordEnv !== undefined;
 
 interface ConfigCtx extends Ctx {
   /** No `sensors` key was given: the demo site's sensors, station frame and reference position apply. */
@@ -226,7 +235,7 @@ const sensor = obj<SensorConfig>(
 function demoSensors(ctx: Ctx): unknown {
   const dir = demoCalibrationDir();
   if (!dir) {
-    fail(ctx, ['sensors'], `the demo sensors' calibration directory was not found (shared/perception/tumtraf-calib above the program, or $${CALIB_DIR_ENV}); set ${CALIB_DIR_ENV} or list sensors in the config`);
+    fail(ctx, ['sensors'], `the demo sensors' calibration directory was not found (deploy/calib/tumtraf-s110 of the package, or $${CALIB_DIR_ENV}); set ${CALIB_DIR_ENV} or list sensors in the config`);
     return [];
   }
   return DEMO_SENSORS.map((s) => ({ id: s.id, kind: s.kind, calibration: { format: 'tumtraf', file: join(dir, s.file) } }));
@@ -378,10 +387,10 @@ const url = (schemes: string[]): Spec<string> => ({
     try {
       u = new URL(v);
     } catch {
-      return fail(ctx, path, `expected a URL such as mqtt://127.0.0.1:1883, got ${show(v)}`);
+      return fail(ctx, path, `expected a URL such as mqtt://127.0.0.1:1883, got ${show(redactUrl(v))}`);
     }
     if (!schemes.includes(u.protocol)) return fail(ctx, path, `URL scheme "${u.protocol.replace(/:$/, '')}" is not one of ${schemes.map((s) => s.replace(/:$/, '')).join(', ')}`);
-    if (!u.hostname) return fail(ctx, path, `URL ${show(v)} has no host`);
+    if (!u.hostname) return fail(ctx, path, `URL ${show(redactUrl(v))} has no host`);
     return v;
   },
 });
@@ -393,6 +402,81 @@ const tlsFiles = obj<TlsFiles>(
   },
 );
 
+/** A secret inline in the config: errors say what is wrong with it, never what it is. */
+const secret: Spec<string> = {
+  expected: 'a string (the password)',
+  parse(v, path, ctx) {
+    if (typeof v !== 'string') return fail(ctx, path, `expected a string (quote it in YAML), got ${v === null ? 'null' : Array.isArray(v) ? 'a list' : `a ${typeof v}`}`);
+    if (v.length === 0 || v.length > 65535) return fail(ctx, path, `expected 1-65535 characters, got ${v.length}`);
+    return v;
+  },
+};
+
+const passwordFields = {
+  password: opt(secret),
+  passwordFile: opt(filePath()),
+  passwordEnv: opt(str({ pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, patternText: 'an environment variable name' })),
+};
+
+/** One password source at most, with a username; a password file readable by its owner only; the variable set. */
+function checkPassword(p: PasswordRef & { username?: string }, path: Path, ctx: Ctx): void {
+  const given = (['password', 'passwordFile', 'passwordEnv'] as const).filter((k) => p[k] !== undefined);
+  if (given.length > 1) fail(ctx, [...path, given[1]!], `give one of password, passwordFile, passwordEnv, not ${given.join(' and ')}`);
+  if (given.length > 0 && p.username === undefined) fail(ctx, [...path, 'username'], `missing: ${given[0]} needs a username`);
+  if (p.passwordFile !== undefined) {
+    checkReadable(p.passwordFile, [...path, 'passwordFile'], ctx);
+    const mode = statSync(p.passwordFile, { throwIfNoEntry: false })?.mode;
+    if (mode !== undefined && (mode & 0o077) !== 0)
+      warn(ctx, [...path, 'passwordFile'], `readable by other users (mode ${(mode & 0o777).toString(8)}): chmod 600 ${p.passwordFile}`);
+  }
+  if (p.passwordEnv !== undefined && process.env[p.passwordEnv] === undefined)
+    fail(ctx, [...path, 'passwordEnv'], `the environment variable ${p.passwordEnv} is not set (the daemon's unit sets it with Environment= or EnvironmentFile=)`);
+}
+
+// librdkafka properties the uplink sets itself: from other keys, or because its delivery guarantee depends on them.
+const KAFKA_OWN_PROPERTIES: Record<string, string> = {
+  'bootstrap.servers': 'uplink.kafka.brokers',
+  'metadata.broker.list': 'uplink.kafka.brokers',
+  'client.id': 'uplink.kafka.clientId',
+  'security.protocol': 'uplink.kafka.tls and uplink.kafka.sasl',
+  'sasl.mechanism': 'uplink.kafka.sasl.mechanism',
+  'sasl.mechanisms': 'uplink.kafka.sasl.mechanism',
+  'sasl.username': 'uplink.kafka.sasl.username',
+  'sasl.password': 'uplink.kafka.sasl.passwordFile or passwordEnv',
+  'ssl.ca.location': 'uplink.kafka.tls.ca',
+  'ssl.certificate.location': 'uplink.kafka.tls.cert',
+  'ssl.key.location': 'uplink.kafka.tls.key',
+  'ssl.key.password': 'an unencrypted uplink.kafka.tls.key (mode 0600)',
+  'ssl.ca.pem': 'uplink.kafka.tls.ca',
+  'ssl.certificate.pem': 'uplink.kafka.tls.cert',
+  'ssl.key.pem': 'uplink.kafka.tls.key',
+  'enable.idempotence': 'the uplink (at-least-once delivery needs idempotence)',
+  acks: 'the uplink (acks=all)',
+  'request.required.acks': 'the uplink (acks=all)',
+  'message.timeout.ms': 'the uplink (records wait in librdkafka until delivered)',
+  'delivery.timeout.ms': 'the uplink (records wait in librdkafka until delivered)',
+  dr_cb: 'the uplink (records leave the spool on delivery reports)',
+  dr_msg_cb: 'the uplink (records leave the spool on delivery reports)',
+};
+
+const librdkafkaProps: Spec<Record<string, string | number | boolean>> = {
+  expected: 'a mapping of librdkafka properties',
+  parse(v, path, ctx) {
+    if (!isPlainObject(v)) return fail(ctx, path, `expected a mapping of librdkafka properties (compression.type: lz4, ...), got ${show(v)}`);
+    const out: Record<string, string | number | boolean> = {};
+    const errorsBefore = ctx.errors.length;
+    for (const [k, x] of Object.entries(v)) {
+      if (Object.hasOwn(KAFKA_OWN_PROPERTIES, k)) fail(ctx, [...path, k], `set by ${KAFKA_OWN_PROPERTIES[k]}, not here`);
+      else if (!/^[a-z][a-z0-9_.]*$/.test(k)) fail(ctx, [...path, k], 'not a librdkafka property name (lower case, dotted)');
+      else if (!['string', 'number', 'boolean'].includes(typeof x)) fail(ctx, [...path, k], `expected a string, number or boolean, got ${show(x)}`);
+      else out[k] = x as string | number | boolean;
+    }
+    if (ctx.errors.length > errorsBefore) return undefined;
+    const problem = kafkaPropertyProblem(out);
+    return problem ? fail(ctx, problem.key ? [...path, problem.key] : path, problem.message) : out;
+  },
+};
+
 const uplinkSection = obj<UplinkSection>({
   mqtt: section(
     obj<UplinkSection['mqtt']>(
@@ -400,37 +484,80 @@ const uplinkSection = obj<UplinkSection>({
         enabled: def(bool, true),
         url: def(url(MQTT_SCHEMES), 'mqtt://127.0.0.1:1883'),
         version: def(oneOf([5, '3.1.1'] as const), 5),
-        embeddedBroker: def(bool, true),
+        embeddedBroker: def(bool, false),
         clientId: opt(str({ maxLength: 65535 })),
+        username: opt(str({ maxLength: 65535 })),
+        ...passwordFields,
         qos: def(mqttQos, 1),
         topicPrefix: def(str({ pattern: /^[^#+\0]*$/, patternText: 'a topic prefix without # or + wildcards' }), 'v2x/v1/rsu'),
         tls: opt(tlsFiles),
+        downlinks: section(
+          obj<UplinkSection['mqtt']['downlinks']>({
+            requireVerifiedBroker: def(bool, true),
+            configKeys: def(arr(oneOf(REMOTE_CONFIG_KEYS)), [...SAFE_REMOTE_CONFIG_KEYS]),
+          }),
+        ),
       },
       (m, path, ctx) => {
         if (!m.enabled) return;
         const u = new URL(m.url);
+        if (u.username || u.password)
+          fail(ctx, [...path, 'url'], `carries credentials (${redactUrl(m.url)}): put them in uplink.mqtt.username and passwordFile (or passwordEnv), where they are never shown`);
         if (m.embeddedBroker && (!LOCAL_HOSTS.includes(u.hostname) || !['mqtt:', 'tcp:'].includes(u.protocol)))
-          fail(ctx, [...path, 'embeddedBroker'], `the embedded broker listens on this machine over plain MQTT: url must be mqtt://localhost:PORT or mqtt://127.0.0.1:PORT, got ${m.url}`);
+          fail(
+            ctx,
+            [...path, 'embeddedBroker'],
+            `the embedded broker is the demo's and listens on this machine over plain MQTT (mqtt://127.0.0.1:PORT); to use the broker at ${redactUrl(m.url)}, set embeddedBroker: false`,
+          );
+        if (m.embeddedBroker && given(m))
+          fail(ctx, [...path, 'username'], 'the embedded broker makes its own credentials for each run: leave username and password out');
+        checkPassword(m, path, ctx);
         if (m.tls) {
           for (const k of ['ca', 'cert', 'key'] as const) checkReadable(m.tls[k], [...path, 'tls', k], ctx);
           // mqtt.js would quietly upgrade mqtt:// to TLS when a client certificate is given: one meaning only.
           if (!TLS_SCHEMES.includes(u.protocol))
-            fail(ctx, [...path, 'tls'], `needs a TLS URL: url ${m.url} is plain ${u.protocol.replace(/:$/, '')}; use ${TLS_UPGRADE[u.protocol] ?? 'mqtts'}:// (or remove tls)`);
+            fail(ctx, [...path, 'tls'], `needs a TLS URL: url ${redactUrl(m.url)} is plain ${u.protocol.replace(/:$/, '')}; use ${TLS_UPGRADE[u.protocol] ?? 'mqtts'}:// (or remove tls)`);
         }
+        if (m.downlinks.requireVerifiedBroker && !['mqtts:', 'ssl:', 'wss:'].includes(u.protocol) && !LOCAL_HOSTS.includes(u.hostname))
+          warn(
+            ctx,
+            [...path, 'downlinks'],
+            `rsi/down and config/down will be refused: over ${u.protocol}// the broker's identity is not verified (use mqtts:// with tls.ca, or set downlinks.requireVerifiedBroker: false on a network only trusted parties reach)`,
+          );
+        if (!['mqtts:', 'ssl:', 'wss:'].includes(u.protocol) && (m.password !== undefined || m.passwordFile !== undefined || m.passwordEnv !== undefined) && !LOCAL_HOSTS.includes(u.hostname))
+          warn(ctx, [...path, 'url'], `the password goes to ${u.hostname} unencrypted over ${u.protocol}//: use mqtts://`);
       },
     ),
   ),
   kafka: section(
-    obj<UplinkSection['kafka']>({
-      enabled: def(bool, false),
-      brokers: def(arr(hostPort(), { min: 1 }), ['127.0.0.1:9092']),
-      topicPrefix: def(str({ pattern: /^[A-Za-z0-9._-]+$/, patternText: 'a Kafka topic prefix of letters, digits, . _ -' }), 'v2x.v1'),
-      clientId: opt(str()),
-    }),
+    obj<UplinkSection['kafka']>(
+      {
+        enabled: def(bool, false),
+        brokers: def(arr(hostPort(), { min: 1 }), ['127.0.0.1:9092']),
+        topicPrefix: def(str({ pattern: /^[A-Za-z0-9._-]+$/, patternText: 'a Kafka topic prefix of letters, digits, . _ -' }), 'v2x.v1'),
+        clientId: opt(str()),
+        tls: opt(tlsFiles),
+        sasl: opt(
+          obj<NonNullable<UplinkSection['kafka']['sasl']>>(
+            { mechanism: def(oneOf(KAFKA_SASL_MECHANISMS), 'SCRAM-SHA-512'), username: req(str({ maxLength: 65535 })), ...passwordFields },
+            (sa, path, ctx) => {
+              if (!given(sa)) fail(ctx, path, 'missing: give the SASL password as passwordFile, passwordEnv or password');
+              checkPassword(sa, path, ctx);
+            },
+          ),
+        ),
+        librdkafka: def(librdkafkaProps, {}),
+      },
+      (k, path, ctx) => {
+        if (!k.enabled) return;
+        if (k.tls) for (const f of ['ca', 'cert', 'key'] as const) checkReadable(k.tls[f], [...path, 'tls', f], ctx);
+        if (k.sasl?.mechanism === 'PLAIN' && !k.tls) warn(ctx, [...path, 'sasl', 'mechanism'], 'PLAIN without tls sends the password in clear: add uplink.kafka.tls, or use SCRAM-SHA-512');
+      },
+    ),
   ),
   spool: section(
     obj<UplinkSection['spool']>({
-      dir: def(filePath(), DEMO_SPOOL_DIR),
+      dir: def(filePath(), defaultSpoolDir()),
       maxBytes: def(bytes({ min: 1024 * 1024 }), '128MiB'),
       fsync: def(oneOf(['always', 'interval', 'never'] as const), 'interval'),
       fsyncIntervalMs: def(num({ unit: 'ms', int: true, min: 10, max: 600_000 }), 200),
@@ -770,6 +897,8 @@ const applicationsSection = obj<ApplicationsSection>({
   ),
 });
 
+const loggingSection = obj<RsuConfig['logging']>({ level: def(oneOf(LOG_LEVELS), 'info') });
+
 // ---------------------------------------------------------------------------------------------------------------
 // The whole file
 
@@ -784,7 +913,7 @@ const configObj = obj<RsuConfig>(
     radio: section(radioSection),
     uplink: section(uplinkSection),
     applications: section(applicationsSection),
-    logging: section(obj<RsuConfig['logging']>({ level: def(oneOf(LOG_LEVELS), 'info') })),
+    logging: section(loggingSection),
     metrics: section(obj<RsuConfig['metrics']>({ host: def(str(), '127.0.0.1'), port: def(port(true), 9464) })),
   },
   (c, _path, ctx) => {
@@ -845,4 +974,21 @@ export function validateConfig(input: unknown, opts: ValidateOptions = {}): Vali
   const config = configObj.parse(raw, [], ctx);
   const ok = ctx.errors.length === 0 && config !== undefined;
   return ok ? { ok, errors: [], warnings: ctx.warnings, config } : { ok: false, errors: ctx.errors, warnings: ctx.warnings };
+}
+
+/** The sections a running daemon may change (config/down). */
+export type RuntimeSections = Pick<RsuConfig, 'logging' | 'applications'>;
+
+/**
+ * Validates `logging` and `applications` as `rsu config check` would, for the message set `std`, and nothing else:
+ * sensors, their calibration files and the demo site play no part, so a config/down is judged the same on a site
+ * whose config lists its own sensors, wherever the program is installed. Absent sections take their defaults.
+ */
+export function validateRuntimeSections(input: { logging?: unknown; applications?: unknown }, std: MessageSet, opts: ValidateOptions = {}): { ok: true; value: RuntimeSections; warnings: ConfigIssue[] } | { ok: false; errors: ConfigIssue[] } {
+  const ctx: ConfigCtx = { ...newCtx(opts.baseDir ?? process.cwd()), demoSite: false };
+  const logging = loggingSection.parse(input.logging ?? {}, ['logging'], ctx);
+  const applications = applicationsSection.parse(input.applications ?? {}, ['applications'], ctx);
+  if (logging && applications && ctx.errors.length === 0) checkSignCodes({ messageSet: std, applications } as RsuConfig, ctx);
+  if (!logging || !applications || ctx.errors.length > 0) return { ok: false, errors: ctx.errors };
+  return { ok: true, value: { logging, applications }, warnings: ctx.warnings };
 }

@@ -40,8 +40,11 @@ export interface KafkaUplinkOptions {
   reconnectMinMs?: number;
   /** Default 30 s. */
   reconnectMaxMs?: number;
-  /** Extra librdkafka properties (security.protocol, ssl.*, sasl.*, compression.type, linger.ms, ...). */
-  librdkafka?: Record<string, string | number | boolean>;
+  /**
+   * Extra librdkafka properties (security.protocol, ssl.*, sasl.*, compression.type, linger.ms, ...), or a function
+   * that makes them at each connection attempt (a SASL password read from its file then). Never logged.
+   */
+  librdkafka?: Record<string, string | number | boolean> | (() => Record<string, string | number | boolean>);
 }
 
 export interface KafkaStats {
@@ -170,6 +173,13 @@ export class KafkaUplink extends BrokerLink {
 
   protected open(): void {
     const gen = ++this.gen;
+    let extra: Record<string, string | number | boolean> | undefined;
+    try {
+      extra = typeof this.o.librdkafka === 'function' ? this.o.librdkafka() : this.o.librdkafka;
+    } catch (err) {
+      this.connectFailed(`Kafka ${this.o.brokers}: ${errorMessage(err)}`);
+      return;
+    }
     const conf: RdKafka.ProducerGlobalConfig = {
       'bootstrap.servers': this.o.brokers,
       'client.id': this.o.clientId ?? `rsu-${this.rsuId}`,
@@ -180,7 +190,7 @@ export class KafkaUplink extends BrokerLink {
       'reconnect.backoff.ms': 100,
       'reconnect.backoff.max.ms': 5000,
       'queue.buffering.max.messages': Math.max(this.window * 2, 1000),
-      ...(this.o.librdkafka as Partial<RdKafka.ProducerGlobalConfig>),
+      ...(extra as Partial<RdKafka.ProducerGlobalConfig>),
     };
     let producer: KafkaProducer;
     try {

@@ -25,6 +25,8 @@
  */
 import fs from 'node:fs';
 import type { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
+import { redactUrl, splitUrlCredentials } from '../config/secrets.js';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { DownlinkProcessor, type DownlinkHandler, type DownlinkHandlers, type DownlinkKind, type DownlinkStats } from './downlink.js';
 import { encodeDownlinkAck, encodeStatus, type RsuState } from './envelope.js';
@@ -51,14 +53,18 @@ export interface MqttTlsOptions {
 }
 
 export interface MqttUplinkOptions {
-  /** mqtt://host:1883 or mqtts://host:8883 (ws/wss work too). */
+  /**
+   * mqtt://host:1883 or mqtts://host:8883 (ws/wss work too). Credentials in it are taken out (username and
+   * password below win); it is only ever shown redacted (logs, stats().url, errors).
+   */
   url: string;
   /** 5 (default) or 4 (= MQTT 3.1.1). */
   protocolVersion?: 4 | 5;
   /** Default `rsu-{rsuId}`. */
   clientId?: string;
   username?: string;
-  password?: string;
+  /** The password, or a function that reads it at each connection attempt (a rotated password file). */
+  password?: string | (() => string | undefined);
   tls?: MqttTlsOptions;
   /** Default 30 s. */
   keepaliveSec?: number;
@@ -85,6 +91,13 @@ export interface MqttUplinkOptions {
   /** Largest accepted downlink payload. Default 64 KiB. */
   maxDownlinkBytes?: number;
   /**
+   * Accept downlinks only over a TLS connection whose broker certificate was verified (default true); others are
+   * refused with that reason on ack/up and counted (unverified_broker).
+   */
+  requireVerifiedBroker?: boolean;
+  /** Told of every processed downlink: 'accepted' or the class of its rejection (for metrics). */
+  onDownlinkResult?: (kind: DownlinkKind, result: string) => void;
+  /**
    * What to do with a record the broker refuses for good (MQTT 5 PUBACK
    * 0x87 not authorized, 0x90 topic name invalid, 0x99 payload format
    * invalid):
@@ -103,7 +116,10 @@ const PERMANENT_PUBACK_CODES = new Set([0x87, 0x90, 0x99]);
 
 export interface MqttStats {
   state: BrokerState;
+  /** Redacted: no password. */
   url: string;
+  /** The current connection's broker proved its identity (TLS with a verified certificate). */
+  verifiedBroker: boolean;
   protocolVersion: 4 | 5;
   /** Successful CONNACKs. */
   connects: number;
@@ -157,6 +173,8 @@ interface Conn {
   draining: boolean;
   /** PUBLISHes the packet guard passed on without their payload, in arrival order. */
   oversized: OversizePublish[];
+  /** The broker proved its identity (TLS, certificate verified); set at CONNACK. */
+  verifiedBroker: boolean;
 }
 
 export interface MqttUplinkDeps {
@@ -178,6 +196,8 @@ export class MqttUplink extends BrokerLink {
   private conn: Conn | undefined;
   private readonly control: Control[] = [];
   private readonly pendingFn: () => number;
+  /** The URL as it may be shown: credentials redacted. */
+  private readonly shownUrl: string;
   protected readonly st = {
     connects: 0,
     connectFailures: 0,
@@ -194,6 +214,7 @@ export class MqttUplink extends BrokerLink {
   };
 
   constructor(rsuId: string, opts: MqttUplinkOptions, reader: SpoolReader, deps: MqttUplinkDeps = {}) {
+    const fromUrl = splitUrlCredentials(opts.url);
     const o: ResolvedOptions = {
       protocolVersion: 5,
       keepaliveSec: 30,
@@ -202,6 +223,9 @@ export class MqttUplink extends BrokerLink {
       cleanSession: false,
       sessionExpirySec: 86_400,
       ...opts,
+      url: fromUrl.url,
+      username: opts.username ?? fromUrl.username,
+      password: opts.password ?? fromUrl.password,
     };
     if (o.protocolVersion !== 4 && o.protocolVersion !== 5) throw new RangeError(`MQTT protocolVersion must be 4 or 5, got ${opts.protocolVersion}`);
     if (!(o.window >= 1)) throw new RangeError(`MQTT window must be >= 1, got ${opts.window}`);
@@ -210,9 +234,14 @@ export class MqttUplink extends BrokerLink {
     super('mqtt', reader, opts, deps.logger);
     this.rsuId = rsuId;
     this.o = o;
+    this.shownUrl = redactUrl(opts.url);
     this.topics = mqttTopics(rsuId, opts.topicPrefix);
     this.pendingFn = deps.pending ?? (() => reader.pending);
-    this.downlinks = new DownlinkProcessor(rsuId, { ...opts.downlink }, { maxBytes: opts.maxDownlinkBytes, logger: this.log });
+    this.downlinks = new DownlinkProcessor(
+      rsuId,
+      { ...opts.downlink },
+      { maxBytes: opts.maxDownlinkBytes, logger: this.log, requireVerifiedBroker: opts.requireVerifiedBroker, onResult: opts.onDownlinkResult },
+    );
   }
 
   // ------------------------------------------------------------ connection
@@ -259,7 +288,13 @@ export class MqttUplink extends BrokerLink {
       return;
     }
     if (this.o.username !== undefined) opts.username = this.o.username;
-    if (this.o.password !== undefined) opts.password = this.o.password;
+    try {
+      const password = typeof this.o.password === 'function' ? this.o.password() : this.o.password;
+      if (password !== undefined) opts.password = password;
+    } catch (err) {
+      this.connectFailed(`cannot read the MQTT password: ${errorMessage(err)}`);
+      return;
+    }
     // Nothing larger than a downlink may come in: MQTT 5 tells the broker, and the guard below holds for both.
     const maxPacketBytes = this.maxPacketBytes;
     opts.manualConnect = true;
@@ -271,7 +306,7 @@ export class MqttUplink extends BrokerLink {
     try {
       client = mqtt.connect(this.o.url, opts);
     } catch (err) {
-      this.connectFailed(`MQTT connect to ${this.o.url} failed: ${errorMessage(err)}`);
+      this.connectFailed(`MQTT connect to ${this.shownUrl} failed: ${errorMessage(err)}`);
       return;
     }
     const conn: Conn = {
@@ -285,6 +320,7 @@ export class MqttUplink extends BrokerLink {
       gotPuback: false,
       draining: false,
       oversized: [],
+      verifiedBroker: false,
     };
     this.conn = conn;
     const c = client as unknown as { streamBuilder: (cl: MqttClient) => Duplex };
@@ -297,7 +333,7 @@ export class MqttUplink extends BrokerLink {
     client.on('connect', (connack: IConnackPacket) => this.onConnect(conn, connack));
     client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => this.onMessage(conn, topic, payload, packet));
     client.on('error', (err: Error) => {
-      if (conn === this.conn) this.fail(`MQTT ${this.o.url}: ${describeMqttError(err)}`);
+      if (conn === this.conn) this.fail(`MQTT ${this.shownUrl}: ${describeMqttError(err)}`);
     });
     client.on('close', () => this.onClose(conn));
     client.connect();
@@ -311,13 +347,14 @@ export class MqttUplink extends BrokerLink {
   private onConnect(conn: Conn, connack: IConnackPacket): void {
     if (conn !== this.conn || !conn.alive) return;
     conn.connected = true;
+    conn.verifiedBroker = brokerVerified(conn.client, this.o);
     this.state = 'up';
     this.st.connects++;
     this.st.lastConnectAt = Date.now();
     const rm = connack.properties?.receiveMaximum;
     // leave room for control messages (status, downlink acks) under the broker's receive maximum
     conn.window = rm ? Math.max(1, Math.min(this.o.window, rm - 2)) : this.o.window;
-    this.log.info({ url: this.o.url, window: conn.window, sessionPresent: connack.sessionPresent }, 'mqtt uplink connected');
+    this.log.info({ url: this.shownUrl, window: conn.window, sessionPresent: connack.sessionPresent, verifiedBroker: conn.verifiedBroker }, 'mqtt uplink connected');
     // status first, then downlinks
     for (let i = this.control.length - 1; i >= 0; i--) if (this.control[i]!.kind === 'status') this.control.splice(i, 1);
     this.control.unshift({ topic: this.topics.status, payload: this.statusPayload('ONLINE'), retain: true, kind: 'status' });
@@ -347,10 +384,10 @@ export class MqttUplink extends BrokerLink {
     if (conn !== this.conn) return;
     if (wasConnected) {
       this.st.disconnects++;
-      this.log.warn({ url: this.o.url, inFlight: conn.dataInFlight }, 'mqtt uplink connection lost');
+      this.log.warn({ url: this.shownUrl, inFlight: conn.dataInFlight }, 'mqtt uplink connection lost');
     } else {
       this.st.connectFailures++;
-      if (!this.st.lastError || Date.now() - this.st.lastErrorAt > 1000) this.fail(`MQTT ${this.o.url}: connection closed before CONNACK`);
+      if (!this.st.lastError || Date.now() - this.st.lastErrorAt > 1000) this.fail(`MQTT ${this.shownUrl}: connection closed before CONNACK`);
     }
     // everything unacknowledged goes again, in order
     this.rewind();
@@ -469,7 +506,7 @@ export class MqttUplink extends BrokerLink {
       return;
     }
     const correlationData = packet.properties?.correlationData;
-    void this.downlinks.process(kind, payload, wireBytes).then((ack) => {
+    void this.downlinks.process(kind, payload, { verifiedBroker: conn.verifiedBroker }, wireBytes).then((ack) => {
       const c: Control = { topic: this.topics.ack, payload: Buffer.from(encodeDownlinkAck(ack)), retain: false, kind: 'ack' };
       if (correlationData) c.properties = { correlationData };
       this.queueControl(c);
@@ -529,7 +566,8 @@ export class MqttUplink extends BrokerLink {
     const conn = this.conn;
     return {
       state: this.state,
-      url: this.o.url,
+      url: this.shownUrl,
+      verifiedBroker: conn?.verifiedBroker ?? false,
       protocolVersion: this.o.protocolVersion,
       ...this.st,
       inFlight: conn?.dataInFlight ?? 0,
@@ -543,6 +581,19 @@ export class MqttUplink extends BrokerLink {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Whether the broker of this connection proved its identity: a TLS socket whose certificate chain and host name
+ * Node verified (mqtts://). Over wss:// the socket is inside the WebSocket library: the scheme with certificate
+ * checking on is taken as verified (Node refuses the handshake otherwise).
+ */
+function brokerVerified(client: MqttClient, o: MqttUplinkOptions): boolean {
+  if (o.tls?.rejectUnauthorized === false) return false;
+  let stream = (client as unknown as { stream?: unknown }).stream;
+  if (stream instanceof PacketSizeGuard) stream = stream.socket;
+  if (stream instanceof TLSSocket) return stream.authorized;
+  return new URL(o.url).protocol === 'wss:';
 }
 
 /** Turn TLS / CONNACK errors into a message an operator can act on. */

@@ -46,7 +46,8 @@ export class PacketSizeGuard extends Duplex {
   private need = 2;
 
   constructor(
-    private readonly socket: Duplex,
+    /** The connection itself (a TLSSocket for mqtts://). */
+    readonly socket: Duplex,
     private readonly maxPacketBytes: number,
     private readonly protocolVersion: 4 | 5,
     private readonly onOversize: (p: OversizePublish) => void,

@@ -71,6 +71,7 @@ for (const protocolVersion of [4, 5] as const) {
       mqtt: {
         url: m.url,
         protocolVersion,
+        requireVerifiedBroker: false, // a plain test broker on loopback
         downlink: { config: { validate: () => ({ ok: true }), apply: (msg) => void applied.push(msg.msgId) } },
       },
     });

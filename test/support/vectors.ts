@@ -1,5 +1,5 @@
 /**
- * Helpers for the conformance tests against the public vectors in ../shared/vectors (see its README):
+ * Helpers for the conformance tests against the public vectors in test/vectors (see its README):
  * where the vectors and module sets are, reading hex, the type IR of a message set (for type-directed
  * comparisons), and a value diff that names the path of every disagreement.
  */
@@ -12,14 +12,14 @@ import { fromHex, j2735Dir, toHex } from '../../codecs/index.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 export const REPO = path.resolve(HERE, '..', '..');
-/** The shared vectors: RSU_VECTORS_DIR, or ../shared/vectors next to the repository. */
-export const VECTORS = process.env.RSU_VECTORS_DIR ?? path.resolve(REPO, '..', 'shared', 'vectors');
+/** The public vectors: RSU_VECTORS_DIR, or the repository's test/vectors. */
+export const VECTORS = process.env.RSU_VECTORS_DIR ?? path.resolve(REPO, 'test', 'vectors');
 export const CSAE_VECTORS = path.join(VECTORS, 'csae');
 export const J2735_VECTORS = path.join(VECTORS, 'j2735');
 
 /** Why the vector tests cannot run here, or undefined when they can. */
 export function vectorsMissing(): string | undefined {
-  return existsSync(path.join(VECTORS, 'README.md')) ? undefined : `shared vectors not found at ${VECTORS} (set RSU_VECTORS_DIR)`;
+  return existsSync(path.join(VECTORS, 'README.md')) ? undefined : `test vectors not found at ${VECTORS} (RSU_VECTORS_DIR)`;
 }
 
 /** The deployer's J2735 module directory (RSU_J2735_ASN1_DIR), or undefined. */

@@ -1,5 +1,5 @@
 /**
- * The vendor's printed decoded values in ../shared/vectors/csae/v2x_samples_utf8.txt, and a type-directed
+ * The vendor's printed decoded values in test/vectors/csae/v2x_samples_utf8.txt, and a type-directed
  * comparison of such a print with one of our decoded (JER-shaped) values.
  *
  * The print is ASN.1-value-notation-like, one component per line:
