@@ -6,7 +6,7 @@
 import realFs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import type { Spool as SpoolClass } from '../../runtime/uplink/spool.js';
+import { Spool as RealSpool, type Spool as SpoolClass } from '../../runtime/uplink/spool.js';
 import { tmpDir } from '../support/wait.js';
 
 const QUOTA = 2 * 1024 * 1024;
@@ -99,6 +99,14 @@ t.test('simulated ENOSPC: oldest first, refusals logged once, reclaim while full
   st = s.stats();
   t.ok(st.activeReclaims > reclaims, 'room given back by the tick, not by the next append');
   t.ok(st.cursorInPlaceWrites > 0, `cursor written in place (${st.cursorInPlaceWrites}), the disk has no room for a new file`);
+  // a crash right now (the active segment empty): the files as they are give the same next id, nothing to resend
+  const crashCopy = path.join(path.dirname(dir), 'crash-copy');
+  realFs.cpSync(dir, crashCopy, { recursive: true });
+  realFs.rmSync(path.join(crashCopy, 'lock'), { force: true });
+  const c = await RealSpool.open({ ...opts, dir: crashCopy, logger: undefined });
+  t.equal(c.nextId, s.nextId, 'ids never go back after the acknowledged records were removed');
+  t.equal(c.reader('mqtt').next(), undefined, 'nothing acknowledged is handed out again');
+  await c.close();
   t.doesNotThrow(() => s.append(1, rec), 'records accepted again');
   t.equal(s.stats().diskFullSince, 0);
   t.ok(lines.includes('info spool: accepting uplink records again'));
