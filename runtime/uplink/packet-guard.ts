@@ -52,16 +52,20 @@ export class PacketSizeGuard extends Duplex {
     private readonly protocolVersion: 4 | 5,
     private readonly onOversize: (p: OversizePublish) => void,
   ) {
-    super({ allowHalfOpen: false });
+    // the writable side ends when mqtt.js ends it (or the socket closes), not when the broker's side ends
+    super({ allowHalfOpen: true });
     socket.on('data', (d: Buffer) => this.scan(d));
+    // The end, an error and the close reach mqtt.js only after the packets it parsed from the last bytes are
+    // handled (its work queue runs on nextTick; it frees its stores on close, and a PUBACK handled after that
+    // throws inside mqtt.js), and in the order the socket reported them. A write racing the broker's close is no
+    // news: the close itself is reported.
     let peerEnded = false;
     socket.on('end', () => {
       peerEnded = true;
-      this.push(null);
+      setImmediate(() => this.push(null));
     });
-    // a write racing the broker's close is no news: the close itself is reported
-    socket.on('error', (e: NodeJS.ErrnoException) => this.destroy(peerEnded && e.code === 'EPIPE' ? undefined : e));
-    socket.on('close', () => this.destroy());
+    socket.on('error', (e: NodeJS.ErrnoException) => setImmediate(() => this.destroy(peerEnded && e.code === 'EPIPE' ? undefined : e)));
+    socket.on('close', () => setImmediate(() => this.destroy()));
   }
 
   override _read(): void {
@@ -86,7 +90,8 @@ export class PacketSizeGuard extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.socket.end(cb);
+    if (this.socket.destroyed || this.socket.writableEnded) cb();
+    else this.socket.end(() => cb());
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
