@@ -1,7 +1,7 @@
 # rsu-edge: multi-stage image for linux/amd64 and linux/arm64.
 #   docker buildx build --platform linux/amd64,linux/arm64 -t rsu-edge .
-# The build stage compiles TypeScript, generates the CSAE codecs and builds librdkafka (node-rdkafka) for the
-# target platform; the runtime stage carries only what the daemon needs.
+# The build stage compiles TypeScript, generates the CSAE codecs and builds librdkafka (node-rdkafka) and the SM2
+# addon (native/sm2) for the target platform; the runtime stage carries only what the daemon needs.
 FROM node:20-bookworm-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
@@ -22,6 +22,8 @@ WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The SM2 addon (runtime/security/openssl-sm2.ts), built by `npm run build` against this Node.
+COPY --from=build /app/native/sm2/build/Release/rsu_sm2.node ./native/sm2/build/Release/
 COPY --from=build /app/codecs/proto ./codecs/proto
 COPY --from=build /app/runtime/map/demo-intersection.geojson ./runtime/map/
 USER rsu

@@ -9,7 +9,7 @@ import type { RsiEvent, RsiSign, RsuConfig } from './config/types.js';
 import { MsgCounter } from './apps/clock.js';
 import { rsuIdHex, type MessageType } from './apps/messages.js';
 import { buildRsi } from './apps/rsi.js';
-import { buildRsm, ParticipantIds, type TrackLike } from './apps/rsm.js';
+import { buildRsm, ParticipantIds, type LeftOutReason, type TrackLike } from './apps/rsm.js';
 import type { SignalSnapshot } from './apps/signal-plan.js';
 import { buildSpat } from './apps/spat.js';
 
@@ -42,6 +42,8 @@ export interface SchedulerDeps {
   rsiSigns?: () => RsiSign[];
   send: (m: Outgoing) => void;
   withheld: (type: MessageType, reason: string) => void;
+  /** Tracked road users left out of an RSM cycle, by reason (also counted in stats, logged and alarmed). */
+  participantsLeftOut?: (reason: LeftOutReason, n: number) => void;
   log: Logger;
 }
 
@@ -50,6 +52,17 @@ export interface SchedulerStats {
   withheld: Record<string, number>;
   lastRsmMs: number;
   participantIdsExhausted: number;
+  /** Participant ids in use (of 65535). */
+  participantIdsInUse: number;
+  /** Tracked road users left out of RSM cycles, by reason; and when that last happened, by reason. */
+  participantsLeftOut: Partial<Record<LeftOutReason, number>>;
+  lastLeftOutMs: Partial<Record<LeftOutReason, number>>;
+}
+
+/** Participants in an RSM (or 1 for a PSM) frame. */
+function participantsOf(frame: unknown): number {
+  const f = frame as { rsmFrame?: { participants?: unknown[] } };
+  return f.rsmFrame?.participants?.length ?? 1;
 }
 
 export class Scheduler {
@@ -60,6 +73,8 @@ export class Scheduler {
   private sent: Record<string, number> = {};
   private withheldCount: Record<string, number> = {};
   private lastLog = new Map<string, number>();
+  private leftOut: Partial<Record<LeftOutReason, number>> = {};
+  private lastLeftOutMs: Partial<Record<LeftOutReason, number>> = {};
   private readonly idHex: string;
 
   constructor(private readonly d: SchedulerDeps) {
@@ -89,7 +104,15 @@ export class Scheduler {
   }
 
   stats(): SchedulerStats {
-    return { sent: { ...this.sent }, withheld: { ...this.withheldCount }, lastRsmMs: this.lastRsmMs, participantIdsExhausted: this.ids.exhausted };
+    return {
+      sent: { ...this.sent },
+      withheld: { ...this.withheldCount },
+      lastRsmMs: this.lastRsmMs,
+      participantIdsExhausted: this.ids.exhausted,
+      participantIdsInUse: this.ids.inUse,
+      participantsLeftOut: { ...this.leftOut },
+      lastLeftOutMs: { ...this.lastLeftOutMs },
+    };
   }
 
   private every(ms: number, fn: () => void): void {
@@ -124,8 +147,19 @@ export class Scheduler {
       nextMsgCnt: () => this.counter.next('rsm'),
       maxParticipants: this.d.cfg.applications.rsm.maxParticipants,
       ids: this.ids,
+      leftOut: (reason, n) => this.countLeftOut(reason, n, now),
     });
-    for (const f of frames) this.emit('rsm', f, now, triggerMs);
+    for (const f of frames) {
+      const ok = this.emit('rsm', f, now, triggerMs);
+      if (!ok) this.countLeftOut('encode_error', participantsOf(f), now);
+    }
+  }
+
+  private countLeftOut(reason: LeftOutReason, n: number, now: number): void {
+    this.leftOut[reason] = (this.leftOut[reason] ?? 0) + n;
+    this.lastLeftOutMs[reason] = now;
+    this.d.participantsLeftOut?.(reason, n);
+    this.warn(`left-out:${reason}`, `RSM: ${n} tracked road user(s) left out of this cycle: ${reason.replace(/_/g, ' ')}`);
   }
 
   private spat(): void {
@@ -159,16 +193,19 @@ export class Scheduler {
     for (const f of frames) this.emit('rsi', f, now);
   }
 
-  private emit(type: MessageType, frame: unknown, atMs: number, triggerMs?: number): void {
+  /** Encodes and sends one frame; false when it failed to encode (counted as withheld). */
+  private emit(type: MessageType, frame: unknown, atMs: number, triggerMs?: number): boolean {
     let bytes: Uint8Array;
     try {
       bytes = this.d.codec.encodeTrusted('MessageFrame', frame as never); // built by our own code
     } catch (e) {
       this.warn(`encode:${type}`, `${type} not sent: ${(e as Error).message}`);
-      return this.withhold(type, 'encode_error');
+      this.withhold(type, 'encode_error');
+      return false;
     }
     this.sent[type] = (this.sent[type] ?? 0) + 1;
     this.d.send({ type, bytes, frame, atMs, triggerMs });
+    return true;
   }
 
   private withhold(type: MessageType, reason: string): void {

@@ -65,6 +65,7 @@ t.test('the full example file loads with every section as written', async (t) =>
   const radar = c.sensors.find((s) => s.id === 'radar_east')!;
   t.same(radar.pose, { x: 20, y: -5, z: 6, roll: 0, pitch: 5, yaw: 180 });
   t.equal(radar.clockOffsetMs, -12.5);
+  t.same(radar.source, { address: '10.0.0.31', port: 2368 });
   t.equal(c.sensors[2]!.latencyMs, 40);
   t.equal(c.applications.rsi.events[0]?.description, 'road works');
   t.same(c.applications.spat.controller, {

@@ -9,10 +9,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import type { RsuConfig } from '../runtime/config/index.js';
+import { defaultConfig, type RsuConfig } from '../runtime/config/index.js';
 import { startDemo, type Demo } from '../runtime/cli/demo.js';
-import { EnuFrame } from '../runtime/map/index.js';
+import { demoLaneMapPath, EnuFrame, loadLaneMap } from '../runtime/map/index.js';
 import { serveView } from '../runtime/view/server.js';
+import { daemonInfo, type ViewSource, type ViewStatus } from '../runtime/view/source.js';
 
 const CHROMIUM = process.env.RSU_CHROMIUM ?? '/usr/bin/chromium';
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is absent (apt-get install chromium; RSU_CHROMIUM names another binary)`;
@@ -25,12 +26,24 @@ t.test('rsu view in headless Chromium', { skip, timeout: 120_000 }, async (t) =>
   const dir = mkdtempSync(join(tmpdir(), 'rsu-view-e2e-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 
-  // The demo, with one configured RSI event 20 m south-east of the crossing (road works, GB/T 29100 type 401).
+  // The demo (its signs: a speed limit 67 m north, road works 63 m south-east), with one configured RSI event 20 m
+  // south-east of the crossing (road works, GB/T 29100 type 401) and a queue as the detector sends one (GB/T 29100
+  // 707): its centroid, a 38 m radius around it, and the stretch of lane 31 it covers (38 m, half a lane wide).
+  // Kafka on a port where nothing listens: the outage the view must show (issue 16 point 2), alarmed after 3 s.
   const demo = await startDemo({
     socketPath: join(dir, 'rsu.sock'),
+    kafka: '127.0.0.1:1',
     configure: (cfg) => {
-      const g = new EnuFrame(cfg.rsu.reference).toGeo(24, -26, 0);
-      cfg.applications.rsi.events = [{ id: 7, type: 401, description: 'road works', lat: g.lat, lon: g.lon, radiusM: 6, priority: 3 }];
+      cfg.uplink.alarms = { ...cfg.uplink.alarms, linkDownS: 3 };
+      const enu = new EnuFrame(cfg.rsu.reference);
+      const g = (x: number, y: number) => {
+        const q = enu.toGeo(x, y, 0);
+        return { lat: q.lat, lon: q.lon };
+      };
+      cfg.applications.rsi.events = [
+        { id: 7, type: 401, description: 'road works', ...g(24, -26), radiusM: 6, priority: 3 },
+        { id: 9, type: 707, description: 'queue of 38 m (6 vehicles) on approach 3', ...g(1.6, -33.5), radiusM: 38, priority: 4, referencePaths: [{ points: [g(1.6, -52.5), g(1.6, -14.5)], radiusM: 1.625 }] },
+      ];
     },
   });
   t.teardown(() => demo.stop());
@@ -80,7 +93,7 @@ t.test('rsu view in headless Chromium', { skip, timeout: 120_000 }, async (t) =>
   const tracks = await page.$$eval('g.track', (gs) => gs.map((g) => ({ id: g.getAttribute('data-id'), cls: g.getAttribute('data-cls') })));
   t.ok(tracks.length >= 3, `${tracks.length} road users drawn`);
   t.ok(tracks.every((x) => /^\d+$/.test(x.id ?? '') && x.cls && x.cls !== 'unknown'), `each with an id and a class: ${JSON.stringify(tracks.slice(0, 6))}`);
-  const labels = await page.$$eval('g.tlabel text', (ts) => ts.map((x) => x.textContent));
+  const labels = await page.$$eval('#overlay text.tlabel', (ts) => ts.map((x) => x.textContent));
   t.ok(labels.some((l) => /^\d+ (car|bus|truck|van|bicycle|pedestrian|motorcycle)$/.test(l ?? '')), `labels like ${labels[0]}`);
   await page.waitForSelector('g.rsi-event[data-id="7"][data-type="401"]', { timeout: 10_000 });
   t.pass('the RSI event is drawn');
@@ -98,6 +111,96 @@ t.test('rsu view in headless Chromium', { skip, timeout: 120_000 }, async (t) =>
   await page.waitForTimeout(600);
   await page.screenshot({ path: screenshot });
   t.ok(existsSync(screenshot), `screenshot: ${screenshot}`);
+
+  // Issue 16, the view. A legend that names what the map draws.
+  t.ok(await page.locator('#legend').isVisible(), 'a legend on the map');
+  const legend = (await page.locator('#legend').textContent()) ?? '';
+  for (const w of ['signal head', 'seconds left', 'pedestrian signal', 'road users', 'RSI event', 'queue', 'RSI signs', 'stop line', 'crosswalk']) t.match(legend, w, `the legend names: ${w}`);
+
+  // At the default zoom, the signs and events are in view (not off-screen, not under the legend or the HUD).
+  await page.waitForSelector('g.rsi-event.sign[data-id="1"]');
+  await page.waitForSelector('g.rsi-event.sign[data-id="2"]');
+  const inView = await page.evaluate(() => {
+    const r = (id: string) => document.getElementById(id)!.getBoundingClientRect();
+    const map = r('map'), legend = r('legend'), hud = r('hud');
+    const hits = (a: DOMRect, b: DOMRect) => a.left < b.right && a.right > b.left && a.top < b.bottom && a.bottom > b.top;
+    return [...document.querySelectorAll('g.rsi-event')].map((g) => {
+      const b = g.getBoundingClientRect();
+      return { id: `${g.classList.contains('sign') ? 'sign' : 'event'} ${g.getAttribute('data-id')}`, inside: b.left >= map.left && b.right <= map.right && b.top >= map.top && b.bottom <= map.bottom, covered: hits(b, legend) || hits(b, hud) };
+    });
+  });
+  t.equal(inView.length, 4, 'two signs and two events drawn');
+  for (const e of inView) t.ok(e.inside && !e.covered, `${e.id} in view at the default zoom (${JSON.stringify(e)})`);
+
+  // "speed limit 50 km/h" once: one label on the map, saying it once; one entry in the panel, saying it once.
+  const limitTexts = await page.$$eval('#overlay text', (ts) => ts.map((x) => x.textContent ?? '').filter((x) => x.includes('speed limit 50 km/h')));
+  t.equal(limitTexts.length, 1, `one speed-limit label on the map: ${JSON.stringify(limitTexts)}`);
+  t.equal(limitTexts[0]!.split('speed limit 50 km/h').length - 1, 1, 'saying it once');
+  t.equal(await page.locator('g.rsi-event.sign[data-id="1"] text.sign-value').textContent(), '50', 'the sign shows its limit');
+  const panelLimit = ((await page.locator('#events').textContent()) ?? '').split('speed limit 50 km/h').length - 1;
+  t.equal(panelLimit, 1, 'once in the panel');
+
+  // The queue: along its lane, as wide as the lane, not a 38 m disc.
+  const q = await page.evaluate(() => {
+    const k = (document.getElementById('map') as unknown as SVGSVGElement).getScreenCTM()!.a; // px per metre
+    const path = document.querySelector('.rsi-path[data-id="9"]');
+    const b = path?.getBoundingClientRect(); // the centreline's box: the stroke is the band's width
+    return { k, w: path ? Number(path.getAttribute('stroke-width')) * k : undefined, h: b?.height, radiusDrawn: !!document.querySelector('.rsi-area[data-id="9"] .rsi-radius') };
+  });
+  t.ok(q.w !== undefined, 'the queue drawn along its reference path');
+  t.ok(q.w! <= 1.5 * 3.25 * q.k + 2 && q.w! >= 0.5 * 3.25 * q.k, `as wide as its lane: ${q.w!.toFixed(1)} px for 3.25 m at ${q.k.toFixed(2)} px/m`);
+  t.ok(Math.abs(q.h! - 38 * q.k) <= 0.1 * 38 * q.k + 2, `as long as the queue: ${q.h!.toFixed(1)} px for 38 m`);
+  t.notOk(q.radiusDrawn, 'no disc of its 38 m radius');
+
+  // Labels keep their size at every zoom and overlap neither the countdowns nor each other: default, in, out.
+  const labelCheck = () =>
+    page.evaluate(() => {
+      const shown = [...document.querySelectorAll('#overlay text')].filter((x) => x.getAttribute('visibility') !== 'hidden' && (x.textContent ?? '') !== '' && !x.closest('[visibility="hidden"]'));
+      const boxes = shown.map((x) => ({ text: x.textContent, countdown: x.classList.contains('countdown'), b: x.getBoundingClientRect() }));
+      const clashes: string[] = [];
+      for (let i = 0; i < boxes.length; i++)
+        for (let j = i + 1; j < boxes.length; j++) {
+          const a = boxes[i]!.b, c = boxes[j]!.b;
+          if (a.left < c.right - 0.5 && a.right > c.left + 0.5 && a.top < c.bottom - 0.5 && a.bottom > c.top + 0.5) clashes.push(`${boxes[i]!.text} / ${boxes[j]!.text}`);
+        }
+      const sg = document.querySelector('g.signal-head.vehicle text.sg-label')!.getBoundingClientRect().height;
+      const countdowns = boxes.filter((x) => x.countdown).length;
+      return { clashes, labels: boxes.length - countdowns, countdowns, sgLabelPx: sg, scale: document.getElementById('scale')!.textContent };
+    });
+  const atDefault = await labelCheck();
+  t.same(atDefault.clashes, [], `default zoom (${atDefault.scale}): ${atDefault.countdowns} countdowns, ${atDefault.labels} labels, none overlapping`);
+  t.ok(atDefault.countdowns >= 4, 'every vehicle signal head shows its countdown');
+  const box = (await page.locator('#map').boundingBox())!;
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -250);
+  await page.waitForTimeout(700);
+  const zoomedIn = await labelCheck();
+  t.not(zoomedIn.scale, atDefault.scale, `zoomed in: ${zoomedIn.scale}`);
+  t.same(zoomedIn.clashes, [], `zoomed in: ${zoomedIn.countdowns} countdowns, ${zoomedIn.labels} labels, none overlapping`);
+  t.ok(Math.abs(zoomedIn.sgLabelPx - atDefault.sgLabelPx) < 1, `labels keep their size: ${atDefault.sgLabelPx.toFixed(1)} px, zoomed in ${zoomedIn.sgLabelPx.toFixed(1)} px`);
+  for (let i = 0; i < 8; i++) await page.mouse.wheel(0, 250);
+  await page.waitForTimeout(700);
+  const zoomedOut = await labelCheck();
+  t.same(zoomedOut.clashes, [], `zoomed out (${zoomedOut.scale}): ${zoomedOut.countdowns} countdowns, ${zoomedOut.labels} labels, none overlapping`);
+  t.ok(Math.abs(zoomedOut.sgLabelPx - atDefault.sgLabelPx) < 1, 'the same size zoomed out');
+  await page.click('#fit');
+  await page.waitForTimeout(300);
+  t.equal((await labelCheck()).scale, atDefault.scale, '"fit" returns to the default view');
+
+  // The health panels: the demo's camera_north (every detection dropped above the horizon) unhealthy; the uplink's
+  // link, the time source; no signing panel, since the daemon's status says nothing about signing.
+  await page.waitForSelector('#sensors tr[data-sensor="camera_north"][data-state="unhealthy"]', { timeout: 20_000 });
+  t.match(await page.locator('#sensors').textContent(), /camera_north unhealthy.*100 %.*above_horizon/, 'camera_north unhealthy, with why');
+  t.ok(await page.locator('#sensors tr[data-sensor="lidar_north"][data-state="ok"]').count(), 'lidar_north healthy');
+  t.equal(await page.locator('#uplink tr[data-link="mqtt"][data-connected="true"]').count(), 1, 'the MQTT link: connected');
+  const kafka = page.locator('#uplink tr[data-link="kafka"][data-connected="false"]');
+  t.equal(await kafka.count(), 1, 'the Kafka link: not connected');
+  const [backlog, oldest] = await kafka.locator('td.num').allTextContents();
+  t.ok(Number(backlog) > 0, `its backlog: ${backlog} records`);
+  t.match(oldest, /^\d+ s$/, `its oldest undelivered: ${oldest}`);
+  t.match(await page.locator('#alarms').textContent(), /uplink kafka down for \d+ s: \d+ record\(s\) waiting/, 'and the alarm');
+  t.match(await page.locator('#time').textContent(), /system clock · no GNSS time source: offset not measured/, 'the time source');
+  t.equal(await page.locator('#signing-panel').isVisible(), false, 'no signing panel without signing in the status');
   t.same(problems, [], 'no script errors, no CSP violations');
 });
 
@@ -206,4 +309,48 @@ t.test('rsu view attached to a running daemon, in headless Chromium: live, disco
   t.equal(await exited, 0, 'Ctrl-C / SIGTERM stops the view cleanly');
   t.match(err, /stopped \(SIGTERM\); the daemon on .*rsu\.sock was not touched/);
   t.notOk(existsSync(urlFile), 'its URL file removed');
+});
+
+t.test('the health panels in headless Chromium: signing and certificate when reported; an older daemon', { skip, timeout: 60_000 }, async (t) => {
+  const { chromium } = await import('playwright-core');
+  const cfg = defaultConfig({ onWarning: () => {} });
+  const info = daemonInfo(cfg, loadLaneMap(demoLaneMapPath()), new Date().toISOString());
+  // A source whose status is what the test says: a daemon that signs (as the security work will report it), then
+  // an older daemon whose status has none of the health parts.
+  let status: Record<string, unknown> = {
+    rsuId: 'SIGNING-1',
+    messageSet: 'csae2020',
+    uptimeS: 5,
+    messages: { radioTxPerS: {}, radioRxPerS: {}, uplinkPerS: {} },
+    alarms: [],
+    recentErrors: [],
+    time: { source: 'gpsd', connected: false, offsetMs: 850, fix: 'none', satellites: null, lastMessageAgeMs: 12_000, clock: { trusted: false, boundMs: 100, reason: 'offset 850 ms beyond 100 ms' } },
+    sensors: { sensors: { radar_east: { kind: 'radar', frames: 0, frameRateHz: 0, lastFrameAgeMs: null } } },
+    sensorHealth: { radar_east: { healthy: true, detections: 0, droppedPct: 0 } },
+    security: { signing: true, certificate: { usable: false, daysToExpiry: -2, hashedId8: '0011223344556677', problems: [{ code: 'expired', message: 'the certificate expired 2 days ago' }] } },
+  };
+  const src: ViewSource = { info: () => info, status: () => status as unknown as ViewStatus, onTail: () => () => {}, link: () => ({ attached: false, connected: true, sinceMs: Date.now() }) };
+  const view = await serveView(src, { urlFile: false, rateHz: 10 });
+  t.teardown(() => view.close());
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: BROWSER_ARGS });
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+  const problems: string[] = [];
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  t.equal((await page.goto(view.url))?.status(), 200);
+  await page.waitForSelector('#signing [data-signing="on"]');
+  t.match(await page.locator('#signing').textContent(), /signing: on.*certificate 0011223344556677: not usable, expired 2 days ago.*the certificate expired 2 days ago/s, 'signing and the certificate problem');
+  t.match(await page.locator('#time').textContent(), /gpsd, not connected · offset 850 ms \(bound 100 ms\).*clock not trusted: SPAT and RSM withheld/s, 'an untrusted clock');
+  t.equal(await page.locator('#sensors tr[data-sensor="radar_east"][data-state="silent"]').count(), 1, 'a sensor that never sent: silent');
+  t.match(await page.locator('#uplinknote').textContent(), 'no uplink configured');
+  status = { ...status, security: { signing: false } };
+  await page.waitForSelector('#signing [data-signing="off"]');
+  t.match(await page.locator('#signing').textContent(), 'signing: off — messages go out unsigned');
+  // An older daemon: the panels say what it does not report, and the signing panel goes away.
+  status = { rsuId: 'OLD-1', messageSet: 'csae2020', uptimeS: 9, messages: { radioTxPerS: {}, radioRxPerS: {}, uplinkPerS: {} }, alarms: [], recentErrors: [], uplink: { submitted: 3 } };
+  await page.waitForFunction(() => document.getElementById('signing-panel')!.hidden);
+  t.match(await page.locator('#time').textContent(), 'not reported by this daemon');
+  t.match(await page.locator('#sensornote').textContent(), 'sensor frames: not reported by this daemon');
+  t.match(await page.locator('#uplinknote').textContent(), 'per-link state: not reported by this daemon');
+  t.same(problems, []);
 });

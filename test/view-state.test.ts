@@ -1,5 +1,6 @@
 // The live view's data: signal states and countdowns from the SPATs the daemon sends (CSAE and J2735 shapes),
-// road users from its RSMs, events from its RSIs/TIMs; and the server's access control.
+// road users from its RSMs, events from its RSIs/TIMs (what they mean, the stretch of lane they apply to, a sign's
+// text once), the health panels from the daemon's status (issue 16); and the server's access control.
 import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import type { DaemonStatus } from '../runtime/daemon.js';
 import { EnuFrame, demoLaneMapPath, loadLaneMap } from '../runtime/map/index.js';
 import type { TailEvent } from '../runtime/status.js';
 import { hostAllowed, serveView } from '../runtime/view/server.js';
-import { markToRelMs, parsePsm, parseRsi, parseRsm, parseSpat, signalsAt, viewMapOf, ViewState } from '../runtime/view/state.js';
+import { healthOf, joinTexts, markToRelMs, parsePsm, parseRsi, parseRsm, parseSpat, signalsAt, viewMapOf, ViewState } from '../runtime/view/state.js';
 
 const cfg = defaultConfig({ onWarning: () => {} });
 const ref = cfg.rsu.reference;
@@ -129,6 +130,112 @@ t.test('RSI (CSAE) and TIM (J2735) events at their positions', async (t) => {
   t.ok(Math.hypot(b[0]!.x - 25, b[0]!.y + 8) < 0.05);
 });
 
+const count = (s: string | undefined, what: string) => (s ?? '').split(what).length - 1;
+
+t.test('a speed-limit sign whose description states the limit carries it once (issue 16: it appeared twice)', async (t) => {
+  const enu = new EnuFrame(ref);
+  // The demo's sign, as configured there.
+  const sign = { id: 1, kind: 'speed-limit' as const, speedLimitKmh: 50, lat: ref.lat + 0.0006, lon: ref.lon, radiusM: 80, priority: 3, description: 'speed limit 50 km/h' };
+  for (const std of ['csae2020', 'csae2019', 'j2735-2020'] as const) {
+    const frames = buildRsi([], Date.now(), { std, rsuIdHex: '0000000000000001', ref, nextMsgCnt: () => 0 }, [sign]);
+    const [s] = frames.flatMap((f) => parseRsi(f, enu) ?? []);
+    t.equal(s?.kind, 'sign', `${std}: a sign`);
+    t.equal(count(s?.description, 'speed limit 50 km/h'), 1, `${std}: "${s?.description}" states it once`);
+    t.equal(s?.what, 'speed-limit', `${std}: its code read as a speed limit`);
+    t.equal(s?.speedLimitKmh, 50, `${std}: the limit for the sign's face`);
+  }
+  // Without a description the limit is still said (once).
+  const [bare] = buildRsi([], Date.now(), { std: 'csae2020', rsuIdHex: '0000000000000001', ref, nextMsgCnt: () => 0 }, [{ ...sign, description: undefined }]);
+  t.equal(parseRsi(bare, enu)![0]!.description, 'speed limit 50 km/h');
+  t.equal(joinTexts(['50 km/h', 'speed limit 50', 'km/h']), 'speed limit 50 km/h', 'TIM: the limit item and the description split into phrases');
+  t.equal(joinTexts(['road works on the', 'south-east corner']), 'road works on the south-east corner');
+});
+
+t.test('a queue comes back as the stretch of lane it covers, not as its radius (issue 16: 38 m discs)', async (t) => {
+  const enu = new EnuFrame(ref);
+  const g = (x: number, y: number) => {
+    const q = enu.toGeo(x, y, 0);
+    return { lat: q.lat, lon: q.lon };
+  };
+  // As the detector sends it (events/detector.ts rsiEvents): centroid, radius around the queue, the lane stretch.
+  const queue = { id: 40, type: 707, description: 'queue of 38 m (6 vehicles) on approach 3, congestion level 1', ...g(1.6, -33.5), radiusM: 38, priority: 4, source: 'detection' as const, referencePaths: [{ points: [g(1.6, -52.5), g(1.6, -14.5)], radiusM: 1.625 }] };
+  const [rsi] = buildRsi([queue], Date.now(), { std: 'csae2020', rsuIdHex: '0000000000000001', ref, nextMsgCnt: () => 0 });
+  const [a] = parseRsi(rsi, enu)!;
+  t.match(a, { kind: 'event', id: 40, type: 707, what: 'queue', radiusM: 38 });
+  t.equal(a!.paths.length, 1, 'one reference path');
+  const p = a!.paths[0]!;
+  t.ok(Math.hypot(p.points[0]![0] - 1.6, p.points[0]![1] + 52.5) < 0.05 && Math.hypot(p.points[1]![0] - 1.6, p.points[1]![1] + 14.5) < 0.05, `along the lane: ${JSON.stringify(p.points)}`);
+  t.equal(p.halfWidthM, 1.6, 'half a lane wide (pathRadius, 0.1 m)');
+  // TIM: the path region (anchor, node-LL steps, laneWidth in cm).
+  const [tim] = buildRsi([{ ...queue, type: 1025 }], Date.now(), { std: 'j2735-2020', rsuIdHex: '0000000000000001', ref, nextMsgCnt: () => 0 });
+  const [b] = parseRsi(tim, enu)!;
+  t.equal(b!.kind, 'event');
+  t.equal(b!.paths.length, 1);
+  t.ok(Math.hypot(b!.paths[0]!.points[1]![0] - 1.6, b!.paths[0]!.points[1]![1] + 14.5) < 0.05, 'TIM path end');
+  t.equal(b!.paths[0]!.halfWidthM, 1.625);
+  // An event with no path keeps only its position and radius.
+  const [plain] = buildRsi([{ ...queue, referencePaths: undefined }], Date.now(), { std: 'csae2020', rsuIdHex: '0000000000000001', ref, nextMsgCnt: () => 0 });
+  t.same(parseRsi(plain, enu)![0]!.paths, []);
+});
+
+/** A status as the daemon reports it with the demo running: camera_north's detections all dropped (issue 16). */
+const demoStatus = (over: Record<string, unknown> = {}) => ({
+  rsuId: 'R1',
+  messageSet: 'csae2020',
+  uptimeS: 30,
+  time: { source: 'gpsd', connected: true, offsetMs: 2.5, offsetMethod: 'pps', offsetAgeMs: 300, fix: '3d', position: null, satellites: { visible: 11, used: 8 }, lastMessageAgeMs: 400, clock: { trusted: true, known: true, offsetMs: 2.5, boundMs: 100, reason: 'within the bound' } },
+  sensors: {
+    sensors: {
+      camera_north: { kind: 'camera', frames: 300, frameRateHz: 15, lastFrameAgeMs: 40 },
+      lidar_north: { kind: 'lidar', frames: 200, frameRateHz: 10, lastFrameAgeMs: 60 },
+      radar_east: { kind: 'radar', frames: 0, frameRateHz: 0, lastFrameAgeMs: null },
+    },
+  },
+  sensorHealth: {
+    camera_north: { healthy: false, detections: 23, droppedPct: 100, mainReason: 'above_horizon' },
+    lidar_north: { healthy: true, detections: 2106, droppedPct: 0 },
+    radar_east: { healthy: true, detections: 0, droppedPct: 0 },
+  },
+  uplink: {
+    links: [
+      { link: 'mqtt', state: 'up', connected: true, sinceMs: 1000, backlog: 0, oldestUndeliveredS: null, deliveredPerS: 11.8, delivered: {}, errors: 0, lastError: '' },
+      { link: 'kafka', state: 'reconnecting', connected: false, sinceMs: 2000, backlog: 512, oldestUndeliveredS: 131.4, deliveredPerS: 0, delivered: {}, errors: 9, lastError: 'connect ECONNREFUSED 127.0.0.1:9092' },
+    ],
+  },
+  messages: { radioTxPerS: {}, radioRxPerS: {}, uplinkPerS: {} },
+  alarms: [],
+  recentErrors: [],
+  ...over,
+});
+
+t.test('health panels from the status: a sensor with every detection dropped is unhealthy, links, time', async (t) => {
+  const h = healthOf(demoStatus());
+  t.same(h.notReported, [], 'everything reported');
+  t.match(h.sensors.find((s) => s.id === 'camera_north'), { state: 'unhealthy', droppedPct: 100, detections: 23, mainReason: 'above_horizon', lastFrameAgeMs: 40 }, 'camera_north: frames arrive, yet unhealthy');
+  t.match(h.sensors.find((s) => s.id === 'lidar_north'), { state: 'ok' });
+  t.match(h.sensors.find((s) => s.id === 'radar_east'), { state: 'silent', lastFrameAgeMs: null }, 'no frame yet: silent');
+  t.match(h.time, { source: 'gpsd', connected: true, trusted: true, offsetMs: 2.5, boundMs: 100, fix: '3d', satellites: { visible: 11, used: 8 } });
+  t.match(h.uplink, [
+    { link: 'mqtt', connected: true, backlog: 0, oldestUndeliveredS: null, deliveredPerS: 11.8 },
+    { link: 'kafka', connected: false, state: 'reconnecting', backlog: 512, oldestUndeliveredS: 131.4, errors: 9, lastError: 'connect ECONNREFUSED 127.0.0.1:9092' },
+  ]);
+  t.equal(h.signing, undefined, 'no signing panel: the status says nothing about signing');
+  t.notOk('signing' in h, 'omitted, not invented');
+});
+
+t.test('health panels: signing when the status reports it; what an older daemon does not report', async (t) => {
+  t.same(healthOf(demoStatus({ security: { signing: false } })).signing, { state: 'off' }, 'signing: off');
+  const on = healthOf(demoStatus({ security: { signing: true, certificate: { usable: false, daysToExpiry: -2, hashedId8: '0011223344556677', problems: [{ code: 'expired', message: 'the certificate expired on 2026-12-04' }] } } }));
+  t.same(on.signing, { state: 'on', certificate: { usable: false, daysToExpiry: -2, validUntilMs: undefined, hashedId8: '0011223344556677', problems: ['the certificate expired on 2026-12-04'] } });
+  const old = healthOf({ rsuId: 'R1', messageSet: 'csae2020', uptimeS: 3, uplink: { submitted: 3 } });
+  t.same(old.notReported, ['sensor frames', 'sensor health', 'time source', 'uplink links'], 'named, not guessed');
+  t.same(old.sensors, []);
+  t.equal(old.uplink, undefined);
+  t.same(healthOf({ time: { source: 'system', connected: true, offsetMs: null, clock: { trusted: true } } }).uplink, [], 'no uplink section: the daemon runs without one');
+  t.same(healthOf('nonsense').notReported, ['sensor frames', 'sensor health', 'time source'], 'not even an object: nothing invented');
+  t.match(healthOf(demoStatus({ time: { source: 'nmea', connected: false, offsetMs: 850, clock: { trusted: false, boundMs: 100, reason: 'offset 850 ms beyond 100 ms' } } })).time, { connected: false, trusted: false, offsetMs: 850, reason: 'offset 850 ms beyond 100 ms' });
+});
+
 t.test('ViewState: road users and events expire when the daemon stops sending them', async (t) => {
   const s = new ViewState({ reference: ref, trackTtlMs: 300, eventTtlMs: 1000, spatTtlMs: 1000 });
   const enu = new EnuFrame(ref);
@@ -219,6 +326,7 @@ t.test('server: token, Host, the URL file; the stream', async (t) => {
   t.equal(st.map.intersectionId, 110);
   t.equal(st.frame.rsuId, 'R1');
   t.same(st.frame.alarms, ['clock offset beyond the bound']);
+  t.same(st.frame.health.notReported, ['sensor frames', 'sensor health', 'time source'], 'a status without the health parts: named as not reported');
 
   // The stream: the map once, then frames.
   const events = await new Promise<string>((resolve, reject) => {

@@ -9,10 +9,12 @@ export interface SizeC {
 }
 
 export type IR =
-  | { k: 'int'; lb: number | undefined; ub: number | undefined; ext: boolean } // lb undefined: unconstrained
+  // lb undefined: unconstrained. `named`: the type's named numbers, which its own constraints may use as values.
+  | { k: 'int'; lb: number | undefined; ub: number | undefined; ext: boolean; named?: [string, number][] }
   | { k: 'bool' }
   | { k: 'null' }
-  | { k: 'enum'; root: string[]; ext: boolean; adds: string[] } // in PER index order
+  // In PER index order; `values` and `addValues` are the enumeration numbers (OER encodes those).
+  | { k: 'enum'; root: string[]; ext: boolean; adds: string[]; values?: number[]; addValues?: number[] }
   | { k: 'bits'; size: SizeC; named?: [string, number][] }
   | { k: 'octets'; size: SizeC }
   | { k: 'str'; kind: string; size: SizeC; km: boolean; bits: number; direct: boolean; alphabet: number[] | null }
@@ -20,6 +22,8 @@ export type IR =
   | { k: 'seqof'; item: IR; size: SizeC }
   | { k: 'choice'; alts: Alt[]; ext: boolean; adds: Alt[] }
   | { k: 'open'; table?: OpenTable }
+  | { k: 'oid' } // OBJECT IDENTIFIER; value: dotted string "1.2.840.10045"
+
   | { k: 'ref'; name: string };
 
 export interface Field {
@@ -35,6 +39,8 @@ export type Addition = { field: Field } | { group: Field[] };
 export interface Alt {
   name: string;
   type: IR;
+  /** The alternative's outermost tag after automatic tagging (OER sends it): class 0-3 (UNIVERSAL..PRIVATE), number. */
+  tag?: [number, number];
 }
 
 /** An open type whose actual type is chosen by the value of a sibling component (X.682 table constraint). */

@@ -185,8 +185,11 @@ class Resolver {
 
   private bodyIR(node: TypeNode, scope: Scope): IR {
     switch (node.t) {
-      case 'INTEGER':
-        return { k: 'int', lb: undefined, ub: undefined, ext: false };
+      case 'INTEGER': {
+        const ir: IR = { k: 'int', lb: undefined, ub: undefined, ext: false };
+        if (node.named?.length) ir.named = node.named.map((n) => [n.name, this.intValue(n.value!, scope, node.loc)] as [string, number]);
+        return ir;
+      }
       case 'BOOLEAN':
         return { k: 'bool' };
       case 'NULL':
@@ -223,8 +226,9 @@ class Resolver {
         return this.refIR(node, scope);
       case 'field':
         return this.fieldIR(node, scope);
-      case 'REAL':
       case 'OBJECT IDENTIFIER':
+        return { k: 'oid' };
+      case 'REAL':
       case 'ANY':
         throw new Asn1SemanticError(node.loc, `${node.t} is not supported by this codec`);
     }
@@ -308,7 +312,14 @@ class Resolver {
       if (names.has(x.name)) throw new Asn1SemanticError(node.loc, `enumeration item ${x.name} appears twice`);
       names.add(x.name);
     }
-    return { k: 'enum', root: root.map((r) => r.name), ext: node.ext || scope.module.extensibilityImplied, adds: adds.map((a) => a.name) };
+    return {
+      k: 'enum',
+      root: root.map((r) => r.name),
+      ext: node.ext || scope.module.extensibilityImplied,
+      adds: adds.map((a) => a.name),
+      values: root.map((r) => r.value),
+      addValues: adds.map((a) => a.value),
+    };
   }
 
   private memberField(m: Member, scope: Scope, siblings: Member[]): Field {
@@ -366,9 +377,48 @@ class Resolver {
         root = [...root].sort((a, b) => order[a.type.tag!.cls] - order[b.type.tag!.cls] || a.type.tag!.num - b.type.tag!.num);
       }
     }
-    const alts: Alt[] = root.map((m) => ({ name: m.name, type: this.typeIR(m.type, scope) }));
-    const adds: Alt[] = node.additions.flatMap((a) => ('group' in a ? a.group : [a])).map((m) => ({ name: m.name, type: this.typeIR(m.type, scope) }));
+    const addMembers = node.additions.flatMap((a) => ('group' in a ? a.group : [a]));
+    // Automatic tagging numbers the alternatives in textual order, additions included, unless the root has tags (X.680 25.3).
+    const automatic = scope.module.tagDefault === 'AUTOMATIC' && !node.root.some((m) => m.type.tag);
+    const order = { UNIVERSAL: 0, APPLICATION: 1, CONTEXT: 2, PRIVATE: 3 };
+    const tagOf = (m: Member, i: number): [number, number] | undefined => {
+      if (automatic) return [2, i];
+      if (m.type.tag) return [order[m.type.tag.cls], m.type.tag.num];
+      return this.universalTag(m.type, scope);
+    };
+    const alts: Alt[] = root.map((m) => ({ name: m.name, type: this.typeIR(m.type, scope), tag: tagOf(m, node.root.indexOf(m)) }));
+    const adds: Alt[] = addMembers.map((m, i) => ({ name: m.name, type: this.typeIR(m.type, scope), tag: tagOf(m, node.root.length + i) }));
+    for (const a of [...alts, ...adds]) if (!a.tag) delete a.tag;
     return { k: 'choice', alts, ext: node.ext || scope.module.extensibilityImplied, adds };
+  }
+
+  /** The universal tag of an untagged type (a CHOICE has none of its own: undefined). */
+  private universalTag(node: TypeNode, scope: Scope, depth = 0): [number, number] | undefined {
+    if (node.tag) return [{ UNIVERSAL: 0, APPLICATION: 1, CONTEXT: 2, PRIVATE: 3 }[node.tag.cls], node.tag.num];
+    if (depth > 30) return undefined;
+    const STR: Record<string, number> = { UTF8String: 12, NumericString: 18, PrintableString: 19, TeletexString: 20, T61String: 20, VideotexString: 21, IA5String: 22, UTCTime: 23, GeneralizedTime: 24, GraphicString: 25, VisibleString: 26, ISO646String: 26, GeneralString: 27, UniversalString: 28, BMPString: 30 };
+    switch (node.t) {
+      case 'BOOLEAN': return [0, 1];
+      case 'INTEGER': return [0, 2];
+      case 'BIT STRING': return [0, 3];
+      case 'OCTET STRING': return [0, 4];
+      case 'NULL': return [0, 5];
+      case 'OBJECT IDENTIFIER': return [0, 6];
+      case 'REAL': return [0, 9];
+      case 'ENUMERATED': return [0, 10];
+      case 'SEQUENCE': case 'SEQUENCE OF': return [0, 16];
+      case 'SET': case 'SET OF': return [0, 17];
+      case 'STRING': return STR[node.kind] === undefined ? undefined : [0, STR[node.kind]!];
+      case 'ref': {
+        if (!node.ref.module && scope.env?.has(node.ref.name)) {
+          const b = scope.env.get(node.ref.name)!;
+          return b.actual.a === 'type' ? this.universalTag(b.actual.type, b.scope, depth + 1) : undefined;
+        }
+        const { module, assign } = this.lookup(scope, node.ref, node.loc);
+        return assign.kind === 'type' ? this.universalTag(assign.type, { module }, depth + 1) : undefined;
+      }
+      default: return undefined;
+    }
   }
 
   // ---- information objects
@@ -455,7 +505,14 @@ class Resolver {
   }
 
   // ---- values
+  /** Named numbers of the INTEGER type whose constraint is being read (`NinetyDegreeInt (min..max)`). */
+  private intNames: [string, number][] | undefined;
+
   private intValue(v: ValueNode, scope: Scope, loc: Loc): number {
+    if (v.v === 'ref' && !v.ref.module && this.intNames) {
+      const named = this.intNames.find((n) => n[0] === v.ref.name);
+      if (named) return named[1];
+    }
     const x = this.valueJS(v, { k: 'int', lb: undefined, ub: undefined, ext: false }, scope, loc);
     if (typeof x !== 'number') throw new Asn1SemanticError(loc, 'expected an integer value');
     return x;
@@ -488,6 +545,8 @@ class Resolver {
           const max = Math.max(-1, ...set.map((n) => ir.named!.find((x) => x[0] === n)?.[1] ?? -1));
           let bits = '';
           for (let i = 0; i <= max; i++) bits += set.some((n) => ir.named!.find((x) => x[0] === n)?.[1] === i) ? '1' : '0';
+          // A fixed-size type's value is its hex (JER), padded with 0 bits to the size: `DEFAULT {app}` of SIZE(8) is '80'.
+          if (ir.size.lb === ir.size.ub && !ir.size.ext) return bitsToHex(bits.padEnd(ir.size.lb, '0'));
           return { value: bitsToHex(bits), length: bits.length };
         }
         throw new Asn1SemanticError(loc, 'braced values are only supported for named bits');
@@ -522,12 +581,20 @@ class Resolver {
     }
     switch (ir.k) {
       case 'int': {
-        const r = this.intSet(c.root, scope, loc);
+        this.intNames = ir.named;
+        let r: { lb: number; ub: number } | null;
+        try {
+          r = this.intSet(c.root, scope, loc);
+        } finally {
+          this.intNames = undefined;
+        }
         if (!r) return ir;
         const lb = Math.max(r.lb, ir.lb ?? -Infinity);
         const ub = Math.min(r.ub, ir.ub ?? Infinity);
         if (lb > ub) throw new Asn1SemanticError(c.loc, `constraint leaves no value (${lb}..${ub})`);
-        return { k: 'int', lb: Number.isFinite(lb) ? lb : undefined, ub: Number.isFinite(ub) && Number.isFinite(lb) ? ub : undefined, ext: c.ext };
+        const out: IR = { k: 'int', lb: Number.isFinite(lb) ? lb : undefined, ub: Number.isFinite(ub) && Number.isFinite(lb) ? ub : undefined, ext: c.ext };
+        if (ir.named) out.named = ir.named;
+        return out;
       }
       case 'bits':
       case 'octets':

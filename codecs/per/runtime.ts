@@ -1,23 +1,33 @@
 // Unaligned PER (ITU-T X.691) primitives used by the generated encoders and decoders.
 // Generated code calls these directly; nothing here walks a schema.
 
-/** Raised by decoding: names the field path and the bit offset where the bytes stopped making sense. */
+/**
+ * Raised by decoding: names the field path and the offset where the bytes stopped making sense. UPER counts
+ * in bits; octet-aligned rules (C-OER) say `at byte N` (`unit`), and `bitOffset` is then 8 × that byte.
+ */
 export class DecodeError extends Error {
   readonly segs: string[] = [];
   typeName = '';
   constructor(
     readonly reason: string,
     readonly bitOffset: number,
+    readonly unit: 'bit' | 'byte' = 'bit',
   ) {
     super(reason);
     this.name = 'DecodeError';
+  }
+  get byteOffset(): number {
+    return Math.floor(this.bitOffset / 8);
   }
   get path(): string {
     return this.typeName + this.segs.join('');
   }
   finish(typeName: string): this {
     this.typeName = typeName;
-    this.message = `${this.path}: ${this.reason} at bit ${this.bitOffset}`;
+    // A path thousands of levels deep (hostile nesting) is shortened in the message; `.path` keeps all of it.
+    const p = this.segs.length > 40 ? `${typeName}${this.segs.slice(0, 12).join('')}...(${this.segs.length - 24} levels)...${this.segs.slice(-12).join('')}` : this.path;
+    const where = this.bitOffset < 0 ? '' : ` at ${this.unit} ${this.unit === 'bit' ? this.bitOffset : this.byteOffset}`;
+    this.message = `${p}: ${this.reason}${where}`;
     return this;
   }
 }
@@ -49,7 +59,8 @@ export const checks = { unknownKeys: true };
 /** Add one path segment to an error unwinding through a generated function. */
 export function withPath(e: unknown, seg: string): unknown {
   if (e instanceof DecodeError || e instanceof EncodeError) e.segs.unshift(seg);
-  else if (e instanceof RangeError && /call stack/.test(e.message)) return new DecodeError('nesting too deep', -1);
+  // No regular expression here: near the stack limit compiling one throws a SyntaxError, which would escape.
+  else if (e instanceof RangeError && e.message.includes('call stack')) return new DecodeError('nesting too deep', -1);
   return e;
 }
 
@@ -500,6 +511,40 @@ export function jerEqual(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
   return ka.every((k) => jerEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** BER contents octets of an OBJECT IDENTIFIER given as dotted text ("1.2.840.10045.3.1.7"). */
+export function oidBytes(v: unknown): Uint8Array {
+  if (typeof v !== 'string' || !/^[0-2](\.(0|[1-9][0-9]*))+$/.test(v)) throw new EncodeError(`expected an OBJECT IDENTIFIER as dotted text, got ${JSON.stringify(v)}`);
+  const arcs = v.split('.').map(Number);
+  if (arcs.some((a) => !Number.isSafeInteger(a)) || (arcs[0]! < 2 && arcs[1]! > 39)) throw new EncodeError(`invalid OBJECT IDENTIFIER ${v}`);
+  const out: number[] = [];
+  const put = (a: number) => {
+    const tmp = [a % 128];
+    for (a = Math.floor(a / 128); a > 0; a = Math.floor(a / 128)) tmp.push(0x80 | a % 128);
+    out.push(...tmp.reverse());
+  };
+  put(arcs[0]! * 40 + arcs[1]!);
+  for (const a of arcs.slice(2)) put(a);
+  return Uint8Array.from(out);
+}
+
+/** Dotted text of BER OBJECT IDENTIFIER contents octets, or undefined when they are malformed. */
+export function oidText(b: Uint8Array): string | undefined {
+  if (!b.length || b[b.length - 1]! & 0x80) return undefined;
+  const arcs: number[] = [];
+  let a = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (a === 0 && b[i] === 0x80) return undefined; // non-minimal
+    a = a * 128 + (b[i]! & 0x7f);
+    if (!Number.isSafeInteger(a)) return undefined;
+    if (!(b[i]! & 0x80)) {
+      if (!arcs.length) arcs.push(a < 40 ? 0 : a < 80 ? 1 : 2, a < 80 ? a % 40 : a - 80);
+      else arcs.push(a);
+      a = 0;
+    }
+  }
+  return arcs.join('.');
 }
 
 export const utf8 = {

@@ -9,6 +9,13 @@
 //         rate subtracted) vs its time, minus the configured receiver latency.
 // Delayed samples overestimate the offset (system − GNSS) by the delay, so for toff, tpv and nmea the estimate
 // is the smallest sample of the last `window`; with pps, the latest sample.
+//
+// Clock steps: the minimum follows a step back at once, but a step ahead only once the window's older samples
+// have left it (16 samples: up to 16 s). So when every sample of the last second (STEP_WINDOW_MS; at least the
+// newest, at least two for a source of several samples a second) lies above the estimate by more than the bound plus twice the delay spread the source has shown, the
+// clock has stepped ahead: the older samples are dropped and the estimate restarts from the recent ones. A single
+// very late sample can look like that too; it costs at most the time to the next sample (which, less delayed,
+// lowers the minimum again).
 
 import { EventEmitter } from 'node:events';
 import type { TimeSourceKind } from '../../runtime/config/types.js';
@@ -56,6 +63,8 @@ export interface TimeHealthSnapshot {
   /** Since the source last said anything, ms; null before it did. */
   lastMessageAgeMs: number | null;
   clock: ClockStatus;
+  /** Steps ahead of the system clock detected (each restarted the offset estimate). */
+  clockSteps: number;
 }
 
 export interface TimeHealthOptions {
@@ -66,6 +75,9 @@ export interface TimeHealthOptions {
   /** Samples kept per method. */
   window?: number;
 }
+
+/** Samples newer than this decide whether the clock stepped ahead, ms. */
+export const STEP_WINDOW_MS = 1000;
 
 interface Sample {
   atMs: number;
@@ -89,6 +101,7 @@ export class TimeHealth extends EventEmitter {
   private satellites: { visible: number; used: number } | null = null;
   private lastMessageMs: number | null = null;
   private alarmed = false;
+  private steps = 0;
 
   constructor(opts: TimeHealthOptions) {
     super();
@@ -139,10 +152,34 @@ export class TimeHealth extends EventEmitter {
       const list = this.samples.get(method);
       if (!list || list.length === 0) continue;
       const last = list[list.length - 1]!;
+      if (method !== 'pps') this.detectStepAhead(list);
       const offsetMs = method === 'pps' ? last.offsetMs : Math.min(...list.map((s) => s.offsetMs));
       return { offsetMs, method, ageMs: this.now() - last.atMs };
     }
     return null;
+  }
+
+  /** Clock steps ahead detected (each restarted the estimate). */
+  get clockSteps(): number {
+    return this.steps;
+  }
+
+  /** Drops the samples before a step ahead of the clock (see the top of this file). */
+  private detectStepAhead(list: Sample[]): void {
+    const now = this.now();
+    let recent = list.length - 1;
+    while (recent > 0 && now - list[recent - 1]!.atMs < STEP_WINDOW_MS) recent--;
+    if (recent === 0) return;
+    // A source of several samples a second (NMEA: a time per sentence) needs two recent ones: one late sentence is no step.
+    const rate = recent >= 2 ? (list[recent - 1]!.atMs - list[0]!.atMs) / (recent - 1) : Infinity;
+    if (rate < STEP_WINDOW_MS / 2 && list.length - recent < 2) return;
+    const older = list.slice(0, recent).map((s) => s.offsetMs).sort((a, b) => a - b);
+    const min = older[0]!;
+    // The bound, plus twice the spread the source's delays showed (median above minimum): jitter is no step.
+    const threshold = this.maxOffsetMs + 2 * (older[older.length >> 1]! - min);
+    for (let i = recent; i < list.length; i++) if (list[i]!.offsetMs - min <= threshold) return;
+    list.splice(0, recent);
+    this.steps++;
   }
 
   clockStatus(maxOffsetMs = this.maxOffsetMs): ClockStatus {
@@ -174,6 +211,7 @@ export class TimeHealth extends EventEmitter {
       satellites: this.satellites,
       lastMessageAgeMs: this.lastMessageMs === null ? null : this.now() - this.lastMessageMs,
       clock: this.clockStatus(),
+      clockSteps: this.steps,
     };
   }
 

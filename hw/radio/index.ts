@@ -3,9 +3,10 @@
 import type { Logger } from 'pino';
 import type { StdName } from '../../codecs/index.js';
 import type { RadioSection } from '../../runtime/config/types.js';
-import { ImmediateForwardTx, UdpRawTx, type ImmediateForwardSettings, type UdpTxOptions } from './tx.js';
+import { ImmediateForwardTx, UdpRawTx, type ImmediateForwardSettings, type RawFrameHeader, type UdpTxOptions } from './tx.js';
+import { CSAE_AIDS, J2735_PSIDS, pDecodePsid } from './psid.js';
 import { RadioRx, type FrameDecoder, type RadioRxOptions } from './rx.js';
-import { RADIO_TYPES, type RadioTx } from './types.js';
+import { RADIO_TYPES, type RadioTx, type RadioType, type SpduHandler } from './types.js';
 
 export * from './types.js';
 export * from './psid.js';
@@ -35,6 +36,8 @@ export {
   type UdpTxOptions,
 } from './tx.js';
 export { RadioRx, type FrameDecoder, type RadioRxOptions, type RxVerdict } from './rx.js';
+export * from './netlayer.js';
+export type { RawFrameHeader } from './tx.js';
 
 function hostPort(s: string, what: string): { host: string; port: number } {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(s.trim());
@@ -50,7 +53,7 @@ export function radioTxFromConfig(radio: RadioSection, opts: UdpTxOptions & { me
   if (radio.mode === 'off') return undefined;
   if (radio.mode === 'udp-raw') {
     const { host, port } = hostPort(radio.udpRaw.target, 'radio.udpRaw.target');
-    return new UdpRawTx(host, port, opts);
+    return new UdpRawTx(host, port, opts, rawFrameHeader(radio, opts.messageSet));
   }
   const f = radio.immediateForward;
   const { host, port } = hostPort(f.target, 'radio.immediateForward.target');
@@ -63,9 +66,28 @@ export function radioTxFromConfig(radio: RadioSection, opts: UdpTxOptions & { me
   return new ImmediateForwardTx(host, port, settings, { ...opts, priority: f.priority, txMode: f.txMode, signature: f.signature, encryption: f.encryption });
 }
 
+/**
+ * The udp-raw network header of the config: the PSID/AID of each type from radio.udpRaw.psids (p-encoded, as in
+ * the immediate forward table), else J2735's PSIDs for the J2735 sets and the CSAE AIDs for the others.
+ */
+export function rawFrameHeader(radio: RadioSection, messageSet?: StdName): RawFrameHeader | undefined {
+  const u = radio.udpRaw;
+  if (u.header === undefined || u.header === 'none') return undefined;
+  const j2735 = messageSet?.startsWith('j2735') ?? false;
+  const ids: Partial<Record<RadioType, number>> = {};
+  for (const type of RADIO_TYPES) {
+    const configured = u.psids?.[type.toUpperCase() as keyof typeof u.psids];
+    const preset = j2735 ? J2735_PSIDS[type]?.psid : undefined;
+    const id = configured !== undefined ? pDecodePsid(configured) : preset !== undefined ? pDecodePsid(preset) : j2735 ? undefined : CSAE_AIDS[type];
+    if (id !== undefined) ids[type] = id;
+  }
+  return u.header === 'wsmp' ? { kind: 'wsmp', psids: ids, ...u.wsmp } : { kind: 'dsmp', aids: ids, version: u.dsmpVersion ?? 1 };
+}
+
 /** The receiver of the config's `radio.receive` section; undefined when its port is 0 (disabled). Call start(). */
-export function radioRxFromConfig(radio: RadioSection, messageSet: FrameDecoder, opts: Omit<RadioRxOptions, 'listen' | 'messageSet'> = {}): RadioRx | undefined {
+export function radioRxFromConfig(radio: RadioSection, messageSet: FrameDecoder, opts: Omit<RadioRxOptions, 'listen' | 'messageSet'> & { spdu?: SpduHandler } = {}): RadioRx | undefined {
   const { host, port } = hostPort(radio.receive.listen, 'radio.receive.listen');
   if (port === 0) return undefined;
-  return new RadioRx({ ...opts, listen: { host, port }, messageSet });
+  const header = radio.mode === 'udp-raw' ? (radio.udpRaw.header ?? 'none') : 'none';
+  return new RadioRx({ header, dsmpVersion: radio.udpRaw.dsmpVersion ?? 1, ...opts, listen: { host, port }, messageSet });
 }

@@ -60,6 +60,10 @@ export interface PsidChannel {
  * (C-V2X, V2X Hub's default). RSI goes out as J2735 TIM (Type=TIM, 0x8003). RSM has no J2735 counterpart and
  * no PSID here: configure one. Note: runtime/config defaults MAP to 0xE0000017 instead (the private-range
  * PSID older RSU firmware and MMITSS use); a config always supplies its own values.
+ * Checked against the ISO/TC 204 RITSI ITS-AID registry (ISO 5345; github ISO-TC204/iso5345, its-aid.md):
+ * 0x20 "vehicle to vehicle safety and awareness" (SAE J2945/1), 0x82 = 0p80.02 "Intersection safety and
+ * awareness" (SAE J2735), 0x83 = 0p80.03 "Traveler information and roadside signage" (SAE J2735). Wireshark's
+ * WSMP dissector names 0x20 and 130 the same way and decodes 1609.2 only under them.
  */
 export const J2735_PSIDS: Readonly<Partial<Record<RadioType, PsidChannel>>> = {
   bsm: { psid: 0x20, channel: 183, typeName: 'BSM' },
@@ -70,9 +74,11 @@ export const J2735_PSIDS: Readonly<Partial<Record<RadioType, PsidChannel>>> = {
 
 /**
  * China LTE-V2X application identifiers (AIDs, integers) of the CSAE messages, as a vendor LTE-V2X SDK's
- * constants give them (YD/T 3707-2020 assigns them; the standard itself was not at hand: check them against
- * your radio's documentation). BSM has four AIDs (111-114) and RSI three (3620-3622) by application; the
- * first of each is used.
+ * constants give them (YD/T 3707-2020 assigns them nationally; the standard's text was not at hand: check them
+ * against your radio's documentation). BSM has four AIDs (111-114) and RSI three (3620-3622) by application;
+ * the first of each is used. They are not in the international registry: the ISO/TC 204 RITSI ITS-AID list
+ * (ISO 5345; github ISO-TC204/iso5345, its-aid.md) marks both ranges they fall in, 0x6F-0x7E (111-126) and
+ * 0x0E20-0x3E7F (3616-15999), "not yet available for assignments", so they collide with no registered PSID.
  */
 export const CSAE_AIDS: Readonly<Record<RadioType, number>> = {
   bsm: 111,

@@ -13,7 +13,8 @@ import type { StdName } from '../../codecs/index.js';
 import { RateLimitedLogger } from '../sensors/ratelog.js';
 import { classifyFrame } from './classify.js';
 import { ImmediateForwardParseError, looksLikeImmediateForward, parseImmediateForward } from './ifm.js';
-import { RADIO_TYPES, RX_DROP_REASONS, type Counter, type RadioType, type RxDropReason, type RxFormat, type RxListener, type RxMessage, type RxStats } from './types.js';
+import { NetHeaderError, payloadKind, unwrap, type NetworkHeaderKind } from './netlayer.js';
+import { RADIO_TYPES, RX_DROP_REASONS, type Counter, type RadioType, type RxDropReason, type RxFormat, type RxListener, type RxMessage, type RxStats, type SpduHandler } from './types.js';
 import { MAX_UDP_PAYLOAD } from './tx.js';
 
 /** What the receiver needs of a message set (codecs/index.ts MessageSet). */
@@ -38,6 +39,14 @@ export interface RadioRxOptions {
   maxDatagramBytes?: number;
   /** Requested socket receive buffer, bytes (the kernel may cap it at net.core.rmem_max). */
   receiveBufferBytes?: number;
+  /** Network header of raw datagrams (netlayer.ts): 'wsmp' strips WSMP frames (recognised by shape), 'dsmp' requires a DSMP header. Default 'none'. */
+  header?: NetworkHeaderKind;
+  /** DSMP version octet expected (default 1). */
+  dsmpVersion?: number;
+  /** Verifies 1609.2 SPDUs and returns the MessageFrame inside; without it SPDUs are dropped as spdu_unverified. */
+  spdu?: SpduHandler;
+  /** Told of every dropped datagram, with its reason (the daemon's metrics). */
+  onDrop?: (reason: RxDropReason) => void;
 }
 
 /** What became of one datagram (process()). */
@@ -74,6 +83,8 @@ export class RadioRx {
     errors: Object.fromEntries(RX_DROP_REASONS.map((r) => [r, 0])) as Record<RxDropReason, number>,
     decodeErrors: {} as Record<string, number>,
     trailingAccepted: 0,
+    spduRejected: {} as Record<string, number>,
+    spduVerified: 0,
     subscriberErrors: 0,
     lastError: undefined as RxStats['lastError'],
   };
@@ -162,6 +173,29 @@ export class RadioRx {
       }
     }
 
+    let network: RxMessage['network'];
+    let security: RxMessage['security'];
+    const header = this.opts.header ?? 'none';
+    if (format === 'uper' && header !== 'none') {
+      try {
+        const u = unwrap(bytes, header, this.opts.dsmpVersion ?? 1);
+        bytes = u.payload;
+        if (u.header.kind !== 'none') network = u.header.kind;
+      } catch (e) {
+        if (e instanceof NetHeaderError) return this.drop('bad_header', e.message, from, datagram);
+        return this.drop('internal_error', String((e as Error)?.message ?? e), from, datagram);
+      }
+    }
+    if (payloadKind(bytes) === 'spdu') {
+      // 03 80-83 starts an SPDU, but a MessageFrame may start so too: what does not decode as an SPDU is tried as a frame.
+      const r = this.verifySpdu(bytes, from, datagram);
+      if (r.verdict) return r.verdict;
+      if (r.payload) {
+        bytes = r.payload;
+        security = r.security;
+      }
+    }
+
     let value: unknown;
     try {
       const r = this.opts.messageSet.decodePrefix('MessageFrame', bytes);
@@ -174,6 +208,9 @@ export class RadioRx {
         bytes = bytes.subarray(0, used);
       }
     } catch (e) {
+      if (e instanceof DecodeError && payloadKind(bytes) === 'spdu' && security === undefined && !this.opts.spdu) {
+        return this.drop('spdu_unverified', 'a 1609.2 SPDU (protocolVersion 3, content tag 0x8N) and no SPDU verifier configured', from, datagram);
+      }
       if (e instanceof DecodeError) {
         const key = e.reason.replace(/\d+/g, 'N');
         const d = c.decodeErrors;
@@ -202,7 +239,10 @@ export class RadioRx {
       format,
       from: { address: from.address, port: from.port },
       ...(messageId !== undefined ? { messageId } : {}),
+      ...(network ? { network } : {}),
+      ...(security ? { security } : {}),
     };
+    if (security) c.spduVerified++;
     for (const fn of this.subscribers) {
       try {
         fn(message);
@@ -225,6 +265,8 @@ export class RadioRx {
       errors: { ...c.errors },
       decodeErrors: { ...c.decodeErrors },
       trailingAccepted: c.trailingAccepted,
+      spduRejected: { ...c.spduRejected },
+      spduVerified: c.spduVerified,
       subscriberErrors: c.subscriberErrors,
       ...(c.lastError ? { lastError: { ...c.lastError } } : {}),
     };
@@ -239,9 +281,31 @@ export class RadioRx {
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 
+  /**
+   * An SPDU through the handler: the MessageFrame inside (payload), a drop (verdict), or neither when the bytes are
+   * not an SPDU after all (the handler found them malformed) or there is no handler: then they are tried as a frame.
+   */
+  private verifySpdu(bytes: Uint8Array, from: { address: string; port: number }, datagram: Uint8Array): { verdict?: RxVerdict; payload?: Uint8Array; security?: RxMessage['security'] } {
+    const handler = this.opts.spdu;
+    if (!handler) return {};
+    let r: ReturnType<SpduHandler>;
+    try {
+      r = handler(bytes);
+    } catch (e) {
+      return { verdict: this.drop('internal_error', `SPDU handler threw: ${String((e as Error)?.message ?? e)}`, from, datagram) };
+    }
+    if (r.ok) return { payload: r.payload, security: { verified: true, ...(r.psid !== undefined ? { psid: r.psid } : {}), ...(r.signer !== undefined ? { signer: r.signer } : {}) } };
+    if (r.reason === 'malformed') return {};
+    const d = this.c.spduRejected;
+    const key = r.reason.slice(0, 40);
+    if (key in d || Object.keys(d).length < MAX_DECODE_REASONS) d[key] = (d[key] ?? 0) + 1;
+    return { verdict: this.drop('spdu_rejected', `${r.reason}: ${r.detail}`, from, datagram) };
+  }
+
   private drop(reason: RxDropReason, detail: string, from: { address: string; port: number }, datagram: Uint8Array, extra: Record<string, unknown> = {}): RxVerdict {
     const c = this.c;
     c.errors[reason]++;
+    this.opts.onDrop?.(reason);
     const src = from.address ? (isIPv6(from.address) ? `[${from.address}]:${from.port}` : `${from.address}:${from.port}`) : '';
     c.lastError = { reason, detail, from: src, atMs: this.now() };
     this.rl.warn(

@@ -14,6 +14,7 @@ import { isIPv6 } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { RateLimitedLogger } from '../sensors/ratelog.js';
 import { buildIfmDatagram, DEFAULT_IFM_TYPE_NAMES, ifmPrefix, type ImmediateForwardHeader, type TxMode } from './ifm.js';
+import { encodeDsmp, encodeWsmp, MAX_WSM_LENGTH } from './netlayer.js';
 import { isRadioType, RADIO_TYPES, type RadioTx, type RadioTxMessage, type RadioType, type TxDropReason, type TxStats, type TxTypeCounter } from './types.js';
 
 /** Largest UDP payload over IPv4. */
@@ -240,15 +241,39 @@ abstract class UdpTx implements RadioTx {
 }
 
 /** udp-raw: each MessageFrame as its own datagram, the UPER bytes unchanged. */
+/** A network header in front of each udp-raw datagram, with the PSID (WSMP) or AID (DSMP) integer of each type. */
+export type RawFrameHeader =
+  | { kind: 'wsmp'; psids: Partial<Record<RadioType, number>>; channel?: number; txPowerDbm?: number; dataRate?: number }
+  | { kind: 'dsmp'; aids: Partial<Record<RadioType, number>>; version: number };
+
 export class UdpRawTx extends UdpTx {
   readonly mode = 'udp-raw' as const;
 
-  constructor(host: string, port: number, opts: UdpTxOptions = {}) {
+  /** @param header WSMP or DSMP in front of each message (netlayer.ts); types without a PSID/AID are dropped as 'no_settings'. */
+  constructor(
+    host: string,
+    port: number,
+    opts: UdpTxOptions = {},
+    private readonly header?: RawFrameHeader,
+  ) {
     super(host, port, opts);
+    if (header?.kind === 'wsmp') encodeWsmp({ psid: 0, channel: header.channel, txPowerDbm: header.txPowerDbm, dataRate: header.dataRate }, new Uint8Array(0)); // range checks now, not per message
+    if (header?.kind === 'dsmp') encodeDsmp({ version: header.version, aid: 0 }, new Uint8Array(0));
   }
 
-  protected frame(_type: RadioType, bytes: Uint8Array): Uint8Array {
-    return bytes;
+  protected frame(type: RadioType, bytes: Uint8Array): Uint8Array | TxDropReason {
+    const h = this.header;
+    if (h === undefined) return bytes;
+    if (h.kind === 'wsmp') {
+      const psid = h.psids[type];
+      if (psid === undefined) return 'no_settings';
+      if (bytes.length > MAX_WSM_LENGTH) return 'too_large';
+      return encodeWsmp({ psid, channel: h.channel, txPowerDbm: h.txPowerDbm, dataRate: h.dataRate }, bytes);
+    }
+    const aid = h.aids[type];
+    if (aid === undefined) return 'no_settings';
+    if (bytes.length > 0xffff) return 'too_large';
+    return encodeDsmp({ version: h.version, aid }, bytes);
   }
 }
 

@@ -46,7 +46,7 @@ export type TxDropReason =
   | 'empty_payload'
   /** The datagram would exceed the UDP maximum (65507 bytes). */
   | 'too_large'
-  /** immediate-forward: no PSID/channel configured for the message type. */
+  /** immediate-forward, or udp-raw with a WSMP/DSMP header: no PSID/AID (and channel) for the message type. */
   | 'no_settings';
 
 export interface LatencyStats {
@@ -111,7 +111,14 @@ export interface RxMessage {
   from: { address: string; port: number };
   /** J2735 DSRCmsgID of the frame (J2735 message sets only). */
   messageId?: number;
+  /** The network header it came in (udp-raw with radio.udpRaw.header set). */
+  network?: 'wsmp' | 'dsmp';
+  /** Present when the frame came inside a 1609.2 SPDU that the SPDU handler verified. */
+  security?: { verified: true; psid?: number; signer?: string };
 }
+
+/** What the receiver does with a 1609.2 SPDU (the daemon adapts SN-VERIFY to this): the MessageFrame inside, or why not. */
+export type SpduHandler = (spdu: Uint8Array) => { ok: true; payload: Uint8Array; psid?: number; signer?: string } | { ok: false; reason: string; detail: string };
 
 export type RxListener = (msg: RxMessage) => void;
 
@@ -131,6 +138,12 @@ export const RX_DROP_REASONS = [
   'unsupported_type',
   /** The decoder failed with something other than a DecodeError (a codec bug); the receiver goes on. */
   'internal_error',
+  /** A WSMP or DSMP header that does not parse (NetHeaderError: truncated, bad-version, bad-length, ...). */
+  'bad_header',
+  /** A 1609.2 SPDU (not a MessageFrame) and no SPDU handler to verify it. */
+  'spdu_unverified',
+  /** A 1609.2 SPDU the SPDU handler rejected; by its reason in stats().spduRejected. */
+  'spdu_rejected',
 ] as const;
 export type RxDropReason = (typeof RX_DROP_REASONS)[number];
 
@@ -148,6 +161,10 @@ export interface RxStats {
   decodeErrors: Record<string, number>;
   /** Frames delivered although bytes followed them (allowTrailingBytes). */
   trailingAccepted: number;
+  /** spdu_rejected drops by the handler's reason (bad-signature, untrusted, stale, ...). */
+  spduRejected: Record<string, number>;
+  /** Frames delivered from verified SPDUs. */
+  spduVerified: number;
   /** Exceptions thrown by subscribers (the datagram was still delivered to the others). */
   subscriberErrors: number;
   lastError?: { reason: RxDropReason; detail: string; from: string; atMs: number };

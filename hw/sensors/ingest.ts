@@ -9,9 +9,9 @@ import { splitHostPort } from '../../runtime/config/schema.js';
 import type { IngestFormat, IngestListener, IngestProtocol, RsuConfig, SensorConfig } from '../../runtime/config/types.js';
 import type { DetectionFrame } from './frame.js';
 import { LineReader } from './lines.js';
-import { FrameProcessor, type FrameDropReason, type SensorStats } from './process.js';
+import { FrameProcessor, type FrameDropReason, type FrameSource, type ObjectDropReason, type SensorStats } from './process.js';
 import { RateLimitedLogger } from './ratelog.js';
-import { decodeProtobuf, DelimitedReader, FramingError, parseJsonFrame, type WireFrame } from './wire.js';
+import { decodeProtobuf, DelimitedReader, FramingError, JsonFieldError, parseJsonFrame, type WireFrame } from './wire.js';
 
 export interface IngestOptions {
   sensors: readonly SensorConfig[];
@@ -27,6 +27,8 @@ export interface IngestOptions {
   maxConnections?: number;
   /** Requested UDP receive buffer, bytes (the kernel may cap it at net.core.rmem_max). */
   udpReceiveBufferBytes?: number;
+  /** Told of every dropped frame and object, with its reason (the daemon's metrics). */
+  onDrop?: (what: 'frame' | 'object', reason: FrameDropReason | ObjectDropReason) => void;
 }
 
 export interface BoundListener {
@@ -40,9 +42,10 @@ export interface ListenerStats extends BoundListener {
   /** Datagrams (UDP) or frames/lines (TCP) received. */
   messages: number;
   bytes: number;
-  /** TCP: open connections now, and ever accepted. */
+  /** TCP: open connections now, ever accepted, and refused (beyond the most per listener). */
   connections?: number;
   connectionsTotal?: number;
+  connectionsRefused?: number;
   /** UDP: the receive buffer the kernel granted (capped by net.core.rmem_max), bytes. */
   receiveBufferBytes?: number;
 }
@@ -200,12 +203,14 @@ export class SensorIngest {
     const { address, port } = l.stats;
     const sock = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
     l.udp = sock;
-    sock.on('message', (msg) => {
+    sock.on('message', (msg, rinfo) => {
       l.stats.messages++;
       l.stats.bytes += msg.length;
-      if (msg.length > this.opts.maxFrameBytes) this.drop('oversize', `datagram of ${msg.length} bytes`);
-      else if (l.cfg.format === 'json') for (const line of msg.toString('utf8').split('\n')) this.handleJson(line);
-      else this.handleProtobuf(msg);
+      const from = { address: rinfo.address, port: rinfo.port };
+      if (msg.length === 0) this.drop('empty', `empty datagram from ${rinfo.address}:${rinfo.port}`);
+      else if (msg.length > this.opts.maxFrameBytes) this.drop('oversize', `datagram of ${msg.length} bytes`);
+      else if (l.cfg.format === 'json') for (const line of msg.toString('utf8').split('\n')) this.handleJson(line, from);
+      else this.handleProtobuf(msg, from);
     });
     return new Promise((resolve, reject) => {
       sock.once('error', (e) => reject(new Error(`ingest listener udp ${l.cfg.listen}: ${e.message}`)));
@@ -229,6 +234,10 @@ export class SensorIngest {
     const { address, port } = l.stats;
     const server = createServer((sock) => this.onConnection(l, sock));
     server.maxConnections = this.opts.maxConnections ?? 64;
+    server.on('drop', (d) => {
+      l.stats.connectionsRefused = (l.stats.connectionsRefused ?? 0) + 1;
+      this.rl.warn(`tcp-refused:${l.cfg.listen}`, { listen: l.cfg.listen, peer: `${d?.remoteAddress}:${d?.remotePort}`, limit: server.maxConnections }, 'ingest TCP connection refused: too many connections');
+    });
     l.tcp = server;
     return new Promise((resolve, reject) => {
       server.once('error', (e) => reject(new Error(`ingest listener tcp ${l.cfg.listen}: ${e.message}`)));
@@ -249,6 +258,7 @@ export class SensorIngest {
     l.sockets.add(sock);
     l.stats.connectionsTotal = (l.stats.connectionsTotal ?? 0) + 1;
     const peer = `${sock.remoteAddress}:${sock.remotePort}`;
+    const from = { address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 };
     const json = l.cfg.format === 'json';
     const lines = json ? new LineReader(this.opts.maxFrameBytes) : undefined;
     const frames = json ? undefined : new DelimitedReader(this.opts.maxFrameBytes);
@@ -258,7 +268,7 @@ export class SensorIngest {
         const before = lines.oversize;
         for (const line of lines.push(chunk)) {
           l.stats.messages++;
-          this.handleJson(line);
+          this.handleJson(line, from);
         }
         for (let i = before; i < lines.oversize; i++) this.drop('oversize', `JSON line longer than ${this.opts.maxFrameBytes} bytes from ${peer}`);
         return;
@@ -274,14 +284,14 @@ export class SensorIngest {
       }
       for (const b of bufs) {
         l.stats.messages++;
-        this.handleProtobuf(b);
+        this.handleProtobuf(b, from);
       }
     });
     sock.on('error', (e) => this.rl.warn(`tcp-conn:${l.cfg.listen}`, { err: e.message, peer }, 'ingest connection error'));
     sock.on('close', () => l.sockets.delete(sock));
   }
 
-  private handleProtobuf(buf: Uint8Array): void {
+  private handleProtobuf(buf: Uint8Array, from?: FrameSource): void {
     for (const fn of this.rawSubscribers) fn(buf, 'protobuf');
     let wire: WireFrame;
     try {
@@ -290,29 +300,30 @@ export class SensorIngest {
       this.drop('decode_error', `protobuf: ${(e as Error).message} (${buf.length} bytes)`);
       return;
     }
-    this.handleWire(wire);
+    this.handleWire(wire, from);
   }
 
-  private handleJson(line: string): void {
+  private handleJson(line: string, from?: FrameSource): void {
     if (line.trim() === '') return;
     for (const fn of this.rawSubscribers) fn(line, 'json');
     let wire: WireFrame;
     try {
       wire = parseJsonFrame(line);
     } catch (e) {
-      this.drop('decode_error', `JSON: ${(e as Error).message}`);
+      if (e instanceof JsonFieldError) this.drop('bad_field', `JSON: ${e.message}`, e.sensorId);
+      else this.drop('decode_error', `JSON: ${(e as Error).message}`);
       return;
     }
-    this.handleWire(wire);
+    this.handleWire(wire, from);
   }
 
-  private drop(reason: FrameDropReason, detail: string): void {
-    this.processor.countDrop(reason);
-    this.rl.warn(`drop:${reason}`, { reason, detail }, 'sensor frame dropped');
+  private drop(reason: FrameDropReason, detail: string, sensorId?: string): void {
+    this.processor.countDrop(reason, sensorId);
+    this.rl.warn(`drop:${reason}`, { reason, detail, ...(sensorId ? { sensor: sensorId.slice(0, 64) } : {}) }, 'sensor frame dropped');
   }
 
-  private handleWire(wire: WireFrame): void {
-    const v = this.processor.process(wire, this.now());
+  private handleWire(wire: WireFrame, from?: FrameSource): void {
+    const v = this.processor.process(wire, this.now(), from);
     if (!v.ok) {
       this.rl.warn(`drop:${v.reason}:${v.sensorId ?? ''}`, { reason: v.reason, sensor: v.sensorId, detail: v.detail }, 'sensor frame dropped');
       return;

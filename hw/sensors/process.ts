@@ -2,12 +2,15 @@
 
 import type { SensorConfig, SensorKind } from '../../runtime/config/types.js';
 import { OBJECT_CLASSES, type Box2D, type Box3D, type DetectedObject, type DetectionFrame, type Vec3 } from './frame.js';
-import { nsToMs, type WireFrame, type WireObject } from './wire.js';
+import { isZeroNs, nsToMs, type WireFrame, type WireObject } from './wire.js';
 
 export const FRAME_DROP_REASONS = [
   'decode_error', // not a valid protobuf / JSON frame (malformed, truncated, random bytes)
+  'empty', // a UDP datagram of zero bytes
   'oversize', // larger than ingest.maxFrameBytes (or an over-long JSON line)
   'bad_header', // no header or no sensor id
+  'bad_field', // a header field of the wrong type or out of range (JSON: "captureTimeNs": "abc", "frameNumber": -1)
+  'wrong_source', // from an address (or port) other than the sensor's configured source (sensors[].source)
   'unknown_sensor', // sensor id not in the config
   'disabled_sensor', // sensor configured with enabled: false
   'too_many_objects', // more than ingest.maxObjectsPerFrame
@@ -45,6 +48,8 @@ export interface SensorStats {
   objectsDropped: Partial<Record<ObjectDropReason, number>>;
   /** Frames missing from the sequence of frame numbers. */
   framesMissed: number;
+  /** Frame numbers that did not follow the sequence (a restarted sensor, a bogus number): not counted as missed. */
+  frameNumberJumps: number;
   /** Accepted frames and objects per second, over the last second or so. */
   frameRateHz: number;
   objectRatePerS: number;
@@ -58,8 +63,16 @@ export type Verdict =
   | { ok: true; frame: DetectionFrame; droppedObjects: Array<{ index: number; reason: ObjectDropReason }> }
   | { ok: false; reason: FrameDropReason; sensorId?: string; detail: string };
 
+/** Where a frame came from (the UDP datagram's or TCP connection's peer); absent for frames fed in-process. */
+export interface FrameSource {
+  address: string;
+  port: number;
+}
+
 export interface ProcessorOptions {
   sensors: readonly SensorConfig[];
+  /** Told of every dropped frame and object, with its reason (the daemon's metrics). */
+  onDrop?: (what: 'frame' | 'object', reason: FrameDropReason | ObjectDropReason) => void;
   maxFutureMs: number;
   maxAgeMs: number;
   maxObjectsPerFrame: number;
@@ -73,8 +86,11 @@ class SensorState {
   framesDropped: Partial<Record<FrameDropReason, number>> = {};
   objectsDropped: Partial<Record<ObjectDropReason, number>> = {};
   framesMissed = 0;
+  frameNumberJumps = 0;
   lastTimeMs = -Infinity;
   lastFrameNumber = -1;
+  /** The number of a frame that jumped: a sequence restarting there is adopted when the next frame follows it. */
+  jumpedTo = -1;
   lastReceivedMs: number | null = null;
   lastLatencyMs: number | null = null;
   windowStart = 0;
@@ -113,6 +129,7 @@ class SensorState {
       framesDropped: { ...this.framesDropped },
       objectsDropped: { ...this.objectsDropped },
       framesMissed: this.framesMissed,
+      frameNumberJumps: this.frameNumberJumps,
       frameRateHz: quiet ? (this.windowFrames * 1000) / span : this.frameRate,
       objectRatePerS: quiet ? (this.windowObjects * 1000) / span : this.objectRate,
       lastFrameAgeMs: this.lastReceivedMs === null ? null : now - this.lastReceivedMs,
@@ -181,6 +198,38 @@ export function checkObject(o: WireObject, cfg: SensorConfig): DetectedObject | 
   return out;
 }
 
+const v4mapped = (a: string) => (a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a).toLowerCase();
+const fromSource = (from: FrameSource, src: NonNullable<SensorConfig['source']>) => v4mapped(from.address) === v4mapped(src.address) && (src.port === undefined || src.port === from.port);
+const showPeer = (p: FrameSource) => (p.address.includes(':') ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`);
+
+/**
+ * Counts the frames missing between frame numbers (uint32, wrapping). A number that does not follow within what
+ * the sensor could have sent since its last frame (at most one a millisecond) is a jump (a restarted sensor, or a
+ * bogus number such as -1 sent as 4294967295): counted as such, never as four billion missed frames; the sequence
+ * carries on from the old number, or from the jump when the next frame follows it (the sensor restarted).
+ */
+function sequence(s: SensorState, n: number, receivedMs: number): void {
+  if (s.lastFrameNumber < 0) {
+    s.lastFrameNumber = n;
+    return;
+  }
+  const window = Math.max(16, receivedMs - (s.lastReceivedMs ?? receivedMs));
+  const gap = (from: number) => {
+    const g = (n - from) >>> 0;
+    return g >= 1 && g <= window ? g : 0;
+  };
+  const g = gap(s.lastFrameNumber);
+  if (g) s.framesMissed += g - 1;
+  else if (n === s.lastFrameNumber) return;
+  else if (!(s.jumpedTo >= 0 && gap(s.jumpedTo))) {
+    s.frameNumberJumps++;
+    s.jumpedTo = n;
+    return;
+  }
+  s.lastFrameNumber = n;
+  s.jumpedTo = -1;
+}
+
 /** Validates decoded frames, puts them on the RSU timeline, and counts what it accepts and drops. */
 export class FrameProcessor {
   private readonly sensors = new Map<string, SensorState>();
@@ -194,9 +243,14 @@ export class FrameProcessor {
   countDrop(reason: FrameDropReason, sensorId?: string): void {
     const s = sensorId === undefined ? undefined : this.sensors.get(sensorId);
     bump(s ? s.framesDropped : this.unattributed, reason);
+    this.opts.onDrop?.('frame', reason);
   }
 
-  process(wire: WireFrame, receivedMs: number): Verdict {
+  /**
+   * `from`: the peer the frame came from; a sensor with a configured `source` accepts frames from there only.
+   * Frames fed in-process (replay, tests) carry none and are not checked.
+   */
+  process(wire: WireFrame, receivedMs: number, from?: FrameSource): Verdict {
     const h = wire.header;
     if (!h || typeof h.sensorId !== 'string' || h.sensorId === '') {
       this.countDrop('bad_header');
@@ -210,16 +264,20 @@ export class FrameProcessor {
     if (!s) return drop('unknown_sensor', `sensor id ${JSON.stringify(h.sensorId.slice(0, 64))} is not in the config`);
     const cfg = s.cfg;
     if (!cfg.enabled) return drop('disabled_sensor', 'sensor is disabled in the config');
+    if (cfg.source && from && !fromSource(from, cfg.source))
+      return drop('wrong_source', `from ${showPeer(from)}, but sensors[].source of ${h.sensorId} is ${cfg.source.address}${cfg.source.port ? ` port ${cfg.source.port}` : ''}`);
     const n = wire.objects.length;
     if (n > this.opts.maxObjectsPerFrame) return drop('too_many_objects', `${n} objects, limit ${this.opts.maxObjectsPerFrame}`);
     if (h.objectCount !== 0 && h.objectCount !== n) return drop('truncated', `header says ${h.objectCount} objects, the frame has ${n}`);
 
+    // 0 means no capture time (not 1 ns, which would round to 0 ms and be taken as none).
+    const clockless = isZeroNs(h.captureTimeNs);
     const sensorMs = nsToMs(h.captureTimeNs);
-    const timeMs = (sensorMs === 0 ? receivedMs : sensorMs - cfg.clockOffsetMs) - cfg.latencyMs;
+    const timeMs = (clockless ? receivedMs : sensorMs - cfg.clockOffsetMs) - cfg.latencyMs;
     // Frames without a capture time are placed by arrival: their order is the arrival order.
-    if (sensorMs !== 0) {
-      if (timeMs > receivedMs + this.opts.maxFutureMs) return drop('future', `capture time ${(timeMs - receivedMs).toFixed(1)} ms ahead of the RSU clock`);
-      if (timeMs < receivedMs - this.opts.maxAgeMs) return drop('stale', `capture time ${(receivedMs - timeMs).toFixed(1)} ms old`);
+    if (!clockless) {
+      if (timeMs > receivedMs + this.opts.maxFutureMs) return drop('future', `header.captureTimeNs ${(timeMs - receivedMs).toFixed(1)} ms ahead of the RSU clock`);
+      if (timeMs < receivedMs - this.opts.maxAgeMs) return drop('stale', `header.captureTimeNs ${(receivedMs - timeMs).toFixed(1)} ms old`);
       if (timeMs === s.lastTimeMs) return drop('duplicate', `frame ${h.frameNumber} has the capture time of the previous frame`);
       if (timeMs < s.lastTimeMs) return drop('out_of_order', `frame ${h.frameNumber} is ${(s.lastTimeMs - timeMs).toFixed(1)} ms older than the previous frame`);
     }
@@ -230,11 +288,11 @@ export class FrameProcessor {
       const r = checkObject(wire.objects[i]!, cfg);
       if (typeof r === 'string') {
         bump(s.objectsDropped, r);
+        this.opts.onDrop?.('object', r);
         droppedObjects.push({ index: i, reason: r });
       } else objects.push(r);
     }
-    if (s.lastFrameNumber >= 0 && h.frameNumber > s.lastFrameNumber + 1) s.framesMissed += h.frameNumber - s.lastFrameNumber - 1;
-    s.lastFrameNumber = h.frameNumber;
+    sequence(s, h.frameNumber, receivedMs);
     s.lastTimeMs = timeMs;
     s.lastLatencyMs = receivedMs - timeMs;
     s.accepted(receivedMs, objects.length);

@@ -60,9 +60,65 @@ for (const [i, c] of OBJECT_CLASSES.entries()) {
 
 export class JsonFrameError extends Error {}
 
+/** A header field of the wrong type or out of range (`field` names it); `sensorId` when the header has one. */
+export class JsonFieldError extends JsonFrameError {
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly sensorId?: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+const U32_MAX = 2n ** 32n - 1n;
+const U64_MAX = 2n ** 64n - 1n;
+
+/**
+ * A proto3-JSON unsigned integer: a JSON number or a decimal string (exponent notation allowed), integral, 0..max.
+ * Undefined when it is not one (protobuf.js would read "abc" as 0, -1 as 4294967295 and "1e30" as 1).
+ */
+function jsonUint(v: unknown, max: bigint): bigint | undefined {
+  let n: bigint;
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v) || v < 0) return undefined;
+    n = BigInt(v);
+  } else if (typeof v === 'string') {
+    const m = /^(\d{1,40})(?:\.(\d{0,40}))?(?:[eE]\+?(\d{1,2}))?$/.exec(v);
+    if (!m) return undefined;
+    const frac = m[2] ?? '';
+    const shift = Number(m[3] ?? 0) - frac.length;
+    const digits = m[1]! + frac;
+    if (shift >= 0) n = BigInt(digits) * 10n ** BigInt(shift);
+    else if (/^0*$/.test(digits.slice(shift))) n = BigInt(digits.slice(0, shift) || '0');
+    else return undefined; // a fraction
+  } else return undefined;
+  return n <= max ? n : undefined;
+}
+
+/** Rejects header fields that protobuf.js would silently coerce, naming the field. */
+function checkJsonHeader(h: unknown): void {
+  if (h === undefined || h === null) return;
+  if (typeof h !== 'object' || Array.isArray(h)) throw new JsonFieldError('header', `expected an object, got ${JSON.stringify(h).slice(0, 40)}`);
+  const r = h as Record<string, unknown>;
+  const id = typeof r.sensorId === 'string' ? r.sensorId : undefined;
+  if (r.sensorId !== undefined && id === undefined) throw new JsonFieldError('header.sensorId', `expected a string, got ${JSON.stringify(r.sensorId).slice(0, 40)}`);
+  const uint = (key: string, max: bigint, what: string) => {
+    const v = r[key];
+    if (v === undefined || v === null) return;
+    const n = jsonUint(v, max);
+    if (n === undefined) throw new JsonFieldError(`header.${key}`, `expected ${what} 0..${max}, got ${JSON.stringify(v).slice(0, 40)}`, id);
+    r[key] = max === U64_MAX ? n.toString() : Number(n); // the plain form protobuf.js reads right ("1.75e18" it reads as 1)
+  };
+  uint('captureTimeNs', U64_MAX, 'an integer of nanoseconds since the epoch (a decimal string or number)');
+  uint('frameNumber', U32_MAX, 'an integer');
+  uint('objectCount', U32_MAX, 'an integer');
+}
+
 /**
  * Parses one proto3-JSON DetectionFrame (`{"header":{"sensorId":..,"captureTimeNs":"..",..},"objects":[..]}`).
- * Classes may be enum names, short names ("car") or numbers. Throws JsonFrameError.
+ * Classes may be enum names, short names ("car") or numbers. Throws JsonFrameError (JsonFieldError for a header
+ * field of the wrong type or out of range: `"captureTimeNs": "abc"`, `-5`, `"1e30"`, `"frameNumber": -1`).
  */
 export function parseJsonFrame(text: string): WireFrame {
   let v: unknown;
@@ -72,6 +128,7 @@ export function parseJsonFrame(text: string): WireFrame {
     throw new JsonFrameError(`not JSON: ${(e as Error).message}`);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new JsonFrameError('expected a JSON object');
+  checkJsonHeader((v as { header?: unknown }).header);
   const objects = (v as { objects?: unknown }).objects;
   if (Array.isArray(objects)) {
     for (const o of objects) {
@@ -136,6 +193,11 @@ export function encodeFrameJson(f: DetectionFrameInput): string {
     },
     objects: f.objects.map((o) => ({ ...toWireObject(o), classification: `OBJECT_CLASS_${o.classification.toUpperCase()}` })),
   });
+}
+
+/** The wire's 64-bit ns count is 0 (the sensor has no clock). */
+export function isZeroNs(v: Int64): boolean {
+  return typeof v === 'number' ? v === 0 : (v.low | v.high) === 0;
 }
 
 /** A 64-bit ns count from the wire as ms, exact to the microsecond (a double holds µs since the epoch exactly). */

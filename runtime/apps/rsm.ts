@@ -1,4 +1,4 @@
-// RSM from tracks (CSAE / YD/T 3709): participant ids 1..255 unique per message and stable per track, positions
+// RSM from tracks (CSAE / YD/T 3709): participant ids 1..65535 unique and stable per track, positions
 // as offsets from refPos, at most 16 participants per message (more tracks: more messages).
 import type { MessageSet as StdName } from '../config/types.js';
 import { dSecond } from './clock.js';
@@ -27,24 +27,52 @@ export interface TrackLike {
 }
 
 /**
- * RSM participant ids 1..255 for track ids. A track unseen for `goneMs` releases its id: as long as the tracker's
- * re-identification window (TrackerOptions.reidentifyMs), so a road user lost for a moment and re-identified comes
- * back under the same id. A released id rests for `restMs` before it is given out again, so a receiver never
- * confuses a new road user with one that just left; the id resting longest goes first.
+ * The range of RSM ptcId: INTEGER (0..65535) in both CSAE sets (csae2019 and csae2020 RSM.asn; the modules' comment
+ * "0 is RSU itself, 1..255 represent participants" is not a constraint). 0 stays the RSU's own.
+ */
+export const PTC_ID_MIN = 1;
+export const PTC_ID_MAX = 65535;
+
+/** Why a tracked road user was not in the RSM of a cycle (rsu_rsm_participants_left_out_total). */
+export const LEFT_OUT_REASONS = [
+  'ids_exhausted', // every participant id is in use or resting
+  'encode_error', // its RSM failed to encode (the whole message's participants)
+  'no_j2735_counterpart', // J2735 mode: only pedestrians and cyclists go out (as PSMs); J2735 has no RSM
+] as const;
+export type LeftOutReason = (typeof LEFT_OUT_REASONS)[number];
+
+/**
+ * RSM participant ids PTC_ID_MIN..PTC_ID_MAX for track ids. A track unseen for `goneMs` releases its id: as long as
+ * the tracker's re-identification window (TrackerOptions.reidentifyMs), so a road user lost for a moment and
+ * re-identified comes back under the same id. A released id rests for `restMs` before it is given out again, so a
+ * receiver never confuses a new road user with one that just left; the id resting longest goes first. With 65535
+ * ids and a 10 s rest, 6500 new road users a second can be named; `exhausted` counts those that could not.
  */
 export class ParticipantIds {
   private byTrack = new Map<number, { ptcId: number; seenMs: number }>();
+  /** Released ids in the order they were released (so their rest ends in this order too): a queue. */
   private free: { ptcId: number; since: number }[] = [];
+  private head = 0;
+  /** The next id never given out (they have rested longest: they go first). */
+  private fresh: number;
+  private readonly max: number;
   exhausted = 0;
 
   constructor(
     private readonly restMs = 10_000,
     private readonly goneMs = DEFAULT_TRACKER_OPTIONS.reidentifyMs,
+    range: { min: number; max: number } = { min: PTC_ID_MIN, max: PTC_ID_MAX },
   ) {
-    for (let i = 1; i <= 255; i++) this.free.push({ ptcId: i, since: -Infinity });
+    this.fresh = range.min;
+    this.max = range.max;
   }
 
-  /** Ids for the given tracks at time nowMs; tracks unseen for goneMs release theirs. Undefined: none free. */
+  /** Ids in use now. */
+  get inUse(): number {
+    return this.byTrack.size;
+  }
+
+  /** Ids for the given tracks at time nowMs; tracks unseen for goneMs release theirs. A track missing from the map: none free. */
   assign(trackIds: number[], nowMs: number): Map<number, number> {
     for (const t of trackIds) {
       const e = this.byTrack.get(t);
@@ -60,16 +88,24 @@ export class ParticipantIds {
     for (const t of trackIds) {
       let e = this.byTrack.get(t);
       if (!e) {
-        const i = this.free.findIndex((f) => nowMs - f.since >= this.restMs);
-        if (i < 0) {
+        const f = this.free[this.head];
+        let ptcId: number;
+        if (this.fresh <= this.max) ptcId = this.fresh++;
+        else if (f && nowMs - f.since >= this.restMs) {
+          ptcId = f.ptcId;
+          this.head++;
+        } else {
           this.exhausted++;
           continue;
         }
-        const [f] = this.free.splice(i, 1);
-        e = { ptcId: f!.ptcId, seenMs: nowMs };
+        e = { ptcId, seenMs: nowMs };
         this.byTrack.set(t, e);
       }
       out.set(t, e.ptcId);
+    }
+    if (this.head > 4096 && this.head * 2 > this.free.length) {
+      this.free = this.free.slice(this.head);
+      this.head = 0;
     }
     return out;
   }
@@ -82,6 +118,8 @@ export interface RsmContext {
   nextMsgCnt: () => number;
   maxParticipants: number;
   ids: ParticipantIds;
+  /** Told of the tracked road users this cycle's RSM leaves out, by reason. */
+  leftOut?: (reason: LeftOutReason, n: number) => void;
 }
 
 const PTC_TYPE: Record<string, string> = { pedestrian: 'pedestrian', bicycle: 'non-motor', animal: 'unknown', unknown: 'unknown', other: 'unknown' };
@@ -162,11 +200,16 @@ export function participant(t: TrackLike, ptcId: number, atMs: number, ref: LatL
 /** RSM frames for the tracks: as many messages as it takes to carry them all, maxParticipants each. */
 export function buildRsm(tracks: TrackLike[], atMs: number, ctx: RsmContext): unknown[] {
   // J2735 2016/2020 have no RSM (J3224 SDSM needs the deployer's modules): vulnerable road users go out as PSMs.
-  if (isJ2735(ctx.std)) return tracks.filter(isVulnerable).map((t) => buildPsm(t, atMs, ctx.nextMsgCnt(), ctx.rsuIdHex));
+  if (isJ2735(ctx.std)) {
+    const vru = tracks.filter(isVulnerable);
+    if (vru.length < tracks.length) ctx.leftOut?.('no_j2735_counterpart', tracks.length - vru.length);
+    return vru.map((t) => buildPsm(t, atMs, ctx.nextMsgCnt(), ctx.rsuIdHex));
+  }
   const ids = ctx.ids.assign(
     tracks.map((t) => t.id),
     atMs,
   );
+  if (ids.size < tracks.length) ctx.leftOut?.('ids_exhausted', tracks.length - ids.size);
   const parts = tracks.filter((t) => ids.has(t.id)).map((t) => participant(t, ids.get(t.id)!, atMs, ctx.ref));
   const max = Math.max(1, Math.min(16, ctx.maxParticipants));
   const out: unknown[] = [];

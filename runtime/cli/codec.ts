@@ -1,12 +1,35 @@
 // `rsu decode`, `rsu encode`, `rsu codec compile`: the codec from a shell, one message or a stream of lines.
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { STD_NAMES, TrailingBytesError, compileCached, fromHex, j2735Dir, loadMessageSet, toHex, type MessageSet, type StdName } from '../../codecs/index.js';
-import { UsageError, type Io } from './io.js';
+import {
+  IEEE1609DOT2_EDITIONS,
+  STD_NAMES,
+  TrailingBytesError,
+  checkModules,
+  compileCached,
+  fromHex,
+  j2735Dir,
+  loadIeee1609Dot2,
+  loadMessageSet,
+  toHex,
+  toJerJson,
+  type Ieee1609Dot2Edition,
+  type MessageSet,
+  type StdName,
+} from '../../codecs/index.js';
+import { subcommand, UsageError, type Io } from './io.js';
+
+/** The C-OER sets: IEEE 1609.2 editions (the security envelope), `ieee1609dot2-2022` etc. */
+const OER_STDS = IEEE1609DOT2_EDITIONS.map((e) => `ieee1609dot2-${e}`);
+const ALL_STDS = [...STD_NAMES, ...OER_STDS];
+type AnyStd = StdName | `ieee1609dot2-${Ieee1609Dot2Edition}`;
+const isOer = (std: AnyStd) => std.startsWith('ieee1609dot2-');
+/** The type a set decodes when --type is not given: the message frame, or the SPDU. */
+const defaultType = (std: AnyStd) => (!isOer(std) ? 'MessageFrame' : std.endsWith('china') ? 'V2XSecData' : 'Ieee1609Dot2Data');
 
 const COMMON = {
   std: { type: 'string' },
-  type: { type: 'string', default: 'MessageFrame' },
+  type: { type: 'string' },
   lines: { type: 'boolean', default: false },
   asn1: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
@@ -14,37 +37,45 @@ const COMMON = {
 
 export const DECODE_HELP = `usage: rsu decode --std S [--type T] [--lines] [--allow-trailing] [--pretty] [--asn1 DIR] [HEX]
 Decode UPER hex (argument or stdin) and print the value as JER JSON.
-  --std S            message set: ${STD_NAMES.join(' | ')}
-  --type T           ASN.1 type (default MessageFrame)
+  --std S            message set: ${STD_NAMES.join(' | ')} (UPER), or the
+                     C-OER security envelope: ${OER_STDS.join(' | ')}
+  --type T           ASN.1 type (default MessageFrame; Ieee1609Dot2Data for the 1609.2 sets)
   --lines            one hex message per input line, one JSON line out each; a line that fails
                      prints {"error": "..."} in its place and the exit status is 1 at the end
   --allow-trailing   decode a message followed by extra bytes, reporting them on stderr
   --pretty           indent the JSON
-  --asn1 DIR         the deployer's J2735 modules (or RSU_J2735_ASN1_DIR)`;
+  --asn1 DIR         the deployer's J2735 modules (or RSU_J2735_ASN1_DIR), or IEEE 1609.2 modules
+                     (or RSU_IEEE1609DOT2_ASN1_DIR)`;
 
 export const ENCODE_HELP = `usage: rsu encode --std S [--type T] [--lines] [--asn1 DIR] [JSON]
-Encode a JER JSON value (argument or stdin) and print its UPER encoding as hex.
+Encode a JER JSON value (argument or stdin) and print its encoding (UPER, or C-OER for ieee1609dot2-*) as hex.
   --lines            one JSON value per input line, one hex line out each; a line that fails prints
                      ERROR: <reason> in its place and the exit status is 1 at the end`;
 
-export const COMPILE_HELP = `usage: rsu codec compile --asn1 DIR [--std j2735-2020|j2735-2016|csae2020|csae2019] [--cache DIR]
+export const COMPILE_HELP = `usage: rsu codec compile --asn1 DIR [--std ${ALL_STDS.join('|')}] [--cache DIR]
 Compile a directory of ASN.1 modules into specialised encoders/decoders in the codec cache.`;
 
-function stdOf(v: string | undefined): StdName {
-  if (!v) throw new UsageError(`--std is required: one of ${STD_NAMES.join(', ')}`);
-  if (!STD_NAMES.includes(v as StdName)) throw new UsageError(`--std ${v}: expected one of ${STD_NAMES.join(', ')}`);
-  return v as StdName;
+function stdOf(v: string | undefined): AnyStd {
+  if (!v) throw new UsageError(`--std is required: one of ${ALL_STDS.join(', ')}`);
+  if (!ALL_STDS.includes(v)) throw new UsageError(`--std ${v}: expected one of ${ALL_STDS.join(', ')}`);
+  return v as AnyStd;
 }
 
-async function openSet(std: StdName, asn1: string | undefined): Promise<MessageSet> {
-  return (await loadMessageSet(std, { asn1Dir: asn1 })) as MessageSet;
+async function openSet(std: AnyStd, asn1: string | undefined, cacheDir?: string): Promise<MessageSet<Record<string, unknown>, string>> {
+  if (isOer(std)) return loadIeee1609Dot2(std.slice('ieee1609dot2-'.length) as Ieee1609Dot2Edition, { asn1Dir: asn1, cacheDir });
+  return (await loadMessageSet(std as StdName, { asn1Dir: asn1 })) as MessageSet;
+}
+
+/** JSON numbers beyond 2^53 (1609.2 Time64) as decimal text, which the encoder takes exactly: JSON.parse would round them. */
+function parseJer(text: string, exactBigNumbers: boolean): unknown {
+  return JSON.parse(exactBigNumbers ? text.replace(/([:[,]\s*)(-?\d{16,})(?=\s*[,\]}])/g, '$1"$2"') : text);
 }
 
 /** Each input item: the positional argument, or stdin as one item, or stdin line by line. */
 async function* inputs(io: Io, positional: string[], lines: boolean): AsyncGenerator<string> {
   if (positional.length > 1) throw new UsageError('give at most one value argument (or use stdin)');
   if (positional.length === 1) {
-    if (lines) yield* positional[0]!.split(/\r?\n/).filter((l) => l.trim());
+    if (lines) yield* positional[0]!.replace(/\r?\n$/, '').split(/\r?\n/);
     else yield positional[0]!;
     return;
   }
@@ -55,7 +86,7 @@ async function* inputs(io: Io, positional: string[], lines: boolean): AsyncGener
     return;
   }
   const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
-  for await (const line of rl) if (line.trim()) yield line;
+  for await (const line of rl) yield line;
 }
 
 function parseHex(s: string): Uint8Array {
@@ -71,19 +102,25 @@ export async function decodeCommand(argv: string[], io: Io): Promise<number> {
     allowPositionals: true,
   });
   if (values.help) return io.out(DECODE_HELP), 0;
-  const ms = await openSet(stdOf(values.std), values.asn1);
-  if (!ms.has(values.type)) throw new UsageError(`${ms.name} has no type ${values.type}`);
+  const std = stdOf(values.std);
+  const type = values.type ?? defaultType(std);
+  const ms = await openSet(std, values.asn1);
+  if (!ms.has(type)) throw new UsageError(`${ms.name} has no type ${type}`);
   let failed = 0;
   for await (const item of inputs(io, positionals, values.lines)) {
+    if (values.lines && !item.trim()) {
+      io.out(''); // an empty line stays one, so output lines match input lines
+      continue;
+    }
     try {
       const bytes = parseHex(item);
       let value: unknown;
       if (values['allow-trailing']) {
-        const r = ms.decodePrefix(values.type, bytes);
+        const r = ms.decodePrefix(type, bytes);
         value = r.value;
         if (r.trailing.length) io.err(`warning: ${r.trailing.length} byte(s) after the complete value: ${toHex(r.trailing)}`);
-      } else value = ms.decode(values.type, bytes);
-      io.out(JSON.stringify(value, null, values.pretty ? 2 : undefined));
+      } else value = ms.decode(type, bytes);
+      io.out(toJerJson(value, values.pretty ? 2 : undefined));
     } catch (e) {
       failed++;
       const msg = e instanceof TrailingBytesError ? `${e.message} (trailing ${toHex(e.trailing)}; --allow-trailing decodes it)` : (e as Error).message;
@@ -97,18 +134,24 @@ export async function decodeCommand(argv: string[], io: Io): Promise<number> {
 export async function encodeCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: COMMON, allowPositionals: true });
   if (values.help) return io.out(ENCODE_HELP), 0;
-  const ms = await openSet(stdOf(values.std), values.asn1);
-  if (!ms.has(values.type)) throw new UsageError(`${ms.name} has no type ${values.type}`);
+  const std = stdOf(values.std);
+  const type = values.type ?? defaultType(std);
+  const ms = await openSet(std, values.asn1);
+  if (!ms.has(type)) throw new UsageError(`${ms.name} has no type ${type}`);
   let failed = 0;
   for await (const item of inputs(io, positionals, values.lines)) {
+    if (values.lines && !item.trim()) {
+      io.out('');
+      continue;
+    }
     try {
       let value: unknown;
       try {
-        value = JSON.parse(item);
+        value = parseJer(item, isOer(std));
       } catch (e) {
         throw new Error(`not JSON: ${(e as Error).message}`);
       }
-      io.out(toHex(ms.encode(values.type, value as never)));
+      io.out(toHex(ms.encode(type, value as never)));
     } catch (e) {
       failed++;
       if (values.lines) io.out(`ERROR: ${(e as Error).message}`);
@@ -120,17 +163,23 @@ export async function encodeCommand(argv: string[], io: Io): Promise<number> {
 
 export async function codecCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'compile') throw new UsageError(`rsu codec: unknown subcommand ${sub ?? '(none)'}\n${COMPILE_HELP}`);
+  if (!subcommand('codec', sub, ['compile'], COMPILE_HELP, io)) return 0;
   const { values } = parseArgs({
     args: rest,
     options: { asn1: { type: 'string' }, std: { type: 'string', default: 'j2735-2020' }, cache: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
   });
   if (values.help) return io.out(COMPILE_HELP), 0;
   const std = stdOf(values.std);
+  const t0 = performance.now();
+  if (isOer(std)) {
+    const ms = await openSet(std, values.asn1, values.cache);
+    io.out(`${std}: compiled ${ms.typeNames.length} types (C-OER) in ${(performance.now() - t0).toFixed(0)} ms`);
+    return 0;
+  }
   const dir = std.startsWith('j2735') ? j2735Dir(std as 'j2735-2020', values.asn1) : values.asn1;
   if (!dir) throw new UsageError('--asn1 DIR is required');
-  const t0 = performance.now();
   const mod = await compileCached(std, dir, values.cache);
+  checkModules(std, dir, mod.typeNames);
   io.out(`${std}: compiled ${mod.typeNames.length} types from ${dir} in ${(performance.now() - t0).toFixed(0)} ms`);
   return 0;
 }

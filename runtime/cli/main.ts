@@ -2,11 +2,14 @@
 // `rsu`: the field engineer's command line.
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { certCommand } from './cert.js';
 import { codecCommand, decodeCommand, encodeCommand } from './codec.js';
 import { demoCommand } from './demo.js';
-import { configCommand, recordCommand, replayCommand, runCommand, sendTestCommand, statusCommand, tailCommand } from './daemon-cmds.js';
+import { configCommand, recordCommand, runCommand, sendTestCommand, statusCommand, tailCommand } from './daemon-cmds.js';
+import { suggest } from '../config/schema.js';
 import { UsageError, processIo, type Io } from './io.js';
 import { mapCommand } from './map.js';
+import { replayCommand } from './replay.js';
 import { viewCommand } from './view.js';
 
 const USAGE = `usage: rsu <command> [options]     (rsu <command> --help for each)
@@ -24,7 +27,8 @@ commands:
   decode         decode UPER hex to JER JSON
   encode         encode JER JSON to UPER hex
   codec compile  compile a deployer's ASN.1 modules
-  map            MAP authoring: build, validate, render a GeoJSON lane map`;
+  map            MAP authoring: build, validate, render a GeoJSON lane map
+  cert           IEEE 1609.2 certificates: show, check, make-test-ca, issue (throwaway ones for labs)`;
 
 type Command = (argv: string[], io: Io) => Promise<number>;
 const COMMANDS: Record<string, Command> = {
@@ -41,6 +45,7 @@ const COMMANDS: Record<string, Command> = {
   encode: encodeCommand,
   codec: codecCommand,
   map: mapCommand,
+  cert: certCommand,
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
@@ -51,7 +56,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
   const run = COMMANDS[cmd];
   if (!run) {
-    io.err(`rsu: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
+    const near = suggest(cmd, Object.keys(COMMANDS));
+    io.err(`rsu: unknown command ${JSON.stringify(cmd)}${near ? ` (did you mean "${near}"?)` : ''}\n${USAGE}`);
     return 2;
   }
   try {

@@ -99,6 +99,18 @@ export interface SensorConfig {
   latencyMs: number;
   /** Detections farther than this from the sensor are rejected as absurd, meters. */
   maxRangeM: number;
+  /**
+   * Where this sensor's frames come from (`ADDR`, `ADDR:PORT`, `[IPv6]` or `[IPv6]:PORT`; TCP clients: the address
+   * only, their ports change). Frames carrying this sensor's id from anywhere else are dropped (`wrong_source`), so
+   * another local process cannot speak for the sensor. Unset: any source.
+   */
+  source?: SensorSource;
+}
+
+export interface SensorSource {
+  /** IP address, as the socket reports the peer. */
+  address: string;
+  port?: number;
 }
 
 export const INGEST_PROTOCOLS = ['udp', 'tcp'] as const;
@@ -172,10 +184,24 @@ export interface ImmediateForwardMessage {
   channel: number;
 }
 
+export const RADIO_HEADERS = ['none', 'wsmp', 'dsmp'] as const;
+/** Network header in front of each udp-raw message: none, IEEE 1609.3 WSMP v3, China DSMP (hw/radio/netlayer.ts). */
+export type RadioHeader = (typeof RADIO_HEADERS)[number];
+
 export interface RadioSection {
   mode: RadioMode;
-  /** Raw UPER bytes, one message per datagram, to HOST:PORT. */
-  udpRaw: { target: string };
+  /** Raw UPER bytes (or signed SPDUs), one message per datagram, to HOST:PORT. */
+  udpRaw: {
+    target: string;
+    /** Network header per datagram (default none); received datagrams are unwrapped by the same setting. */
+    header: RadioHeader;
+    /** PSID (WSMP) / AID (DSMP) per type, p-encoded as in immediateForward.messages; defaults: J2735 PSIDs or CSAE AIDs by message set. */
+    psids: Partial<Record<RadioMessageType, number>>;
+    /** WSMP N-Header elements, each optional: channel 0-200, transmit power dBm -128..127, data rate (500 kbit/s units). */
+    wsmp: { channel?: number; txPowerDbm?: number; dataRate?: number };
+    /** DSMP version octet (default 1). */
+    dsmpVersion: number;
+  };
   /** USDOT RSU Specification 4.1 immediate forward (text IFM over UDP). */
   immediateForward: {
     target: string;
@@ -282,6 +308,13 @@ export interface UplinkSection {
     /** always: fsync each record; interval: every fsyncIntervalMs; never: leave it to the OS. */
     fsync: 'always' | 'interval' | 'never';
     fsyncIntervalMs: number;
+  };
+  /** `rsu status` alarms (and exits 3) when a link is down or behind for longer than these. */
+  alarms: {
+    /** A broker link not connected for longer than this, s. */
+    linkDownS: number;
+    /** A link's oldest undelivered record older than this (the backlog is not draining), s. */
+    undeliveredS: number;
   };
 }
 

@@ -54,6 +54,7 @@ import {
   LOG_LEVELS,
   MESSAGE_SETS,
   RADIO_MESSAGE_TYPES,
+  RADIO_HEADERS,
   RADIO_MODES,
   SENSOR_KINDS,
   TIME_SOURCES,
@@ -83,6 +84,7 @@ import {
   type RsuConfig,
   type RsuSection,
   type SensorConfig,
+  type SensorSource,
   type SignalControllerConfig,
   type SnmpV3User,
   type SpatPhase,
@@ -201,6 +203,16 @@ const calibrationRef = obj<CalibrationRef>({
 
 const sensorId = str({ pattern: /^[A-Za-z0-9_.:-]{1,64}$/, patternText: 'a sensor id of 1-64 letters, digits, _ . : -' });
 
+// The peer a sensor's frames must come from: an IP address, with a port for UDP senders that keep theirs.
+const sensorSource = refine(str(), (v, path, ctx): SensorSource | undefined => {
+  const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(v) ?? (isIP(v) ? [v, v] : /^([^:\s]+):(\d{1,5})$/.exec(v));
+  const address = m?.[1];
+  const port = m?.[2] === undefined ? undefined : Number(m[2]);
+  if (!address || !isIP(address) || (port !== undefined && (port < 1 || port > 65535)))
+    return fail(ctx, path, `expected the sensor's IP address, ADDR:PORT or [IPv6]:PORT (its frames from anywhere else are dropped), got ${show(v)}`);
+  return port === undefined ? { address } : { address, port };
+}, 'an IP address or ADDR:PORT');
+
 const sensor = obj<SensorConfig>(
   {
     id: req(sensorId),
@@ -212,6 +224,7 @@ const sensor = obj<SensorConfig>(
     clockOffsetMs: def(num({ unit: 'ms', min: -86_400_000, max: 86_400_000 }), 0),
     latencyMs: def(ms(0, 10_000), 0),
     maxRangeM: def(num({ unit: 'meters', min: 0, minExclusive: true, max: 5000 }), 300),
+    source: opt(sensorSource),
   },
   (s, path, ctx) => {
     if (s.intrinsics && s.kind !== 'camera') fail(ctx, [...path, 'intrinsics'], `only cameras have intrinsics; this sensor is a ${s.kind}`);
@@ -336,7 +349,21 @@ const ifmMessage = obj<ImmediateForwardMessage>({
 
 const radioSection = obj<RadioSection>({
   mode: def(oneOf(RADIO_MODES), 'udp-raw'),
-  udpRaw: section(obj<RadioSection['udpRaw']>({ target: def(hostPort(), '127.0.0.1:15030') })),
+  udpRaw: section(
+    obj<RadioSection['udpRaw']>({
+      target: def(hostPort(), '127.0.0.1:15030'),
+      header: def(oneOf(RADIO_HEADERS), 'none'),
+      psids: def(record(psid, RADIO_MESSAGE_TYPES), {}),
+      wsmp: section(
+        obj<RadioSection['udpRaw']['wsmp']>({
+          channel: opt(num({ int: true, min: 0, max: 200 })),
+          txPowerDbm: opt(num({ int: true, min: -128, max: 127 })),
+          dataRate: opt(num({ int: true, min: 0, max: 255 })),
+        }),
+      ),
+      dsmpVersion: def(num({ int: true, min: 0, max: 255 }), 1),
+    }),
+  ),
   immediateForward: section(
     obj<RadioSection['immediateForward']>({
       target: def(hostPort(), '127.0.0.1:1516'),
@@ -561,6 +588,12 @@ const uplinkSection = obj<UplinkSection>({
       maxBytes: def(bytes({ min: 1024 * 1024 }), '128MiB'),
       fsync: def(oneOf(['always', 'interval', 'never'] as const), 'interval'),
       fsyncIntervalMs: def(num({ unit: 'ms', int: true, min: 10, max: 600_000 }), 200),
+    }),
+  ),
+  alarms: section(
+    obj<UplinkSection['alarms']>({
+      linkDownS: def(seconds(), 30),
+      undeliveredS: def(seconds(), 60),
     }),
   ),
 });

@@ -106,7 +106,14 @@ export async function runSimulation(opts: RunOptions): Promise<RunResult> {
   const endNs = Number.isFinite(durationS) ? startNs + BigInt(Math.round(durationS * 1e9)) : undefined;
   let nowNs = startNs;
   const wall0 = performance.now();
-  const wallStartMs = Date.now();
+  // Real time: simulated time is wall time from startMs on. The time spent building the scenario (its warm-up,
+  // seconds on a loaded machine) is skipped: the sensors' first frames are the ones due now, the scene steps over
+  // the gap, and no frame carries that delay (it made every frame arrive stale).
+  const wallStartMs = realtime ? startMs : Date.now();
+  if (realtime) {
+    const nowWallNs = BigInt(Date.now()) * 1_000_000n;
+    for (const s of sched) if (s.next < nowWallNs) s.next += ((nowWallNs - s.next + s.periodNs - 1n) / s.periodNs) * s.periodNs;
+  }
 
   while (!opts.signal?.aborted && sched.length) {
     let at = sched[0]!.next;

@@ -1,6 +1,7 @@
 // The live view's HTTP server: one static page (index.html, beside this module) and a Server-Sent-Events stream
 // with the lane map (once, and again when an attached view reaches a restarted daemon) and, at 5-10 Hz, the
-// link to the daemon, signal states with countdowns, road users, RSI events, message rates and alarms, all built
+// link to the daemon, signal states with countdowns, road users, RSI events, message rates, alarms and the health of
+// sensors, time, uplink links (and signing, once the daemon reports it), all built
 // from what the daemon broadcasts (state.ts). The daemon runs in this process or is attached over its status
 // socket (source.ts).
 //
@@ -19,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import type { LaneMap } from '../map/index.js';
 import { defaultSocketPath } from '../status.js';
 import { localViewSource, type DaemonInfo, type LocalDaemon, type ViewSource, type ViewStatus } from './source.js';
-import { ViewState, type ViewFrame, type ViewMap } from './state.js';
+import { healthOf, ViewState, type ViewFrame, type ViewMap } from './state.js';
 
 export type { ViewSource } from './source.js';
 
@@ -147,6 +148,7 @@ export async function serveView(src: ViewSource | LocalDaemon, opts: ViewServerO
       perception: st ? { mode: per.mode, confirmedTracks: per.confirmedTracks } : undefined,
       alarms: st?.alarms ?? [],
       recentErrors: st?.recentErrors.slice(-5) ?? [],
+      ...(st ? { health: healthOf(st) } : {}),
     };
   };
 

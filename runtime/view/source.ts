@@ -7,10 +7,11 @@
 // once a second and every SPAT, RSM/PSM and RSI it sends. When the daemon stops, the view says so and tries again
 // every second; a daemon that comes back (restarted, maybe with another config) is attached afresh.
 import { createConnection, type Socket } from 'node:net';
+import { dirname } from 'node:path';
 import type { RsuConfig } from '../config/types.js';
 import type { DaemonStatus } from '../daemon.js';
 import { loadLaneMap, type LaneMap } from '../map/index.js';
-import { describeSocketError, lineReader, type TailEvent } from '../status.js';
+import { checkSocketDir, describeSocketError, lineReader, type TailEvent } from '../status.js';
 import { viewMapOf, type ViewLink, type ViewMap } from './state.js';
 import { isPlainObject as isObj } from '../config/schema.js';
 
@@ -33,8 +34,12 @@ export interface DaemonInfo {
   map: ViewMap | null;
 }
 
-/** What the view uses of the daemon's status. */
-export type ViewStatus = Pick<DaemonStatus, 'rsuId' | 'messageSet' | 'uptimeS' | 'perception' | 'messages' | 'alarms' | 'recentErrors'>;
+/**
+ * What the view uses of the daemon's status. The health parts may be missing (an older daemon attached over the
+ * socket) and are read defensively (state.ts healthOf); `security` is what a daemon that signs will report.
+ */
+export type ViewStatus = Pick<DaemonStatus, 'rsuId' | 'messageSet' | 'uptimeS' | 'perception' | 'messages' | 'alarms' | 'recentErrors'> &
+  Partial<Pick<DaemonStatus, 'time' | 'sensors' | 'sensorHealth' | 'uplink'>> & { security?: unknown };
 
 /** The view's data: the daemon's info and status, the messages it sends, and the link to it. */
 export interface ViewSource {
@@ -155,6 +160,11 @@ export async function attachView(socketPath: string, opts: AttachOptions = {}): 
   /** One connection: resolves with the daemon's info, or rejects saying why there is none. */
   const connect = () =>
     new Promise<DaemonInfo>((resolve, reject) => {
+      try {
+        checkSocketDir(dirname(socketPath));
+      } catch (e) {
+        return reject(e);
+      }
       const sock = createConnection(socketPath);
       let attached = false;
       let lastLineMs = Date.now();

@@ -6,6 +6,7 @@
 import { EnuFrame, type LaneMap } from '../map/index.js';
 import type { TailEvent } from '../status.js';
 import { isPlainObject as isObj } from '../config/schema.js';
+import { CODE_TABLE, OTHER_KNOWN_CODES, type CodeFamily, type EventKind } from '../apps/events/codes.js';
 
 /** The lane map as the page draws it: ENU metres, x east, y north. */
 export interface ViewMap {
@@ -54,15 +55,30 @@ export interface ViewTrack {
   widthM: number;
 }
 
+/** A stretch of road an event or sign applies to (RSI referencePaths, TIM path regions): ENU metres. */
+export interface ViewPath {
+  points: [number, number][];
+  /** Half its width: the RSI pathRadius, half the TIM laneWidth. */
+  halfWidthM: number;
+}
+
 export interface ViewEvent {
   kind: 'event' | 'sign';
   id: number;
   /** Event type (GB/T 29100), sign type (GB 5768.2) or ITIS code (J2735 TIM). */
   type: number;
+  /** What the code means in the project's code table (queue, road-works, speed-limit, ...), when it is one of them. */
+  what?: EventKind;
+  /** The code's name in its standard, when the code table knows it. */
+  typeName?: string;
   x: number;
   y: number;
   radiusM: number;
+  /** The stretches of road it applies to (a queue: the queued part of its lanes); [] when it states none. */
+  paths: ViewPath[];
   description?: string;
+  /** A speed-limit sign's limit, read from its text ("... 50 km/h"). */
+  speedLimitKmh?: number;
   priority?: number;
 }
 
@@ -97,6 +113,8 @@ export interface ViewFrame {
   perception?: { mode?: string; confirmedTracks?: number };
   alarms: string[];
   recentErrors: { at: string; msg: string }[];
+  /** Sensors, time, uplink links and signing as the daemon's status reports them; undefined while not connected. */
+  health?: ViewHealth;
 }
 
 type Obj = Record<string, unknown>;
@@ -336,29 +354,77 @@ export function parsePsm(frame: unknown, enu: EnuFrame): ViewTrack[] | undefined
 
 // ----------------------------------------------------------------------------------------------------------- RSI
 
+/** What a type code means: the code table's kind and the code's name (codes.ts), as far as it knows the code. */
+export function codeMeaning(family: CodeFamily, code: number): { what?: EventKind; typeName?: string } {
+  for (const e of CODE_TABLE) {
+    const v = family === 'itis' ? e.itis : family === 'gb5768' ? e.gb5768 : e.gbt29100;
+    if (v && v.code === code) return { what: e.kind, typeName: v.name };
+  }
+  const other = OTHER_KNOWN_CODES[family].find((c) => c.code === code);
+  return other ? { typeName: other.name } : {};
+}
+
+/**
+ * A TIM's text items as one text. The sender splits a description into ITIS text phrases (16 characters at most),
+ * so they are joined with spaces; a leading phrase the rest repeats (a speed-limit sign's "50 km/h" item before
+ * its description "speed limit 50 km/h") is shown once.
+ */
+export function joinTexts(texts: readonly string[]): string | undefined {
+  const ts = texts.map((t) => t.trim()).filter(Boolean);
+  if (!ts.length) return undefined;
+  const rest = ts.slice(1).join(' ');
+  return ts.length > 1 && rest.toLowerCase().includes(ts[0]!.toLowerCase()) ? rest : ts.join(' ');
+}
+
+const limitOf = (what: EventKind | undefined, text: string | undefined): number | undefined => {
+  const m = what === 'speed-limit' && text ? /(\d{1,3})\s*km\/h/i.exec(text) : null;
+  return m ? Number(m[1]) : undefined;
+};
+
 /** Events and signs from an RSI (CSAE rsiFrame) or a TIM (J2735 messageId 31). */
 export function parseRsi(frame: unknown, enu: EnuFrame): ViewEvent[] | undefined {
   if (!isObj(frame)) return undefined;
-  const at = (ll: { lat: number; lon: number }) => {
+  const xy = (ll: { lat: number; lon: number }): [number, number] => {
     const e = enu.toEnu(ll.lat, ll.lon);
-    return { x: Math.round(e.x * 100) / 100, y: Math.round(e.y * 100) / 100 };
+    return [Math.round(e.x * 100) / 100, Math.round(e.y * 100) / 100];
+  };
+  const at = (ll: { lat: number; lon: number }) => {
+    const [x, y] = xy(ll);
+    return { x, y };
   };
   const prio = (v: unknown) => (typeof v === 'string' && /^[0-9a-f]{2}$/i.test(v) ? parseInt(v, 16) >> 5 : num(v));
   const text = (d: unknown) => (isObj(d) && typeof d.textString === 'string' ? d.textString : undefined);
   if (isObj(frame.rsiFrame)) {
     const rsi = frame.rsiFrame;
+    // ReferencePathList: points are PositionOffsetLLV from the RSI's refPos; pathRadius in 0.1 m.
+    const paths = (list: unknown): ViewPath[] =>
+      arr(list)
+        .filter(isObj)
+        .map((p) => ({
+          points: arr(p.activePath)
+            .map((q) => latLonOf(q, rsi.refPos))
+            .filter((q): q is { lat: number; lon: number } => q !== undefined)
+            .map(xy),
+          halfWidthM: (num(p.pathRadius) ?? 0) / 10,
+        }))
+        .filter((p) => p.points.length >= 2);
     const out: ViewEvent[] = [];
     for (const r of arr(rsi.rtes)) {
       if (!isObj(r)) continue;
       const ll = latLonOf(r.eventPos, rsi.refPos);
       if (!ll) continue;
-      out.push({ kind: 'event', id: num(r.rteId) ?? 0, type: num(r.eventType) ?? 0, ...at(ll), radiusM: (num(r.eventRadius) ?? 0) / 10, description: text(r.description), priority: prio(r.priority) });
+      const type = num(r.eventType) ?? 0;
+      out.push({ kind: 'event', id: num(r.rteId) ?? 0, type, ...codeMeaning('gbt29100', type), ...at(ll), radiusM: (num(r.eventRadius) ?? 0) / 10, paths: paths(r.referencePaths), description: text(r.description), priority: prio(r.priority) });
     }
     for (const r of arr(rsi.rtss)) {
       if (!isObj(r)) continue;
       const ll = latLonOf(r.signPos, rsi.refPos);
       if (!ll) continue;
-      out.push({ kind: 'sign', id: num(r.rtsId) ?? 0, type: num(r.signType) ?? 0, ...at(ll), radiusM: 0, description: text(r.description), priority: prio(r.priority) });
+      const type = num(r.signType) ?? 0;
+      const meaning = codeMeaning('gb5768', type);
+      const description = text(r.description);
+      const limit = limitOf(meaning.what, description);
+      out.push({ kind: 'sign', id: num(r.rtsId) ?? 0, type, ...meaning, ...at(ll), radiusM: 0, paths: paths(r.referencePaths), description, ...(limit !== undefined ? { speedLimitKmh: limit } : {}), priority: prio(r.priority) });
     }
     return out;
   }
@@ -368,7 +434,8 @@ export function parseRsi(frame: unknown, enu: EnuFrame): ViewEvent[] | undefined
     let k = 0;
     for (const f of arr(frame.value.dataFrames)) {
       if (!isObj(f)) continue;
-      const region = arr(f.regions).find(isObj);
+      const regions = arr(f.regions).filter(isObj);
+      const region = regions[0];
       const geom = isObj(region) && isObj(region.description) && isObj(region.description.geometry) ? region.description.geometry : undefined;
       const circle = geom && isObj(geom.circle) ? geom.circle : undefined;
       const sign = isObj(f.msgId) && isObj(f.msgId.roadSignID) ? f.msgId.roadSignID : undefined;
@@ -378,15 +445,207 @@ export function parseRsi(frame: unknown, enu: EnuFrame): ViewEvent[] | undefined
       const items = isObj(f.content) ? arr(f.content.advisory ?? f.content.workZone ?? f.content.genericSign ?? f.content.speedLimit ?? f.content.exitService) : [];
       const codes = items.filter(isObj).map((i) => (isObj(i.item) ? i.item : {}));
       const itis = codes.map((c) => num(c.itis)).find((c) => c !== undefined);
-      const txt = codes.map((c) => c.text).find((c): c is string => typeof c === 'string');
+      const description = joinTexts(codes.map((c) => c.text).filter((c): c is string => typeof c === 'string'));
       const radius = circle ? (num(circle.radius) ?? 0) * (circle.units === 'kilometer' ? 1000 : 1) : 0;
       const id = k === 0 && packet.length >= 18 ? parseInt(packet.slice(16, 18), 16) : k;
-      out.push({ kind: 'event', id, type: itis ?? 0, ...at(ll), radiusM: radius, description: txt, priority: num(f.priority) });
+      const type = itis ?? 0;
+      const meaning = codeMeaning('itis', type);
+      const limit = limitOf(meaning.what, description);
+      out.push({
+        kind: f.frameType === 'roadSignage' ? 'sign' : 'event',
+        id,
+        type,
+        ...meaning,
+        ...at(ll),
+        radiusM: radius,
+        paths: regions.slice(1).map((r) => timPath(r, xy)).filter((p): p is ViewPath => p !== undefined),
+        description,
+        ...(limit !== undefined ? { speedLimitKmh: limit } : {}),
+        priority: num(f.priority),
+      });
       k++;
     }
     return out;
   }
   return undefined;
+}
+
+/** A TIM GeographicalPath region (anchor, node-LL steps each from the previous point, laneWidth in cm) as a ViewPath. */
+function timPath(region: Obj, xy: (ll: { lat: number; lon: number }) => [number, number]): ViewPath | undefined {
+  const anchor = latLonOf(undefined, region.anchor);
+  const d = isObj(region.description) && isObj(region.description.path) ? region.description.path : undefined;
+  const ll = d && isObj(d.offset) && isObj(d.offset.ll) ? d.offset.ll : undefined;
+  if (!anchor || !ll) return undefined;
+  let lat = Math.round(anchor.lat * 1e7);
+  let lon = Math.round(anchor.lon * 1e7);
+  const points: [number, number][] = [];
+  for (const n of arr(ll.nodes)) {
+    const [alt, v] = isObj(n) && isObj(n.delta) ? (Object.entries(n.delta)[0] ?? []) : [];
+    if (!isObj(v) || num(v.lat) === undefined || num(v.lon) === undefined) return undefined;
+    if (alt === 'node-LatLon') [lat, lon] = [num(v.lat)!, num(v.lon)!];
+    else [lat, lon] = [lat + num(v.lat)!, lon + num(v.lon)!];
+    points.push(xy({ lat: lat / 1e7, lon: lon / 1e7 }));
+  }
+  return points.length >= 2 ? { points, halfWidthM: (num(region.laneWidth) ?? 0) / 200 } : undefined;
+}
+
+// ------------------------------------------------------------------------------------------------------- health
+
+/** A sensor as the panel shows it: the daemon's judgement (status.sensorHealth) and its frames (status.sensors). */
+export interface ViewSensor {
+  id: string;
+  kind?: string;
+  /**
+   * unhealthy: the daemon judges it so (its detections dropped); silent: no accepted frame for longer than
+   * SENSOR_SILENT_MS (or none yet); ok; unknown: the daemon reports neither.
+   */
+  state: 'ok' | 'unhealthy' | 'silent' | 'unknown';
+  /** Over the daemon's last 10 s: detections, and the share perception dropped. */
+  detections?: number;
+  droppedPct?: number;
+  mainReason?: string;
+  frameRateHz?: number;
+  lastFrameAgeMs: number | null;
+}
+
+/** A sensor with no accepted frame for this long is silent: the daemon's default perception staleness (1 s). */
+export const SENSOR_SILENT_MS = 1000;
+
+export interface ViewTime {
+  source: string;
+  connected: boolean;
+  /** False while the clock is known to be off by more than the bound (SPAT and RSM withheld). */
+  trusted: boolean;
+  /** System clock minus GNSS time, ms; null: unknown. */
+  offsetMs: number | null;
+  boundMs?: number;
+  reason?: string;
+  fix?: string;
+  satellites?: { visible: number; used: number };
+  lastMessageAgeMs: number | null;
+}
+
+export interface ViewUplinkLink {
+  link: string;
+  state: string;
+  connected: boolean;
+  sinceMs?: number;
+  backlog?: number;
+  oldestUndeliveredS: number | null;
+  deliveredPerS?: number;
+  errors?: number;
+  lastError?: string;
+}
+
+export interface ViewSigning {
+  /** 'off' (messages go out unsigned), 'on', or what the daemon says. */
+  state: string;
+  certificate?: { usable?: boolean; daysToExpiry?: number; validUntilMs?: number; hashedId8?: string; problems: string[] };
+}
+
+export interface ViewHealth {
+  sensors: ViewSensor[];
+  time?: ViewTime;
+  /** Per link; [] when the daemon runs without an uplink. */
+  uplink?: ViewUplinkLink[];
+  /** Only when the daemon's status says anything about signing (status.security). */
+  signing?: ViewSigning;
+  /** What this daemon's status does not report (an older daemon): the panel says so rather than guessing. */
+  notReported: string[];
+}
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/**
+ * The health panels from a daemon's status, read defensively: an older daemon (or one attached over the socket)
+ * may lack any part. Signing is read from `status.security` ({ signing: boolean | string, certificate?: the
+ * certificate store's status }) when present; no daemon reports it yet, and then there is no signing panel.
+ */
+export function healthOf(status: unknown): ViewHealth {
+  const st: Obj = isObj(status) ? status : {};
+  const notReported: string[] = [];
+  // Sensors: the ingest's per-sensor stats and the daemon's judgement of each.
+  const ingest = isObj(st.sensors) && isObj(st.sensors.sensors) ? st.sensors.sensors : undefined;
+  const judged = isObj(st.sensorHealth) ? st.sensorHealth : undefined;
+  if (!ingest) notReported.push('sensor frames');
+  if (!judged) notReported.push('sensor health');
+  const ids = [...new Set([...Object.keys(ingest ?? {}), ...Object.keys(judged ?? {})])].sort();
+  const sensors = ids.map((id): ViewSensor => {
+    const f = ingest && isObj(ingest[id]) ? (ingest[id] as Obj) : undefined;
+    const h = judged && isObj(judged[id]) ? (judged[id] as Obj) : undefined;
+    const age = f ? (num(f.lastFrameAgeMs) ?? null) : null;
+    const state: ViewSensor['state'] =
+      h?.healthy === false ? 'unhealthy' : f && (age === null || age > SENSOR_SILENT_MS) ? 'silent' : h?.healthy === true || f ? 'ok' : 'unknown';
+    return {
+      id,
+      kind: str(f?.kind),
+      state,
+      detections: num(h?.detections),
+      droppedPct: num(h?.droppedPct),
+      mainReason: str(h?.mainReason),
+      frameRateHz: num(f?.frameRateHz),
+      lastFrameAgeMs: age,
+    };
+  });
+  // Time: hw/gnss TimeHealthSnapshot.
+  let time: ViewTime | undefined;
+  if (isObj(st.time) && typeof st.time.source === 'string') {
+    const t = st.time;
+    const clock = isObj(t.clock) ? t.clock : {};
+    const sats = isObj(t.satellites) && num(t.satellites.visible) !== undefined && num(t.satellites.used) !== undefined ? { visible: num(t.satellites.visible)!, used: num(t.satellites.used)! } : undefined;
+    time = {
+      source: t.source as string,
+      connected: t.connected !== false,
+      trusted: clock.trusted !== false,
+      offsetMs: num(t.offsetMs) ?? null,
+      boundMs: num(clock.boundMs),
+      reason: str(clock.reason),
+      fix: str(t.fix),
+      ...(sats ? { satellites: sats } : {}),
+      lastMessageAgeMs: num(t.lastMessageAgeMs) ?? null,
+    };
+  } else notReported.push('time source');
+  // Uplink: runtime/uplink/health.ts LinkHealth per link; no `uplink` at all: the daemon runs without one.
+  let uplink: ViewUplinkLink[] | undefined = [];
+  if (isObj(st.uplink)) {
+    if (Array.isArray(st.uplink.links))
+      uplink = st.uplink.links.filter(isObj).map((l) => ({
+        link: str(l.link) ?? '?',
+        state: str(l.state) ?? (l.connected ? 'up' : 'down'),
+        connected: l.connected === true,
+        sinceMs: num(l.sinceMs),
+        backlog: num(l.backlog),
+        oldestUndeliveredS: num(l.oldestUndeliveredS) ?? null,
+        deliveredPerS: num(l.deliveredPerS),
+        errors: num(l.errors),
+        lastError: str(l.lastError) || undefined,
+      }));
+    else {
+      uplink = undefined;
+      notReported.push('uplink links');
+    }
+  }
+  // Signing: only what the status states.
+  let signing: ViewSigning | undefined;
+  if (isObj(st.security)) {
+    const s = st.security;
+    const c = isObj(s.certificate) ? s.certificate : undefined;
+    signing = {
+      state: s.signing === false ? 'off' : s.signing === true ? 'on' : (str(s.signing) ?? 'unknown'),
+      ...(c
+        ? {
+            certificate: {
+              usable: typeof c.usable === 'boolean' ? c.usable : undefined,
+              daysToExpiry: num(c.daysToExpiry),
+              validUntilMs: num(c.validUntilMs),
+              hashedId8: str(c.hashedId8),
+              problems: arr(c.problems).map((p) => (isObj(p) ? (str(p.message) ?? str(p.code) ?? '') : String(p))).filter(Boolean),
+            },
+          }
+        : {}),
+    };
+  }
+  return { sensors, ...(time ? { time } : {}), ...(uplink ? { uplink } : {}), ...(signing ? { signing } : {}), notReported };
 }
 
 // --------------------------------------------------------------------------------------------------- aggregation
