@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { loadMessageSet, type MessageSet as Codec } from '../codecs/index.js';
 import { startTimeSource, type TimeSourceHandle } from '../hw/gnss/index.js';
 import { radioRxFromConfig, radioTxFromConfig, type RadioRx, type RadioTx } from '../hw/radio/index.js';
+import { senderOf, type Sender } from '../hw/radio/sender.js';
 import { SensorIngest, ingestOptionsFromConfig, type BoundListener } from '../hw/sensors/index.js';
 import { SimulatedController } from '../hw/signal/simulated.js';
 import { TscbmController } from '../hw/signal/tscbm.js';
@@ -26,6 +27,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { readPassword } from './config/secrets.js';
 import { outputAlarms, SensorDropWatch, sensorAlarms, TotalsWindow, uplinkAlarms, type SensorHealth } from './health.js';
 import { Metrics } from './metrics.js';
+import { registerUplinkMetrics } from './metrics-uplink.js';
 import { createPerception, type PerceptionStage, type PerceptionStats } from './perception/index.js';
 import { Scheduler, type Outgoing } from './scheduler.js';
 import { defaultSocketPath, serveStatus, type RecordEvent, type StatusServerStats, type TailEvent } from './status.js';
@@ -350,7 +352,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           ? {
               brokers: u.kafka.brokers.join(','),
               clientId: u.kafka.clientId,
-              topics: Object.fromEntries(MESSAGE_TYPES.map((t) => [t, `${u.kafka.topicPrefix}.${t}.up`])),
+              topics: Object.fromEntries([...MESSAGE_TYPES, 'rx'].map((t) => [t, `${u.kafka.topicPrefix}.${t}.up`])),
               librdkafka: () => kafkaProperties(u.kafka),
             }
           : undefined,
@@ -392,11 +394,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       closers.push(() => uplink!.close());
     }
 
-    const submit = (type: MessageType, bytes: Uint8Array, atMs: number) => {
+    // `received`: a message heard on the radio, for the uplink's rx topic with its sender (never as ours)
+    const submit = (type: MessageType, bytes: Uint8Array, atMs: number, received?: Sender) => {
       if (!uplink) return;
-      const r = uplink.submit({ type, uper: bytes, captureTimeMs: Math.round(atMs) });
+      const r = uplink.submit({
+        type,
+        uper: bytes,
+        captureTimeMs: Math.round(atMs),
+        ...(received ? { received: { senderId: received.senderId }, summary: received.summary } : {}),
+      });
+      // a refusal is counted (rsu_spool_dropped_records_total) and logged, rate-limited, by the uplink
       if (r.ok) metrics.messages.inc({ type, path: 'spooled' });
-      else log.warn(`uplink refused a ${type}: ${r.error}`);
     };
     const tail = (e: TailEvent) => {
       for (const fn of tails) fn(e);
@@ -431,7 +439,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         }
         metrics.messages.inc({ type: m.type, path: 'radio_rx' });
         rates.rx.add(m.type, Date.now());
-        submit(m.type, m.bytes, m.receivedAt);
+        submit(m.type, m.bytes, m.receivedAt, senderOf(m.type, m.value));
         if (tails.size) tail({ dir: 'rx', type: m.type, atMs: m.receivedAt, value: m.value });
         if (records.size) record({ t: m.receivedAt, kind: 'radio', data: Buffer.from(m.bytes).toString('base64') });
       });
@@ -610,7 +618,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       metrics.gauge('rsu_uplink_backlog_records', 'Records the link has not delivered yet (in the spool)', by((l) => l.backlog), 'link');
       metrics.gauge('rsu_uplink_oldest_undelivered_seconds', 'Age of the oldest record the link has not delivered (absent when none waits)', by((l) => l.oldestUndeliveredS), 'link');
       metrics.counter('rsu_uplink_errors_total', 'Connection failures, lost connections and failed deliveries, per link', by((l) => l.errors), 'link');
-      metrics.counter('rsu_spool_dropped_records_total', 'Uplink records dropped because the spool was full', () => uplink!.stats().spool.droppedRecords);
+      // rsu_spool_dropped_records_total{reason} and the spool's other counters
+      registerUplinkMetrics(metrics, uplink);
     }
     if (signals) metrics.gauge('rsu_signal_controller_connected', 'The signal controller has a current state (1) or not (0)', () => (signals.health().connected ? 1 : 0));
     metrics.gauge('rsu_alarms', 'Alarms active (rsu status lists them)', () => status().alarms.length);
@@ -660,6 +669,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const why = sh.lastUpdateAgeMs === undefined ? 'no state received yet' : `last state ${Math.round(sh.lastUpdateAgeMs)} ms ago`;
         alarms.push(`${SIGNAL_SILENT_ALARM} (${sh.source}: ${why}${sh.lastError ? `; last error: ${sh.lastError.message}` : ''})`);
       }
+      if (uplink) alarms.push(...uplink.alarms(now));
       return {
         rsuId: cfg.rsu.id,
         messageSet: cfg.messageSet,
