@@ -8,6 +8,7 @@ import pino, { type Logger } from 'pino';
 import { loadMessageSet, type MessageSet as Codec } from '../codecs/index.js';
 import { startTimeSource, type TimeSourceHandle } from '../hw/gnss/index.js';
 import { radioRxFromConfig, radioTxFromConfig, type RadioRx, type RadioTx } from '../hw/radio/index.js';
+import { senderOf, type Sender } from '../hw/radio/sender.js';
 import { SensorIngest, ingestOptionsFromConfig, type BoundListener } from '../hw/sensors/index.js';
 import { SimulatedController } from '../hw/signal/simulated.js';
 import { TscbmController } from '../hw/signal/tscbm.js';
@@ -26,10 +27,12 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { readPassword } from './config/secrets.js';
 import { outputAlarms, SensorDropWatch, sensorAlarms, TotalsWindow, uplinkAlarms, type SensorHealth } from './health.js';
 import { Metrics } from './metrics.js';
+import { registerUplinkMetrics } from './metrics-uplink.js';
 import { createPerception, type PerceptionStage, type PerceptionStats } from './perception/index.js';
 import { Scheduler, type Outgoing } from './scheduler.js';
 import { defaultSocketPath, serveStatus, type RecordEvent, type StatusServerStats, type TailEvent } from './status.js';
 import { Uplink, type LinkHealth } from './uplink/index.js';
+import { buildInfo, softwareVersion, type BuildInfo } from './version.js';
 import { daemonInfo, type DaemonInfo } from './view/source.js';
 
 export interface DaemonOptions {
@@ -92,6 +95,8 @@ export interface DaemonStatus {
   statusSocket?: StatusServerStats;
   alarms: string[];
   recentErrors: { at: string; msg: string }[];
+  /** What is running: package version, commit, Node, message sets, codec compiler, the model's SHA-256. */
+  build: BuildInfo;
 }
 
 /** Messages per second over a sliding window, per type. */
@@ -278,6 +283,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     });
   const startedMs = Date.now();
   const metrics = new Metrics();
+  const build = buildInfo(cfg.perception.model || undefined);
   const closers: (() => Promise<void> | void)[] = [];
   const tails = new Set<(e: TailEvent) => void>();
   const records = new Set<(e: RecordEvent) => void>();
@@ -332,6 +338,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
               protocolVersion: u.mqtt.version === 5 && !u.mqtt.embeddedBroker ? 5 : 4,
               clientId: u.mqtt.clientId,
               topicPrefix: u.mqtt.topicPrefix,
+              softwareVersion: softwareVersion(build),
               tls: u.mqtt.tls ? { caFile: u.mqtt.tls.ca, certFile: u.mqtt.tls.cert, keyFile: u.mqtt.tls.key } : undefined,
               ...(embedded
                 ? { username: embedded.credentials.username, password: embedded.credentials.password }
@@ -345,7 +352,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
           ? {
               brokers: u.kafka.brokers.join(','),
               clientId: u.kafka.clientId,
-              topics: Object.fromEntries(MESSAGE_TYPES.map((t) => [t, `${u.kafka.topicPrefix}.${t}.up`])),
+              topics: Object.fromEntries([...MESSAGE_TYPES, 'rx'].map((t) => [t, `${u.kafka.topicPrefix}.${t}.up`])),
               librdkafka: () => kafkaProperties(u.kafka),
             }
           : undefined,
@@ -387,11 +394,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       closers.push(() => uplink!.close());
     }
 
-    const submit = (type: MessageType, bytes: Uint8Array, atMs: number) => {
+    // `received`: a message heard on the radio, for the uplink's rx topic with its sender (never as ours)
+    const submit = (type: MessageType, bytes: Uint8Array, atMs: number, received?: Sender) => {
       if (!uplink) return;
-      const r = uplink.submit({ type, uper: bytes, captureTimeMs: Math.round(atMs) });
+      const r = uplink.submit({
+        type,
+        uper: bytes,
+        captureTimeMs: Math.round(atMs),
+        ...(received ? { received: { senderId: received.senderId }, summary: received.summary } : {}),
+      });
+      // a refusal is counted (rsu_spool_dropped_records_total) and logged, rate-limited, by the uplink
       if (r.ok) metrics.messages.inc({ type, path: 'spooled' });
-      else log.warn(`uplink refused a ${type}: ${r.error}`);
     };
     const tail = (e: TailEvent) => {
       for (const fn of tails) fn(e);
@@ -426,7 +439,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         }
         metrics.messages.inc({ type: m.type, path: 'radio_rx' });
         rates.rx.add(m.type, Date.now());
-        submit(m.type, m.bytes, m.receivedAt);
+        submit(m.type, m.bytes, m.receivedAt, senderOf(m.type, m.value));
         if (tails.size) tail({ dir: 'rx', type: m.type, atMs: m.receivedAt, value: m.value });
         if (records.size) record({ t: m.receivedAt, kind: 'radio', data: Buffer.from(m.bytes).toString('base64') });
       });
@@ -566,6 +579,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     closers.push(() => clearInterval(healthTimer));
 
     // Metrics read the components when scraped.
+    metrics.info('rsu_build_info', 'What is running: package version, git commit, Node, codec compiler, fusion model SHA-256 (always 1)', {
+      version: build.version,
+      commit: build.commit ?? '',
+      node: build.node,
+      message_sets: build.messageSets.join(','),
+      codec_compiler: build.codecCompiler,
+      model_sha256: 'sha256' in build.model ? build.model.sha256 : '',
+    });
     metrics.gauge('rsu_perception_fusion_fallback', 'The learned fusion runs rule-based because its model could not be loaded (1) or not (0)', () => (perception.mode.includes('fallback') ? 1 : 0));
     metrics.gauge('rsu_tracks', 'Confirmed tracks', () => (perception.stats() as { confirmedTracks?: number }).confirmedTracks ?? 0);
     // Every configured sensor has its age series; +Inf until its first frame (an alert on the age fires).
@@ -597,7 +618,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       metrics.gauge('rsu_uplink_backlog_records', 'Records the link has not delivered yet (in the spool)', by((l) => l.backlog), 'link');
       metrics.gauge('rsu_uplink_oldest_undelivered_seconds', 'Age of the oldest record the link has not delivered (absent when none waits)', by((l) => l.oldestUndeliveredS), 'link');
       metrics.counter('rsu_uplink_errors_total', 'Connection failures, lost connections and failed deliveries, per link', by((l) => l.errors), 'link');
-      metrics.counter('rsu_spool_dropped_records_total', 'Uplink records dropped because the spool was full', () => uplink!.stats().spool.droppedRecords);
+      // rsu_spool_dropped_records_total{reason} and the spool's other counters
+      registerUplinkMetrics(metrics, uplink);
     }
     if (signals) metrics.gauge('rsu_signal_controller_connected', 'The signal controller has a current state (1) or not (0)', () => (signals.health().connected ? 1 : 0));
     metrics.gauge('rsu_alarms', 'Alarms active (rsu status lists them)', () => status().alarms.length);
@@ -647,6 +669,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const why = sh.lastUpdateAgeMs === undefined ? 'no state received yet' : `last state ${Math.round(sh.lastUpdateAgeMs)} ms ago`;
         alarms.push(`${SIGNAL_SILENT_ALARM} (${sh.source}: ${why}${sh.lastError ? `; last error: ${sh.lastError.message}` : ''})`);
       }
+      if (uplink) alarms.push(...uplink.alarms(now));
       return {
         rsuId: cfg.rsu.id,
         messageSet: cfg.messageSet,
@@ -670,6 +693,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         sensorHealth,
         statusSocket: statusSocket?.stats(),
         alarms,
+        build,
         recentErrors: [...recentErrors],
       };
     };

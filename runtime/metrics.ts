@@ -88,6 +88,11 @@ export class Metrics {
     };
   }
 
+  /** An info metric: constant 1 with the given labels (Prometheus' `*_info` convention, e.g. rsu_build_info). */
+  info(name: string, help: string, labels: Record<string, string>): void {
+    new Gauge({ name, help, labelNames: Object.keys(labels), registers: [this.registry] }).set(labels, 1);
+  }
+
   /** Serve /metrics on host:port (port 0: any free port). Resolves with the bound port. */
   async serve(host: string, port: number): Promise<{ port: number; close: () => Promise<void> }> {
     const server: Server = createServer(async (req, res) => {

@@ -128,8 +128,9 @@ t.test('detections in, V2X messages out on the radio and the uplink', async (t) 
   t.ok(spats.every((c, i) => i === 0 || c === (spats[i - 1]! + 1) % 128), 'SPAT msgCnt counts up by one, wrapping at 127');
 
   const types = new Set(uplink.map((u) => u.topic.split('/').at(-2)));
-  t.ok(['spat', 'map', 'rsm', 'rsi', 'bsm'].every((x) => types.has(x)), `uplink topics: ${[...types].join(', ')}`);
-  t.ok(uplink.filter((u) => u.topic.endsWith('/bsm/up')).length === 2, 'the received BSMs went to the uplink once each');
+  t.ok(['spat', 'map', 'rsm', 'rsi', 'rx'].every((x) => types.has(x)), `uplink topics: ${[...types].join(', ')}`);
+  t.ok(uplink.filter((u) => u.topic.endsWith('/rx/up') && u.type === 'bsm').length === 2, 'the received BSMs went to the uplink (rx) once each');
+  t.notOk(types.has('bsm'), 'nothing received goes to a topic of what the RSU sends');
 
   const st = (await request(socketPath, { cmd: 'status' })) as any;
   t.equal(st.rsuId, 'E2E01');

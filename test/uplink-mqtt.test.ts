@@ -149,7 +149,7 @@ t.test('downlinks: valid ones applied and acked, bad ones rejected with a reason
     { topic: `${base}/rsi/down`, payload: dl({ msgId: 'boom', payload: Buffer.from([0xef]) }), expect: /validation failed: validator exploded/ },
     { topic: `${base}/rsi/down`, payload: dl({ msgId: 'applyfail', payload: Buffer.from([0xaa]) }), expect: /apply failed: radio queue full/ },
     { topic: `${base}/config/down`, payload: dl({ msgId: 'cfg-1', contentType: 'application/yaml' }), expect: /no config downlink handler/ },
-    { topic: `${base}/config/down`, payload: randomBytes(70 * 1024), expect: /exceeds the limit/ },
+    { topic: `${base}/config/down`, payload: randomBytes(66 * 1024), expect: /exceeds the limit/ },
   ];
   // random bytes and truncations of a valid message
   for (let i = 0; i < 40; i++) cases.push({ topic: `${base}/${i % 2 ? 'rsi' : 'config'}/down`, payload: randomBytes(1 + (i * 37) % 300), expect: /./ });

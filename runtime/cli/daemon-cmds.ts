@@ -19,6 +19,7 @@ import { deploymentIssues } from './deploy-checks.js';
 import { subcommand, UsageError, type Io } from './io.js';
 import { clock, paint, table, useColor } from './term.js';
 import type { LinkHealth } from '../uplink/index.js';
+import { softwareVersion } from '../version.js';
 
 export function configFrom(file: string | undefined, std: string | undefined, io: Io): RsuConfig {
   let cfg: RsuConfig;
@@ -130,6 +131,7 @@ export function renderStatus(st: DaemonStatus, color: boolean): string {
   const p = paint(color);
   const lines: string[] = [];
   lines.push(`${p.bold(`RSU ${st.rsuId}`)}  ${st.messageSet}  up ${st.uptimeS} s  since ${st.startedAt}`);
+  if (st.build) lines.push(`software: ${softwareVersion(st.build)}, node ${st.build.node}, ${st.build.codecCompiler}, model ${'sha256' in st.build.model ? `sha256:${st.build.model.sha256.slice(0, 16)}` : 'unreadable'}`);
   const time = st.time as { source: string; offsetMs: number | null; clock: { trusted: boolean; reason: string }; fix: string };
   lines.push(`time: ${time.source}, offset ${fmt(time.offsetMs)} ms, ${time.clock.trusted ? p.green('trusted') : p.red('NOT trusted')} (${time.clock.reason}), fix ${time.fix}`);
   const sensors = (st.sensors as { sensors: Record<string, { kind: string; frameRateHz: number; objectRatePerS: number; lastFrameAgeMs: number | null; framesDropped: Record<string, number> }> }).sensors;

@@ -32,7 +32,7 @@ function checkMqttUrl(url: string): void {
     throw new UsageError(`--mqtt ${url}: expected a broker URL such as mqtt://HOST:1883 (mqtt, mqtts, tcp, ssl, ws, wss)`);
 }
 
-export const DEMO_HELP = `usage: npm start -- [--duration S] [--std S] [--asn1 DIR] [--seed N] [--mqtt URL] [--radio udp://HOST:PORT] [--kafka BROKERS]
+export const DEMO_HELP = `usage: npm start -- [--duration S] [--std S] [--asn1 DIR] [--seed N] [--fusion onnx|plain] [--mqtt URL] [--radio udp://HOST:PORT] [--kafka BROKERS]
 The RSU on a simulated intersection: two lidars and three cameras placed with the S110 calibrations, cars, buses,
 cyclists and pedestrians following the lanes and the signal plan. Ctrl-C stops it.
   --duration S   stop by itself after S seconds
@@ -41,7 +41,8 @@ cyclists and pedestrians following the lanes and the signal plan. Ctrl-C stops i
   --mqtt URL     publish to this MQTT broker instead of the embedded one
   --radio udp://HOST:PORT   send the radio output (udp-raw) there instead of the local sink
   --kafka BROKERS           also publish to Kafka (HOST:PORT,...)
-  --seed N       simulation seed (default 1)`;
+  --seed N       simulation seed (default 1)
+  --fusion F     onnx (the learned fusion, default) | plain (rule-based: boards where onnxruntime cannot run)`;
 
 export async function demoCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
@@ -54,6 +55,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
       mqtt: { type: 'string' },
       radio: { type: 'string' },
       kafka: { type: 'string' },
+      fusion: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -65,7 +67,10 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   if (values.radio !== undefined && !/^(udp:\/\/)?[^:/\s]+:\d{1,5}$/.test(values.radio)) throw new UsageError(`--radio ${values.radio}: expected udp://HOST:PORT`);
   useAsn1Dir(values.asn1);
 
-  const demo = await startDemo({ std: values.std as StdName | undefined, seed: Number(values.seed), mqtt: values.mqtt, radio: values.radio, kafka: values.kafka, onNote: (m) => io.err(m) });
+  const fusion = values.fusion;
+  if (fusion !== undefined && fusion !== 'onnx' && fusion !== 'plain') throw new UsageError(`--fusion ${fusion}: expected onnx or plain`);
+  const configure = fusion ? (c: RsuConfig) => void (c.perception.fusion = fusion) : undefined;
+  const demo = await startDemo({ std: values.std as StdName | undefined, seed: Number(values.seed), mqtt: values.mqtt, radio: values.radio, kafka: values.kafka, configure, onNote: (m) => io.err(m) });
   const { cfg, daemon, heard, logFile, socketPath, mqttCredentialsFile } = demo;
   const cleanups: (() => Promise<void> | void)[] = [() => demo.stop()];
   const cleanup = async () => {
@@ -103,7 +108,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     const rows = ['rsm', 'spat', 'map', 'rsi'].map((t) => [label(t), String(heard[t] ?? 0), ((heard[t] ?? 0) / secs).toFixed(1)]);
     if (!values.radio) io.out(table(['radio message', 'received', 'per second'], rows));
     const up = st.uplink as { mqtt?: { acked: number; pending: number } } | undefined;
-    io.out(`uplink: ${up?.mqtt?.acked ?? 0} records acknowledged by the broker, ${up?.mqtt?.pending ?? 0} waiting; tracks at the end: ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0}`);
+    io.out(`uplink: ${up?.mqtt?.acked ?? 0} records acknowledged by the broker, ${up?.mqtt?.pending ?? 0} waiting; tracks at the end: ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0} (fusion: ${(st.perception as { mode?: string }).mode ?? '?'})`);
     return demo.undecodable() ? 1 : 0;
   } catch (e) {
     await cleanup();

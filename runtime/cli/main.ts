@@ -11,6 +11,7 @@ import { UsageError, processIo, type Io } from './io.js';
 import { mapCommand } from './map.js';
 import { replayCommand } from './replay.js';
 import { viewCommand } from './view.js';
+import { versionCommand } from './version.js';
 
 const USAGE = `usage: rsu <command> [options]     (rsu <command> --help for each)
 commands:
@@ -28,6 +29,7 @@ commands:
   encode         encode JER JSON to UPER hex
   codec compile  compile a deployer's ASN.1 modules
   map            MAP authoring: build, validate, render a GeoJSON lane map
+  version        package, commit, Node, message sets, codec compiler, model SHA-256 (--json); also rsu --version
   cert           IEEE 1609.2 certificates: show, check, make-test-ca, issue (throwaway ones for labs)`;
 
 type Command = (argv: string[], io: Io) => Promise<number>;
@@ -46,6 +48,9 @@ const COMMANDS: Record<string, Command> = {
   codec: codecCommand,
   map: mapCommand,
   cert: certCommand,
+  version: versionCommand,
+  '--version': versionCommand,
+  '-V': versionCommand,
 };
 
 export async function main(argv: string[], io: Io = processIo): Promise<number> {

@@ -265,7 +265,8 @@ export interface UplinkSection {
     clientId?: string;
     /** MQTT username; a password (below) needs one. */
     username?: string;
-    qos: 0 | 1 | 2;
+    /** Always 1: records leave the spool on the broker's PUBACK (at least once); 0 and 2 are refused. */
+    qos: 1;
     /** Topics are PREFIX/{rsu.id}/... */
     topicPrefix: string;
     tls?: TlsFiles;
@@ -302,6 +303,7 @@ export interface UplinkSection {
   };
   /** Local store-and-forward queue used while the uplink is down. */
   spool: {
+    /** Default: $STATE_DIRECTORY/spool (systemd StateDirectory=, the image: /var/lib/rsu/spool), else a temp directory. */
     dir: string;
     maxBytes: number;
     /** always: fsync each record; interval: every fsyncIntervalMs; never: leave it to the OS. */

@@ -388,6 +388,23 @@ const radioSection = obj<RadioSection>({
 
 const MQTT_SCHEMES = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'];
 const LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
+const TLS_SCHEMES = ['mqtts:', 'ssl:', 'wss:'];
+const TLS_UPGRADE: Record<string, string> = { 'mqtt:': 'mqtts', 'tcp:': 'ssl', 'ws:': 'wss' };
+
+// Every record leaves the spool on its PUBACK: the uplink is at least once, so QoS 1 is the only level it has.
+const mqttQos = refine(num({ int: true }), (v, path, ctx) =>
+  v === 1
+    ? (1 as const)
+    : fail(
+        ctx,
+        path,
+        v === 0
+          ? 'QoS 0 is not offered: records leave the spool only on the broker\'s PUBACK (at least once), which QoS 0 never sends; use 1'
+          : v === 2
+            ? 'QoS 2 is not offered: it would add a round trip per record and no guarantee beyond at least once, as records are resent from the spool after a reconnect; consumers deduplicate on (rsu_id, seq); use 1'
+            : `expected 1 (at least once), got ${v}`,
+      ),
+);
 
 const url = (schemes: string[]): Spec<string> => ({
   expected: `a URL (${schemes.join(' ')})`,
@@ -498,7 +515,7 @@ const uplinkSection = obj<UplinkSection>({
         clientId: opt(str({ maxLength: 65535 })),
         username: opt(str({ maxLength: 65535 })),
         ...passwordFields,
-        qos: def(oneOf([0, 1, 2] as const), 1),
+        qos: def(mqttQos, 1),
         topicPrefix: def(str({ pattern: /^[^#+\0]*$/, patternText: 'a topic prefix without # or + wildcards' }), 'v2x/v1/rsu'),
         tls: opt(tlsFiles),
         downlinks: section(
@@ -524,7 +541,9 @@ const uplinkSection = obj<UplinkSection>({
         checkPassword(m, path, ctx);
         if (m.tls) {
           for (const k of ['ca', 'cert', 'key'] as const) checkReadable(m.tls[k], [...path, 'tls', k], ctx);
-          if (!['mqtts:', 'ssl:', 'wss:'].includes(u.protocol)) warn(ctx, [...path, 'tls'], `ignored with a ${u.protocol}// URL: use mqtts:// for TLS`);
+          // mqtt.js would quietly upgrade mqtt:// to TLS when a client certificate is given: one meaning only.
+          if (!TLS_SCHEMES.includes(u.protocol))
+            fail(ctx, [...path, 'tls'], `needs a TLS URL: url ${redactUrl(m.url)} is plain ${u.protocol.replace(/:$/, '')}; use ${TLS_UPGRADE[u.protocol] ?? 'mqtts'}:// (or remove tls)`);
         }
         if (m.downlinks.requireVerifiedBroker && !['mqtts:', 'ssl:', 'wss:'].includes(u.protocol) && !LOCAL_HOSTS.includes(u.hostname))
           warn(

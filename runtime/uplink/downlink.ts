@@ -97,13 +97,14 @@ export class DownlinkProcessor {
    * Process one raw downlink payload.  Messages are processed one at a time
    * in arrival order.  Never throws; resolves to the acknowledgement to send.
    */
-  process(kind: DownlinkKind, raw: Buffer, origin: DownlinkOrigin = { verifiedBroker: false }): Promise<DownlinkAck> {
-    const p = this.chain.then(() => this.processOne(kind, raw, origin));
+  process(kind: DownlinkKind, raw: Buffer, origin: DownlinkOrigin = { verifiedBroker: false }, wireBytes = raw.length): Promise<DownlinkAck> {
+    const p = this.chain.then(() => this.processOne(kind, raw, origin, wireBytes));
     this.chain = p.catch(() => {});
     return p;
   }
 
-  private async processOne(kind: DownlinkKind, raw: Buffer, origin: DownlinkOrigin): Promise<DownlinkAck> {
+  /** `wireBytes`: the payload's size as sent (larger than `raw` when the transport dropped it unread as too large). */
+  private async processOne(kind: DownlinkKind, raw: Buffer, origin: DownlinkOrigin, wireBytes: number): Promise<DownlinkAck> {
     this.st.received++;
     const ack = (msgId: string, reason: string | undefined, code = 'invalid'): DownlinkAck => {
       const a: DownlinkAck = {
@@ -113,14 +114,14 @@ export class DownlinkProcessor {
         accepted: reason === undefined,
         reason: reason ?? '',
         timeMs: this.now(),
-        payloadBytes: raw.length,
+        payloadBytes: wireBytes,
       };
       if (reason === undefined) this.st.accepted++;
       else {
         this.st.rejected++;
         this.st.rejectedByReason[code] = (this.st.rejectedByReason[code] ?? 0) + 1;
         this.st.lastRejectReason = reason;
-        this.log.warn({ kind, msgId, reason, code, bytes: raw.length }, 'downlink rejected');
+        this.log.warn({ kind, msgId, reason, code, bytes: wireBytes }, 'downlink rejected');
       }
       try {
         this.onResult?.(kind, reason === undefined ? 'accepted' : code);
@@ -130,8 +131,8 @@ export class DownlinkProcessor {
       return a;
     };
 
+    if (wireBytes > this.maxBytes) return ack('', `downlink payload of ${wireBytes} bytes exceeds the limit of ${this.maxBytes}`, 'too_large');
     if (raw.length === 0) return ack('', 'empty downlink payload', 'empty');
-    if (raw.length > this.maxBytes) return ack('', `downlink payload of ${raw.length} bytes exceeds the limit of ${this.maxBytes}`, 'too_large');
     let msg: DownlinkMessage;
     try {
       msg = decodeDownlink(raw);

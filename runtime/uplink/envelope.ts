@@ -38,6 +38,10 @@ export interface Envelope {
   summary?: EnvelopeSummary;
   /** ASN.1 message set of `uper`, e.g. "csae2020"; '' = RSU default. */
   messageSet?: string;
+  /** Heard on the radio from another station (topic rx/up), not sent by this RSU. */
+  received?: boolean;
+  /** Received only: the sender as decoded ("id:<hex>", "intersection:<region>/<id>"). */
+  senderId?: string;
 }
 
 export interface DownlinkMessage {
@@ -140,6 +144,8 @@ export function encodeEnvelope(e: Envelope): Uint8Array {
   };
   if (e.summary) obj.summary = e.summary;
   if (e.messageSet) obj.messageSet = e.messageSet;
+  if (e.received) obj.received = true;
+  if (e.senderId) obj.senderId = e.senderId;
   return t.Envelope.encode(obj).finish();
 }
 
@@ -156,6 +162,8 @@ export function decodeEnvelope(buf: Uint8Array): Envelope {
     uper: o.uper as Uint8Array,
   };
   if (o.messageSet) env.messageSet = o.messageSet as string;
+  if (o.received) env.received = true;
+  if (o.senderId) env.senderId = o.senderId as string;
   if (o.summary) {
     const s = o.summary as Record<string, unknown>;
     const sum: EnvelopeSummary = {};

@@ -30,8 +30,8 @@ export interface KafkaUplinkOptions {
   brokers: string;
   /** Default `rsu-{rsuId}`. */
   clientId?: string;
-  /** Topic per message type; default `v2x.v1.{type}.up`. */
-  topics?: Partial<Record<MessageTypeName, string>>;
+  /** Topic per message type, default `v2x.v1.{type}.up`; `rx`: messages heard on the radio, default `v2x.v1.rx.up`. */
+  topics?: Partial<Record<MessageTypeName | 'rx', string>>;
   /** Max records handed to librdkafka without a delivery report yet. Default 5000. */
   window?: number;
   /** Initial metadata request timeout. Default 10 s. */
@@ -129,7 +129,7 @@ const ERR_ALL_BROKERS_DOWN = -187;
 export class KafkaUplink extends BrokerLink {
   private readonly kafka: RdKafkaModule;
   private readonly window: number;
-  private readonly topics: Record<MessageTypeName, string>;
+  private readonly topics: Record<MessageTypeName | 'rx', string>;
   private session: Session | undefined;
   private gen = 0;
   /** Taken from the reader but refused by produce() (queue full): handed over first next time. */
@@ -167,6 +167,7 @@ export class KafkaUplink extends BrokerLink {
       map: o.topics?.map ?? 'v2x.v1.map.up',
       rsi: o.topics?.rsi ?? 'v2x.v1.rsi.up',
       rsm: o.topics?.rsm ?? 'v2x.v1.rsm.up',
+      rx: o.topics?.rx ?? 'v2x.v1.rx.up',
     };
   }
 
@@ -263,8 +264,9 @@ export class KafkaUplink extends BrokerLink {
       const rec = this.held ?? this.reader.next();
       if (!rec) return;
       this.held = undefined;
-      const type = this.typeOf(rec);
-      if (!type) continue;
+      const route = this.routeOf(rec);
+      if (!route) continue;
+      const type = route.type;
       let ts: number | null = null;
       try {
         ts = decodeEnvelope(rec.payload).captureTimeMs || null;
@@ -273,7 +275,7 @@ export class KafkaUplink extends BrokerLink {
       }
       const opaque: Opaque = { gen: s.gen, id: rec.id };
       try {
-        s.producer.produce(this.topics[type], null, rec.payload, this.rsuId, ts, opaque, [
+        s.producer.produce(this.topics[route.received ? 'rx' : type], null, rec.payload, this.rsuId, ts, opaque, [
           { rsu_id: this.rsuId },
           { seq: String(rec.id) },
           { msg_type: type },

@@ -9,7 +9,7 @@
  */
 import { Backoff } from './backoff.js';
 import type { SpoolReader, SpoolRecord } from './spool.js';
-import { messageTypeFromCode, silentLogger, type BrokerState, type Logger, type MessageTypeName } from './types.js';
+import { routeOfTag, silentLogger, type BrokerState, type Logger, type RecordRoute } from './types.js';
 
 /** The counters the lifecycle updates; each link's `st` has more. */
 export interface LinkCounters {
@@ -81,9 +81,9 @@ export abstract class BrokerLink {
     this.backoff.after(() => this.connect());
   }
 
-  /** The record's message type; a record with an unknown tag is counted, logged and acknowledged (skipped) instead. */
-  protected typeOf(rec: SpoolRecord): MessageTypeName | undefined {
-    const type = messageTypeFromCode(rec.tag);
+  /** The record's message type and direction; a record with an unknown tag is counted, logged and acknowledged (skipped) instead. */
+  protected routeOf(rec: SpoolRecord): RecordRoute | undefined {
+    const type = routeOfTag(rec.tag);
     if (!type) {
       this.st.badRecords++;
       this.log.error({ id: rec.id, tag: rec.tag }, `${this.name} uplink: spool record with unknown message type skipped`);

@@ -24,12 +24,14 @@
  * rotated client certificate is picked up without a restart.
  */
 import fs from 'node:fs';
+import type { Duplex } from 'node:stream';
 import { TLSSocket } from 'node:tls';
 import { redactUrl, splitUrlCredentials } from '../config/secrets.js';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { DownlinkProcessor, type DownlinkHandler, type DownlinkHandlers, type DownlinkKind, type DownlinkStats } from './downlink.js';
 import { encodeDownlinkAck, encodeStatus, type RsuState } from './envelope.js';
 import { BrokerLink } from './link.js';
+import { PacketSizeGuard, type OversizePublish } from './packet-guard.js';
 import type { SpoolReader, SpoolRecord } from './spool.js';
 import { errorMessage, mqttTopics, type BrokerState, type Logger, type MqttTopics } from './types.js';
 
@@ -139,6 +141,8 @@ export interface MqttStats {
   refusedByBroker: number;
   /** Spool records with an unknown message type tag (acknowledged and skipped). */
   badRecords: number;
+  /** Downlink PUBLISHes over the packet limit, dropped unread and answered as too large. */
+  oversizedDownlinks: number;
   /** Records not yet acknowledged by the broker (in the spool). */
   pending: number;
   controlQueued: number;
@@ -167,6 +171,8 @@ interface Conn {
   gotPuback: boolean;
   /** A PUBACK failed: send nothing new until in-flight drained, then rewind. */
   draining: boolean;
+  /** PUBLISHes the packet guard passed on without their payload, in arrival order. */
+  oversized: OversizePublish[];
   /** The broker proved its identity (TLS, certificate verified); set at CONNACK. */
   verifiedBroker: boolean;
 }
@@ -201,6 +207,7 @@ export class MqttUplink extends BrokerLink {
     rejectedByBroker: 0,
     refusedByBroker: 0,
     badRecords: 0,
+    oversizedDownlinks: 0,
     lastError: '',
     lastErrorAt: 0,
     lastConnectAt: 0,
@@ -222,6 +229,8 @@ export class MqttUplink extends BrokerLink {
     };
     if (o.protocolVersion !== 4 && o.protocolVersion !== 5) throw new RangeError(`MQTT protocolVersion must be 4 or 5, got ${opts.protocolVersion}`);
     if (!(o.window >= 1)) throw new RangeError(`MQTT window must be >= 1, got ${opts.window}`);
+    // mqtt.js quietly turns mqtt:// into TLS when given a client certificate: the URL alone says which it is
+    if (o.tls && !/^(mqtts|ssl|wss|tls):/.test(o.url)) throw new RangeError(`MQTT tls options need a TLS URL (mqtts://, ssl://, wss://), got ${o.url.split('//')[0]}//`);
     super('mqtt', reader, opts, deps.logger);
     this.rsuId = rsuId;
     this.o = o;
@@ -286,8 +295,11 @@ export class MqttUplink extends BrokerLink {
       this.connectFailed(`cannot read the MQTT password: ${errorMessage(err)}`);
       return;
     }
+    // Nothing larger than a downlink may come in: MQTT 5 tells the broker, and the guard below holds for both.
+    const maxPacketBytes = this.maxPacketBytes;
+    opts.manualConnect = true;
     if (this.o.protocolVersion === 5) {
-      opts.properties = { receiveMaximum: 32 };
+      opts.properties = { receiveMaximum: 32, maximumPacketSize: maxPacketBytes };
       if (!this.o.cleanSession) opts.properties.sessionExpiryInterval = this.o.sessionExpirySec;
     }
     let client: MqttClient;
@@ -307,15 +319,29 @@ export class MqttUplink extends BrokerLink {
       controlInFlight: [],
       gotPuback: false,
       draining: false,
+      oversized: [],
       verifiedBroker: false,
     };
     this.conn = conn;
+    const c = client as unknown as { streamBuilder: (cl: MqttClient) => Duplex };
+    const build = c.streamBuilder;
+    c.streamBuilder = (cl) =>
+      new PacketSizeGuard(build(cl), maxPacketBytes, this.o.protocolVersion, (p) => {
+        this.st.oversizedDownlinks++;
+        conn.oversized.push(p);
+      });
     client.on('connect', (connack: IConnackPacket) => this.onConnect(conn, connack));
     client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => this.onMessage(conn, topic, payload, packet));
     client.on('error', (err: Error) => {
       if (conn === this.conn) this.fail(`MQTT ${this.shownUrl}: ${describeMqttError(err)}`);
     });
     client.on('close', () => this.onClose(conn));
+    client.connect();
+  }
+
+  /** The largest MQTT packet accepted from the broker: a downlink of maxDownlinkBytes with its topic and properties. */
+  get maxPacketBytes(): number {
+    return (this.o.maxDownlinkBytes ?? 64 * 1024) + 4096;
   }
 
   private onConnect(conn: Conn, connack: IConnackPacket): void {
@@ -395,14 +421,15 @@ export class MqttUplink extends BrokerLink {
   }
 
   private sendRecord(conn: Conn, rec: SpoolRecord): void {
-    const type = this.typeOf(rec);
-    if (!type) return;
+    const route = this.routeOf(rec);
+    if (!route) return;
+    const topic = route.received ? this.topics.rx : this.topics.up(route.type);
     conn.inFlight++;
     conn.dataInFlight++;
     this.st.published++;
     const opts: mqtt.IClientPublishOptions = { qos: 1, retain: false };
     if (this.o.protocolVersion === 5) opts.properties = { contentType: 'application/x-protobuf; proto=v2x.uplink.v1.Envelope' };
-    conn.client.publish(this.topics.up(type), rec.payload, opts, (err) => {
+    conn.client.publish(topic, rec.payload, opts, (err) => {
       if (conn !== this.conn || !conn.alive) return; // the close handler rewound already
       conn.inFlight--;
       conn.dataInFlight--;
@@ -410,13 +437,13 @@ export class MqttUplink extends BrokerLink {
         const code = (err as { code?: unknown }).code;
         if (typeof code === 'number' && PERMANENT_PUBACK_CODES.has(code) && (this.o.onBrokerRefusal ?? 'drop') === 'drop') {
           this.st.refusedByBroker++;
-          this.fail(`MQTT broker refused record ${rec.id} on ${this.topics.up(type)} for good, dropped: ${errorMessage(err)}`);
+          this.fail(`MQTT broker refused record ${rec.id} on ${topic} for good, dropped: ${errorMessage(err)}`);
           this.reader.ack(rec.id);
           this.afterCompletion(conn);
           return;
         }
         this.st.rejectedByBroker++;
-        this.fail(`MQTT broker rejected record ${rec.id} on ${this.topics.up(type)}, will retry: ${errorMessage(err)}`);
+        this.fail(`MQTT broker rejected record ${rec.id} on ${topic}, will retry: ${errorMessage(err)}`);
         conn.draining = true;
         this.afterCompletion(conn);
         return;
@@ -464,6 +491,13 @@ export class MqttUplink extends BrokerLink {
   // ------------------------------------------------------------ downlink
 
   private onMessage(conn: Conn, topic: string, payload: Buffer, packet: IPublishPacket): void {
+    // a PUBLISH the guard emptied: answered as too large with the size it had on the wire
+    const big = conn.oversized[0];
+    let wireBytes = payload.length;
+    if (big && payload.length === 0 && big.topic === topic && big.packetId === (packet.messageId ?? 0)) {
+      conn.oversized.shift();
+      wireBytes = big.payloadBytes;
+    }
     let kind: DownlinkKind;
     if (topic === this.topics.rsiDown) kind = 'rsi';
     else if (topic === this.topics.configDown) kind = 'config';
@@ -472,7 +506,7 @@ export class MqttUplink extends BrokerLink {
       return;
     }
     const correlationData = packet.properties?.correlationData;
-    void this.downlinks.process(kind, payload, { verifiedBroker: conn.verifiedBroker }).then((ack) => {
+    void this.downlinks.process(kind, payload, { verifiedBroker: conn.verifiedBroker }, wireBytes).then((ack) => {
       const c: Control = { topic: this.topics.ack, payload: Buffer.from(encodeDownlinkAck(ack)), retain: false, kind: 'ack' };
       if (correlationData) c.properties = { correlationData };
       this.queueControl(c);
@@ -556,7 +590,8 @@ function sleep(ms: number): Promise<void> {
  */
 function brokerVerified(client: MqttClient, o: MqttUplinkOptions): boolean {
   if (o.tls?.rejectUnauthorized === false) return false;
-  const stream = (client as unknown as { stream?: unknown }).stream;
+  let stream = (client as unknown as { stream?: unknown }).stream;
+  if (stream instanceof PacketSizeGuard) stream = stream.socket;
   if (stream instanceof TLSSocket) return stream.authorized;
   return new URL(o.url).protocol === 'wss:';
 }

@@ -49,6 +49,19 @@
  * them are counted (stats().droppedRecords, per consumer `dropped`).  The
  * spool never blocks or throws because it is full.
  *
+ * Full disk (ENOSPC): the file system may hold less than maxBytes (segments
+ * are then sized to an eighth of the room found at open, so that there is an
+ * oldest segment to give up).  A write that fails with ENOSPC deletes the
+ * oldest segment (counted in droppedRecords and droppedDiskFull) and tries
+ * again; when only the active segment is left and every consumer has
+ * acknowledged all of it, it is emptied in place (no new file is needed) once
+ * the cursors are on disk; otherwise the record is refused (SpoolError
+ * WRITE_FAILED, counted in refusedDiskFull).  Nothing latches: every append
+ * tries the disk again, so the spool accepts records as soon as there is
+ * room, and while it refuses, the tick empties the active segment as soon as
+ * it is acknowledged.  Refusals and drops are logged once when they start,
+ * then at most once a minute with their count, and once when they end.
+ *
  * Recovery on open: the last segment is scanned; a torn last record (crash
  * during write, power loss) is truncated away and counted.  Corrupted records
  * found anywhere (CRC mismatch, impossible length, id out of order) are
@@ -142,7 +155,19 @@ export interface SpoolStats {
   rejectedTooLarge: number;
   /** Records deleted because the spool was full before every consumer acknowledged them. */
   droppedRecords: number;
+  /** Of droppedRecords: deleted to make room after the disk was full (ENOSPC) rather than at maxBytes. */
+  droppedDiskFull: number;
   droppedSegments: number;
+  /** Of appendErrors: records refused because the disk was full and nothing could be given up for them. */
+  refusedDiskFull: number;
+  /** Since when (epoch ms) appends have been refused because the disk is full; 0 when they are not. */
+  diskFullSince: number;
+  /** When (epoch ms) unacknowledged records were last deleted to make room; 0 never. */
+  lastDropAt: number;
+  /** Times the fully acknowledged active segment was emptied in place to make room. */
+  activeReclaims: number;
+  /** Cursor writes that could not create a new file (full disk) and overwrote the old one in place. */
+  cursorInPlaceWrites: number;
   corruptRecords: number;
   corruptBytes: number;
   corruptSegments: number;
@@ -444,13 +469,24 @@ export class Spool {
   private unsynced = 0;
   private firstUnsyncedAt = 0;
   private lastCursorPersist = 0;
+  /** Bytes free on the spool's file system plus what its segments take, when measured at open. */
+  private readonly diskRoom: number | undefined;
+  private readonly refusals: Episode;
+  private readonly drops: Episode;
+  private readonly cursorFailures: Episode;
   private readonly st = {
     appended: 0,
     appendedBytes: 0,
     appendErrors: 0,
     rejectedTooLarge: 0,
     droppedRecords: 0,
+    droppedDiskFull: 0,
     droppedSegments: 0,
+    refusedDiskFull: 0,
+    diskFullSince: 0,
+    lastDropAt: 0,
+    activeReclaims: 0,
+    cursorInPlaceWrites: 0,
     corruptRecords: 0,
     corruptBytes: 0,
     corruptSegments: 0,
@@ -466,8 +502,16 @@ export class Spool {
     this.dir = path.resolve(opts.dir);
     this.maxBytes = opts.maxBytes ?? 128 * 1024 * 1024;
     if (!(this.maxBytes >= 4096)) throw new SpoolError('BAD_OPTIONS', `spool maxBytes must be >= 4096, got ${opts.maxBytes}`);
-    this.segmentBytes = Math.max(1024, Math.min(opts.segmentBytes ?? 4 * 1024 * 1024, Math.floor(this.maxBytes / 4)));
     const overhead = SEG_HEADER + REC_HEADER + BODY_FIXED;
+    let segmentBytes = Math.min(opts.segmentBytes ?? 4 * 1024 * 1024, Math.floor(this.maxBytes / 4));
+    if (opts.segmentBytes === undefined) {
+      // A disk smaller than maxBytes fills first: give it several segments, so that the oldest can go.
+      this.diskRoom = diskRoom(this.dir);
+      if (this.diskRoom !== undefined && this.diskRoom < this.maxBytes) {
+        segmentBytes = Math.min(segmentBytes, Math.max(64 * 1024, Math.floor(this.diskRoom / 8), (opts.maxRecordBytes ?? 0) + overhead));
+      }
+    }
+    this.segmentBytes = Math.max(1024, segmentBytes);
     this.maxRecordBytes = opts.maxRecordBytes ?? Math.min(256 * 1024, this.segmentBytes - overhead);
     if (!(this.maxRecordBytes > 0) || this.maxRecordBytes + overhead > this.segmentBytes) {
       throw new SpoolError(
@@ -483,6 +527,9 @@ export class Spool {
     this.fsyncPolicy = f;
     this.cursorPersistMs = opts.cursorPersistMs ?? 500;
     this.log = opts.logger ?? silentLogger;
+    this.refusals = new Episode(this.log, 'error', 'spool: disk full, new uplink records are refused until there is room', 'spool: accepting uplink records again');
+    this.drops = new Episode(this.log, 'warn', 'spool full: unsent uplink records dropped, oldest first', 'spool: no longer dropping records');
+    this.cursorFailures = new Episode(this.log, 'error', 'spool: cannot persist a cursor', 'spool: cursors persisted again');
     for (const c of opts.consumers) {
       if (!CONSUMER_RE.test(c)) throw new SpoolError('BAD_OPTIONS', `bad spool consumer name ${JSON.stringify(c)}`);
     }
@@ -515,6 +562,12 @@ export class Spool {
       { dir: s.dir, firstId: s.firstId, nextId: s.nextId, segments: s.segments.length, bytes: s.totalBytes, recoveryMs: Math.round(s.st.recoveryMs) },
       'spool opened',
     );
+    if (s.diskRoom !== undefined && s.diskRoom < s.maxBytes) {
+      s.log.warn(
+        { dir: s.dir, maxBytes: s.maxBytes, diskRoom: s.diskRoom, segmentBytes: s.segmentBytes },
+        'spool: its file system has less room than maxBytes; the disk will fill first, and then the oldest records go',
+      );
+    }
     return s;
   }
 
@@ -659,6 +712,8 @@ export class Spool {
       c.persistedAckedLow = cursors.get(name) ?? -1;
       this.consumers.set(name, c);
     }
+    // Every cursor file exists from now on: on a full disk it can still be overwritten in place.
+    this.persistCursorsSync();
     this.deleteAckedSegments();
   }
 
@@ -693,6 +748,9 @@ export class Spool {
     const fd = fs.openSync(seg.path, 'w');
     try {
       fs.writeSync(fd, this.segHeader(baseId), 0, SEG_HEADER, 0);
+    } catch (err) {
+      fs.rmSync(seg.path, { force: true });
+      throw err;
     } finally {
       fs.closeSync(fd);
     }
@@ -745,17 +803,25 @@ export class Spool {
     }
     const rec = encodeRecord(id, tag, body);
     let active = this.segments[this.segments.length - 1]!;
-    if (active.size > SEG_HEADER && active.size + rec.length > this.segmentBytes) {
+    while (active.size > SEG_HEADER && active.size + rec.length > this.segmentBytes) {
       try {
         active = this.roll();
       } catch (err) {
-        this.st.appendErrors++;
-        throw new SpoolError('WRITE_FAILED', `spool ${this.dir}: cannot start a new segment: ${errorMessage(err)}`, { cause: err });
+        // a new segment file needs room too; making room may also have emptied the active segment
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC' && this.makeRoom()) {
+          active = this.segments[this.segments.length - 1]!;
+          continue;
+        }
+        this.refuse(err, 'cannot start a new segment');
       }
     }
     // make room first so that the bound holds after the write
     this.enforceBound(rec.length);
     this.writeRecord(active, rec);
+    if (this.st.diskFullSince) {
+      this.st.diskFullSince = 0;
+      this.refusals.end({ dir: this.dir });
+    }
     this.nextId = id + 1;
     this.st.appended++;
     this.st.appendedBytes += rec.length;
@@ -778,8 +844,8 @@ export class Spool {
   }
 
   private writeRecord(seg: Segment, rec: Buffer): void {
-    const at = seg.size;
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
+      const at = seg.size;
       try {
         let done = 0;
         while (done < rec.length) done += fs.writeSync(this.activeFd, rec, done, rec.length - done, at + done);
@@ -792,17 +858,77 @@ export class Spool {
         } catch {
           /* ignore */
         }
-        const code = (err as NodeJS.ErrnoException).code;
-        if (attempt === 0 && code === 'ENOSPC' && this.segments.length > 1) {
-          this.log.warn({ dir: this.dir }, 'spool: disk full, dropping the oldest segment');
-          this.dropOldest();
-          continue;
-        }
-        this.st.appendErrors++;
-        this.log.error({ dir: this.dir, err: errorMessage(err) }, 'spool: write failed, record not accepted');
-        throw new SpoolError('WRITE_FAILED', `spool ${this.dir}: write failed: ${errorMessage(err)}`, { cause: err });
+        // each round gives up one segment or empties the active one: it ends
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC' && this.makeRoom()) continue;
+        this.refuse(err, 'write failed');
       }
     }
+  }
+
+  /** Count and log (a full disk: as one episode) a record that cannot be written, and throw. */
+  private refuse(err: unknown, what: string): never {
+    this.st.appendErrors++;
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+      this.st.refusedDiskFull++;
+      if (!this.st.diskFullSince) this.st.diskFullSince = Date.now();
+      this.refusals.add({ dir: this.dir, err: errorMessage(err), pending: this.maxPending() });
+    } else {
+      this.log.error({ dir: this.dir, err: errorMessage(err) }, `spool: ${what}, record not accepted`);
+    }
+    throw new SpoolError('WRITE_FAILED', `spool ${this.dir}: ${what}: ${errorMessage(err)}`, { cause: err });
+  }
+
+  /** The disk is full: give up the oldest segment, or empty the acknowledged active one. False: nothing to give. */
+  private makeRoom(): boolean {
+    if (this.segments.length > 1) {
+      this.dropOldest(true);
+      return true;
+    }
+    return this.reclaimActive();
+  }
+
+  private minAckedLow(): number {
+    let min = Number.MAX_SAFE_INTEGER;
+    for (const c of this.consumers.values()) min = Math.min(min, c.ackedLow);
+    return min;
+  }
+
+  private maxPending(): number {
+    let max = 0;
+    for (const c of this.consumers.values()) max = Math.max(max, c.pending);
+    return max;
+  }
+
+  /**
+   * Every consumer acknowledged every record: empty the active segment in place (a full disk may have no room
+   * for a new file). The cursors (>= nextId) go to disk first, so ids never go back after a restart.
+   */
+  private reclaimActive(): boolean {
+    const active = this.segments[this.segments.length - 1]!;
+    if (active.size <= SEG_HEADER || this.consumers.size === 0 || this.minAckedLow() < this.nextId) return false;
+    if (this.persisting) return false; // a background cursor write could land after ours; the next try follows
+    this.persistCursorsSync();
+    let durable = false;
+    for (const c of this.consumers.values()) durable ||= c.persistedAckedLow >= this.nextId;
+    if (!durable) return false;
+    try {
+      fs.ftruncateSync(this.activeFd, SEG_HEADER);
+    } catch (err) {
+      this.log.error({ file: active.path, err: errorMessage(err) }, 'spool: cannot empty the acknowledged active segment');
+      return false;
+    }
+    this.totalBytes -= active.size - SEG_HEADER;
+    active.size = SEG_HEADER;
+    this.unsynced = 0;
+    this.st.activeReclaims++;
+    for (const c of this.consumers.values()) {
+      if (c.seg === active) {
+        c.offset = SEG_HEADER;
+        c.scanId = this.nextId - 1;
+      }
+      if (c.chunkSeg === active) c.chunkSeg = undefined;
+    }
+    return true;
   }
 
   private track(p: Promise<void>): Promise<void> {
@@ -835,10 +961,10 @@ export class Spool {
   }
 
   private enforceBound(incoming: number): void {
-    while (this.totalBytes + incoming > this.maxBytes && this.segments.length > 1) this.dropOldest();
+    while (this.totalBytes + incoming > this.maxBytes && this.segments.length > 1) this.dropOldest(false);
   }
 
-  private dropOldest(): void {
+  private dropOldest(diskFull: boolean): void {
     const seg = this.segments[0]!;
     const endId = this.segments[1]!.baseId;
     let lost = 0;
@@ -851,8 +977,10 @@ export class Spool {
     this.removeSegment(seg);
     this.st.droppedSegments++;
     this.st.droppedRecords += lost;
+    if (diskFull) this.st.droppedDiskFull += lost;
     if (lost > 0) {
-      this.log.warn({ file: seg.path, records: lost, firstId: seg.baseId, endId }, 'spool full: dropped the oldest segment');
+      this.st.lastDropAt = Date.now();
+      this.drops.add({ dir: this.dir, why: diskFull ? 'disk full' : 'maxBytes reached', maxBytes: this.maxBytes }, lost);
       this.scheduleNotify();
     }
   }
@@ -1064,6 +1192,11 @@ export class Spool {
       this.lastCursorPersist = now;
       void this.persistCursors();
     }
+    // Refusing for a full disk: give the acknowledged records' room back now, not at the next append.
+    if (this.st.diskFullSince) this.reclaimActive();
+    this.refusals.tick();
+    this.drops.tick(60_000);
+    this.cursorFailures.tick();
   }
 
   private syncActive(): Promise<void> {
@@ -1127,9 +1260,10 @@ export class Spool {
           }
           await fs.promises.rename(tmp, final);
           c.persistedAckedLow = v;
+          this.cursorFailures.end({ dir: this.dir });
         } catch (err) {
-          this.st.cursorErrors++;
-          this.log.error({ file: final, err: errorMessage(err) }, 'spool: cannot persist cursor');
+          await fs.promises.rm(tmp, { force: true }).catch(() => {});
+          this.cursorWriteFailed(c, v, final, err);
         }
       }
       await fsyncDir(this.dir);
@@ -1158,11 +1292,33 @@ export class Spool {
         fs.renameSync(tmp, final);
         c.persistedAckedLow = c.ackedLow;
       } catch (err) {
-        this.st.cursorErrors++;
-        this.log.error({ file: final, err: errorMessage(err) }, 'spool: cannot persist cursor');
+        fs.rmSync(tmp, { force: true });
+        this.cursorWriteFailed(c, c.ackedLow, final, err);
       }
     }
     fsyncDirSync(this.dir);
+  }
+
+  /**
+   * The atomic cursor write (new file + rename) failed, typically for a full disk: overwrite the existing
+   * 24-byte file in place, which needs no new blocks. A torn overwrite fails its CRC at open and only costs
+   * redelivery from the oldest record.
+   */
+  private cursorWriteFailed(c: Consumer, v: number, file: string, err: unknown): void {
+    try {
+      const fd = fs.openSync(file, 'r+');
+      try {
+        if (fs.writeSync(fd, this.cursorBuf(v), 0, 24, 0) !== 24) throw new Error('short write');
+        fs.fdatasyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      c.persistedAckedLow = Math.max(c.persistedAckedLow, v);
+      this.st.cursorInPlaceWrites++;
+    } catch (err2) {
+      this.st.cursorErrors++;
+      this.cursorFailures.add({ file, err: errorMessage(err), inPlace: errorMessage(err2) });
+    }
   }
 
   /** Sync the active segment, persist every cursor, release the lock. Idempotent. */
@@ -1206,5 +1362,74 @@ export class Spool {
       fsyncPolicy: { ...this.fsyncPolicy },
       consumers,
     };
+  }
+}
+
+/**
+ * A condition that repeats (records refused, dropped, a cursor not written): logged once when it starts, then
+ * at most once per interval with how many times it happened since, and once when it ends.
+ */
+class Episode {
+  private active = false;
+  private count = 0;
+  private total = 0;
+  private lastLogAt = 0;
+  private lastAt = 0;
+  private last: object = {};
+
+  constructor(
+    private readonly log: Logger,
+    private readonly level: 'warn' | 'error',
+    private readonly startMsg: string,
+    private readonly endMsg: string,
+    private readonly intervalMs = 60_000,
+  ) {}
+
+  add(fields: object, n = 1): void {
+    const now = Date.now();
+    this.count += n;
+    this.total += n;
+    this.lastAt = now;
+    this.last = fields;
+    if (!this.active) {
+      this.active = true;
+      this.lastLogAt = now;
+      this.log[this.level]({ ...fields, count: n }, this.startMsg);
+      this.count = 0;
+    }
+  }
+
+  /** Called periodically: the summary line; with quietMs, an episode with nothing new for that long ends. */
+  tick(quietMs?: number): void {
+    if (!this.active) return;
+    const now = Date.now();
+    if (this.count > 0 && now - this.lastLogAt >= this.intervalMs) {
+      this.lastLogAt = now;
+      this.log[this.level]({ ...this.last, count: this.count, total: this.total }, `${this.startMsg} (still)`);
+      this.count = 0;
+    }
+    if (quietMs !== undefined && now - this.lastAt >= quietMs) this.end({});
+  }
+
+  end(fields: object): void {
+    if (!this.active) return;
+    this.active = false;
+    this.log.info({ ...fields, total: this.total }, this.endMsg);
+    this.count = 0;
+    this.total = 0;
+  }
+}
+
+/** Bytes the spool can use on the file system of `dir` (free to us + its segments' size); undefined if unknown. */
+function diskRoom(dir: string): number | undefined {
+  try {
+    let d = dir;
+    while (!fs.existsSync(d) && path.dirname(d) !== d) d = path.dirname(d);
+    const st = fs.statfsSync(d);
+    let own = 0;
+    if (d === dir) for (const n of fs.readdirSync(dir)) if (SEG_RE.test(n)) own += fs.statSync(path.join(dir, n)).size;
+    return st.bavail * st.bsize + own;
+  } catch {
+    return undefined;
   }
 }

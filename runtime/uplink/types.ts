@@ -20,6 +20,27 @@ export function messageTypeFromCode(code: number): MessageTypeName | undefined {
   return MESSAGE_TYPES[code - 1];
 }
 
+/**
+ * Spool tag bit of a record heard on the radio (another station's message): it goes to the `rx` topic, never to
+ * the topic of what this RSU sends.
+ */
+export const RX_TAG = 0x80;
+
+/** Where a spool record is published: its message type, and whether it was received rather than sent. */
+export interface RecordRoute {
+  type: MessageTypeName;
+  received: boolean;
+}
+
+export function recordTag(route: RecordRoute): number {
+  return MESSAGE_TYPE_CODE[route.type] | (route.received ? RX_TAG : 0);
+}
+
+export function routeOfTag(tag: number): RecordRoute | undefined {
+  const type = messageTypeFromCode(tag & ~RX_TAG);
+  return type && { type, received: (tag & RX_TAG) !== 0 };
+}
+
 export function isMessageTypeName(x: unknown): x is MessageTypeName {
   return typeof x === 'string' && (MESSAGE_TYPES as readonly string[]).includes(x);
 }
@@ -49,7 +70,10 @@ export function validateRsuId(rsuId: string): void {
 
 /** MQTT topic layout: v2x/v1/rsu/{rsuId}/... */
 export interface MqttTopics {
+  /** What this RSU sends, per message type. */
   up(type: MessageTypeName): string;
+  /** What it heard on the radio from other stations, every type. */
+  rx: string;
   status: string;
   ack: string;
   rsiDown: string;
@@ -60,6 +84,7 @@ export function mqttTopics(rsuId: string, prefix = 'v2x/v1/rsu'): MqttTopics {
   const base = `${prefix}/${rsuId}`;
   return {
     up: (type) => `${base}/${type}/up`,
+    rx: `${base}/rx/up`,
     status: `${base}/status`,
     ack: `${base}/ack/up`,
     rsiDown: `${base}/rsi/down`,

@@ -8,11 +8,11 @@ import { encodeEnvelope, type EnvelopeSummary } from './envelope.js';
 import { LinkMonitor, SubmitTimes, WatchedReader, type LinkHealth } from './health.js';
 import { KafkaUplink, type KafkaStats, type KafkaUplinkOptions } from './kafka.js';
 import { MqttUplink, type MqttStats, type MqttUplinkOptions } from './mqtt.js';
-import { Spool, type SpoolOptions, type SpoolStats } from './spool.js';
+import { Spool, SpoolError, type SpoolOptions, type SpoolStats } from './spool.js';
 import {
   errorMessage,
   isMessageTypeName,
-  MESSAGE_TYPE_CODE,
+  recordTag,
   silentLogger,
   UplinkConfigError,
   validateRsuId,
@@ -39,9 +39,17 @@ export interface UplinkRecord {
   captureTimeMs?: number;
   summary?: EnvelopeSummary;
   messageSet?: string;
+  /**
+   * Set for a message heard on the radio from another station: it goes to the `rx` topic with the sender's
+   * identity as decoded (see Envelope.sender_id), never to the topic of what this RSU sends.
+   */
+  received?: { senderId: string };
 }
 
 export type SubmitResult = { ok: true; seq: number } | { ok: false; error: string };
+
+/** Why submit() refused a record: `invalid` input, `too_large` for the spool, `disk_full`, another `write_error`, `closed`. */
+export type RejectReason = 'invalid' | 'too_large' | 'disk_full' | 'write_error' | 'closed';
 
 export interface UplinkStats {
   rsuId: string;
@@ -49,6 +57,8 @@ export interface UplinkStats {
   submitted: number;
   /** Records refused by submit() (bad input, spool write failure). */
   rejected: number;
+  /** The same, by reason. */
+  rejectedByReason: Record<RejectReason, number>;
   lastRejectReason: string;
   spool: SpoolStats;
   mqtt?: MqttStats;
@@ -60,6 +70,9 @@ export interface UplinkStats {
 export class Uplink {
   private submitted = 0;
   private rejected = 0;
+  private readonly rejectedByReason: Record<RejectReason, number> = { invalid: 0, too_large: 0, disk_full: 0, write_error: 0, closed: 0 };
+  /** Per reason: when the last rejection was logged, and how many were not logged since. */
+  private readonly rejectLog = new Map<RejectReason, { at: number; held: number }>();
   private lastRejectReason = '';
   private closed = false;
   private readonly delivered = new Set<(link: string, type: MessageTypeName) => void>();
@@ -116,10 +129,11 @@ export class Uplink {
    * Never throws.
    */
   submit(rec: UplinkRecord): SubmitResult {
-    const bad = (error: string): SubmitResult => {
+    const bad = (error: string, reason: RejectReason = 'invalid'): SubmitResult => {
       this.rejected++;
+      this.rejectedByReason[reason]++;
       this.lastRejectReason = error;
-      this.log.warn({ err: error }, 'uplink record rejected');
+      this.logRejection(reason, error);
       return { ok: false, error };
     };
     if (this.closed) return bad('uplink is closed');
@@ -132,7 +146,7 @@ export class Uplink {
       return bad(`uplink ${rec.type} record: captureTimeMs must be a non-negative integer, got ${rec.captureTimeMs}`);
     }
     try {
-      const seq = this.spool.append(MESSAGE_TYPE_CODE[rec.type], (id) =>
+      const seq = this.spool.append(recordTag({ type: rec.type, received: !!rec.received }), (id) =>
         encodeEnvelope({
           rsuId: this.rsuId,
           seq: id,
@@ -141,14 +155,71 @@ export class Uplink {
           uper: rec.uper,
           summary: rec.summary,
           messageSet: rec.messageSet ?? this.messageSet,
+          received: !!rec.received,
+          senderId: rec.received?.senderId,
         }),
       );
       this.submitted++;
       this.times.add(seq, Date.now());
       return { ok: true, seq };
     } catch (err) {
-      return bad(`uplink ${rec.type} record not accepted: ${errorMessage(err)}`);
+      const cause = (err as { cause?: NodeJS.ErrnoException }).cause;
+      const reason: RejectReason = !(err instanceof SpoolError)
+        ? 'write_error'
+        : err.code === 'RECORD_TOO_LARGE'
+          ? 'too_large'
+          : err.code === 'CLOSED'
+            ? 'closed'
+            : cause?.code === 'ENOSPC'
+              ? 'disk_full'
+              : 'write_error';
+      return bad(`uplink ${rec.type} record not accepted: ${errorMessage(err)}`, reason);
     }
+  }
+
+  /** One line per reason a minute at most (a flood must not flood the log); the spool logs a full disk itself. */
+  private logRejection(reason: RejectReason, error: string): void {
+    if (reason === 'disk_full') return;
+    const now = Date.now();
+    const l = this.rejectLog.get(reason);
+    if (l && now - l.at < 60_000) {
+      l.held++;
+      return;
+    }
+    this.log.warn({ err: error, reason, ...(l?.held ? { notLogged: l.held } : {}) }, 'uplink record rejected');
+    this.rejectLog.set(reason, { at: now, held: 0 });
+  }
+
+  /**
+   * Uplink records lost, by reason: `spool_full` (oldest deleted at maxBytes), `disk_full` (oldest deleted or
+   * new ones refused for a full disk), `write_error`, `too_large`, `invalid`, `closed` (refused by submit),
+   * `corrupt` (unreadable in the spool), `broker_refused` (refused for good by the MQTT broker), `bad_record`.
+   */
+  droppedByReason(): Record<string, number> {
+    const s = this.stats();
+    const r = s.rejectedByReason;
+    return {
+      spool_full: s.spool.droppedRecords - s.spool.droppedDiskFull,
+      disk_full: s.spool.droppedDiskFull + r.disk_full,
+      write_error: r.write_error,
+      too_large: r.too_large,
+      invalid: r.invalid,
+      closed: r.closed,
+      corrupt: s.spool.corruptRecords,
+      broker_refused: s.mqtt?.refusedByBroker ?? 0,
+      bad_record: (s.mqtt?.badRecords ?? 0) + (s.kafka?.badRecords ?? 0),
+    };
+  }
+
+  /** Conditions `rsu status` shows as alarms: a full disk refusing records, records dropped in the last minute. */
+  alarms(now = Date.now()): string[] {
+    const sp = this.spool.stats();
+    const out: string[] = [];
+    if (sp.diskFullSince) {
+      out.push(`uplink spool disk full: new records refused since ${new Date(sp.diskFullSince).toISOString()} (${sp.refusedDiskFull} so far; ${sp.dir})`);
+    }
+    if (sp.lastDropAt && now - sp.lastDropAt < 60_000) out.push(`uplink spool full: unsent records dropped, oldest first (${sp.droppedRecords} since start)`);
+    return out;
   }
 
   /** Plug in (or replace) the validator/applier of RSI or config downlinks. */
@@ -179,6 +250,7 @@ export class Uplink {
       rsuId: this.rsuId,
       submitted: this.submitted,
       rejected: this.rejected,
+      rejectedByReason: { ...this.rejectedByReason },
       lastRejectReason: this.lastRejectReason,
       spool: this.spool.stats(),
     };

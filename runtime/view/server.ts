@@ -21,6 +21,7 @@ import type { LaneMap } from '../map/index.js';
 import { defaultSocketPath } from '../status.js';
 import { localViewSource, type DaemonInfo, type LocalDaemon, type ViewSource, type ViewStatus } from './source.js';
 import { healthOf, ViewState, type ViewFrame, type ViewMap } from './state.js';
+import { softwareVersion } from '../version.js';
 
 export type { ViewSource } from './source.js';
 
@@ -149,6 +150,7 @@ export async function serveView(src: ViewSource | LocalDaemon, opts: ViewServerO
       alarms: st?.alarms ?? [],
       recentErrors: st?.recentErrors.slice(-5) ?? [],
       ...(st ? { health: healthOf(st) } : {}),
+      ...(st?.build ? { software: `${softwareVersion(st.build)} · Node ${st.build.node} · model ${'sha256' in st.build.model ? st.build.model.sha256.slice(0, 12) : 'unreadable'}` } : {}),
     };
   };
 

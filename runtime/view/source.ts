@@ -39,7 +39,7 @@ export interface DaemonInfo {
  * socket) and are read defensively (state.ts healthOf); `security` is what a daemon that signs will report.
  */
 export type ViewStatus = Pick<DaemonStatus, 'rsuId' | 'messageSet' | 'uptimeS' | 'perception' | 'messages' | 'alarms' | 'recentErrors'> &
-  Partial<Pick<DaemonStatus, 'time' | 'sensors' | 'sensorHealth' | 'uplink'>> & { security?: unknown };
+  Partial<Pick<DaemonStatus, 'time' | 'sensors' | 'sensorHealth' | 'uplink' | 'build'>> & { security?: unknown };
 
 /** The view's data: the daemon's info and status, the messages it sends, and the link to it. */
 export interface ViewSource {

@@ -115,6 +115,8 @@ export interface ViewFrame {
   recentErrors: { at: string; msg: string }[];
   /** Sensors, time, uplink links and signing as the daemon's status reports them; undefined while not connected. */
   health?: ViewHealth;
+  /** The daemon's software (runtime/version.ts softwareVersion) and model digest; absent from older daemons. */
+  software?: string;
 }
 
 type Obj = Record<string, unknown>;

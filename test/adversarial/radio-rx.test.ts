@@ -89,7 +89,7 @@ t.test('hostile datagrams on radio.receive.listen: dropped, counted by reason, d
   c.destroy();
   const text2 = await metrics();
   t.equal(sample(text2, 'rsu_decode_errors_total', 'source="sensor"'), 2, 'undecodable and bad-field sensor frames: rsu_decode_errors_total{source="sensor"}');
-  t.equal(sample(text2, 'rsu_sensor_frames_dropped', 'reason="bad_field"'), 1);
+  t.equal(sample(text2, 'rsu_sensor_frames_dropped_total', 'reason="bad_field"'), 1);
   t.equal(sample(text2, 'rsu_sensor_objects_dropped_total', 'reason="out_of_range"'), 2, 'objects dropped by reason');
   t.equal(sample(text2, 'rsu_sensor_objects_dropped_total', 'reason="missing_box"'), 1);
   for (const reason of ['not_object', 'unknown_command', 'not_json']) t.ok(sample(text2, 'rsu_status_rejected_total', `reason="${reason}"`) >= 1, `rsu_status_rejected_total{reason="${reason}"}`);

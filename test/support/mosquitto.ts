@@ -272,11 +272,11 @@ export class UplinkVerifier {
         this.acks.push(decodeDownlinkAck(payload));
         return;
       }
-      const m = /^(bsm|spat|map|rsi|rsm)\/up$/.exec(rest);
+      const m = /^(bsm|spat|map|rsi|rsm|rx)\/up$/.exec(rest);
       if (!m) return; // downlink topics etc.
       const e = decodeEnvelope(payload);
       this.received++;
-      if (e.msgType !== m[1]) this.errors.push(`seq ${e.seq}: envelope type ${e.msgType} on topic ${topic}`);
+      if (m[1] === 'rx' ? !e.received : e.msgType !== m[1] || e.received) this.errors.push(`seq ${e.seq}: envelope type ${e.msgType}${e.received ? ' (received)' : ''} on topic ${topic}`);
       if (e.rsuId !== this.rsuId) this.errors.push(`seq ${e.seq}: rsu id ${e.rsuId}`);
       const n = this.seen.get(e.seq) ?? 0;
       this.seen.set(e.seq, n + 1);
