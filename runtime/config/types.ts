@@ -138,6 +138,24 @@ export interface PerceptionSection {
   fusion: FusionMode;
   /** The fusion model file; default models/fusion.onnx of the package. */
   model?: string;
+  /** Tracker settings; each left out takes the tracker's default (runtime/perception/tracker.ts). */
+  tracker: TrackerConfig;
+}
+
+/** perception.tracker: the settings a deployer may change (config reference: runtime/config/README.md). */
+export interface TrackerConfig {
+  /** White-acceleration spectral density of the motion model, m²/s³. */
+  processNoise?: number;
+  /** Association gate on the squared Mahalanobis distance (χ², 2 dof). */
+  gateChi2?: number;
+  /** Associated detections before a track is reported. */
+  confirmHits?: number;
+  /** Consecutive covered misses that end a confirmed track. */
+  maxMisses?: number;
+  /** Time without an update that ends a confirmed track (it coasts, unreported, for association), ms. */
+  maxCoastMs?: number;
+  /** Output policy: a track is reported only while its last update is at most this old, ms. */
+  reportMaxCoastMs?: number;
 }
 
 export const TIME_SOURCES = ['system', 'gpsd', 'nmea'] as const;

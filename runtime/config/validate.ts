@@ -76,6 +76,7 @@ import {
   type IngestSection,
   type IntersectionRef,
   type PerceptionSection,
+  type TrackerConfig,
   type PhaseMapping,
   type Pose,
   type RadioSection,
@@ -752,6 +753,24 @@ const applicationsSection = obj<ApplicationsSection>({
 });
 
 // ---------------------------------------------------------------------------------------------------------------
+// Perception
+
+const trackerSection = obj<TrackerConfig>(
+  {
+    processNoise: opt(num({ unit: 'm²/s³', min: 0, minExclusive: true, max: 100 })),
+    gateChi2: opt(num({ min: 1, max: 100 })),
+    confirmHits: opt(num({ int: true, min: 1, max: 50 })),
+    maxMisses: opt(num({ int: true, min: 1, max: 100 })),
+    maxCoastMs: opt(ms(0, 10_000)),
+    reportMaxCoastMs: opt(ms(0, 10_000)),
+  },
+  (t, path, ctx) => {
+    if (t.reportMaxCoastMs !== undefined && t.maxCoastMs !== undefined && t.reportMaxCoastMs > t.maxCoastMs)
+      fail(ctx, [...path, 'reportMaxCoastMs'], `must not exceed maxCoastMs (${t.maxCoastMs} ms): a track is reported only while it is kept`);
+  },
+);
+
+// ---------------------------------------------------------------------------------------------------------------
 // The whole file
 
 const configObj = obj<RsuConfig>(
@@ -760,7 +779,7 @@ const configObj = obj<RsuConfig>(
     messageSet: def(oneOf(MESSAGE_SETS), 'csae2020'),
     sensors: def(sensors, demoSensors),
     ingest: section(ingestSection),
-    perception: section(obj<PerceptionSection>({ fusion: def(oneOf(FUSION_MODES), 'onnx'), model: opt(filePath()) })),
+    perception: section(obj<PerceptionSection>({ fusion: def(oneOf(FUSION_MODES), 'onnx'), model: opt(filePath()), tracker: section(trackerSection) })),
     time: section(timeSection),
     radio: section(radioSection),
     uplink: section(uplinkSection),

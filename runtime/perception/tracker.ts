@@ -58,6 +58,11 @@ export interface TrackerOptions {
    * moment (occluded, a few missed frames) keeps its identity. 0: never.
    */
   reidentifyMs: number;
+  /**
+   * Output policy: a confirmed track is reported (to the RSM and every other consumer) only while its last update
+   * is at most this old, ms. Prediction keeps it for association up to maxCoastMs; it is not broadcast meanwhile.
+   */
+  reportMaxCoastMs: number;
 }
 
 export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
@@ -79,6 +84,7 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   birthSuppressChi2: 4,
   maxTracks: 1000,
   reidentifyMs: 2000,
+  reportMaxCoastMs: 300,
 };
 
 /** A track's state as a backend reports it, in the local frame (the stage adds WGS-84 and true headings). */
@@ -107,6 +113,8 @@ export interface TrackEstimate {
   sources: SensorKind[];
   firstSeenMs: number;
   lastUpdateMs: number;
+  /** A sensor that covers the track missed it since its last update: the position is a prediction. */
+  coasting: boolean;
 }
 
 /** A batch of measurements from one sensor frame. */
@@ -637,6 +645,8 @@ export class Tracker {
       if (!tr.confirmed && !all) continue;
       const limit = tr.confirmed ? o.maxCoastMs : o.tentativeMaxCoastMs;
       if (atMs - tr.lastUpdateMs > limit) continue;
+      // Output policy: prediction is for association; only recently confirmed tracks are reported.
+      if (!all && atMs - tr.lastUpdateMs > o.reportMaxCoastMs) continue;
       const kf = dt !== 0 && Number.isFinite(dt) ? tr.kf.clone() : tr.kf;
       if (kf !== tr.kf) kf.predict(dt, o.processNoise);
       const vx = kf.x[2]!;
@@ -674,6 +684,7 @@ export class Tracker {
         sources,
         firstSeenMs: tr.firstSeenMs,
         lastUpdateMs: tr.lastUpdateMs,
+        coasting: tr.misses > 0,
       });
     }
     out.sort((a, b) => a.id - b.id);

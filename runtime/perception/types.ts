@@ -49,6 +49,11 @@ export interface Track {
   /** RSU timeline, ms. */
   firstSeenMs: number;
   lastUpdateMs: number;
+  /**
+   * A sensor that covers the object missed it since lastUpdateMs: the position is predicted. Tracks are reported
+   * only up to perception.tracker.reportMaxCoastMs after their last update (the output policy).
+   */
+  coasting: boolean;
 }
 
 /** Why a whole frame was not used. */
