@@ -156,6 +156,12 @@ export interface TrackerConfig {
   maxCoastMs?: number;
   /** Output policy: a track is reported only while its last update is at most this old, ms. */
   reportMaxCoastMs?: number;
+  /** Process noise per class group, m²/s³; a group left out takes processNoise. */
+  classProcessNoise?: { vehicle?: number; twoWheeler?: number; pedestrian?: number };
+  /** A track is confirmed at its first detection when that detection's confidence reaches this (default 2: never). */
+  confirmConfidence?: number;
+  /** Heading from the detector's box yaw when it gives one, instead of from the velocity (default false). */
+  headingFromBox?: boolean;
 }
 
 export const TIME_SOURCES = ['system', 'gpsd', 'nmea'] as const;

@@ -763,6 +763,15 @@ const trackerSection = obj<TrackerConfig>(
     maxMisses: opt(num({ int: true, min: 1, max: 100 })),
     maxCoastMs: opt(ms(0, 10_000)),
     reportMaxCoastMs: opt(ms(0, 10_000)),
+    classProcessNoise: opt(
+      obj<NonNullable<TrackerConfig['classProcessNoise']>>({
+        vehicle: opt(num({ unit: 'm²/s³', min: 0, minExclusive: true, max: 100 })),
+        twoWheeler: opt(num({ unit: 'm²/s³', min: 0, minExclusive: true, max: 100 })),
+        pedestrian: opt(num({ unit: 'm²/s³', min: 0, minExclusive: true, max: 100 })),
+      }),
+    ),
+    confirmConfidence: opt(num({ min: 0, max: 2 })),
+    headingFromBox: opt(bool),
   },
   (t, path, ctx) => {
     if (t.reportMaxCoastMs !== undefined && t.maxCoastMs !== undefined && t.reportMaxCoastMs > t.maxCoastMs)

@@ -244,6 +244,7 @@ class Stage implements PerceptionStage {
       firstSeenMs: e.firstSeenMs,
       lastUpdateMs: e.lastUpdateMs,
       coasting: e.coasting,
+      confidence: e.confidence,
     };
   }
 

@@ -63,7 +63,21 @@ export interface TrackerOptions {
    * is at most this old, ms. Prediction keeps it for association up to maxCoastMs; it is not broadcast meanwhile.
    */
   reportMaxCoastMs: number;
+  /**
+   * Process noise per class group, m²/s³ (pedestrians and two-wheelers turn and stop more sharply than their
+   * speed suggests); a group left out takes processNoise.
+   */
+  classProcessNoise: Partial<Record<ClassGroup, number>>;
+  /** A new track is confirmed at its first detection when that detection's confidence reaches this (> 1: never). */
+  confirmConfidence: number;
+  /**
+   * Heading from the detector's box yaw whenever the detection gives one (its 180° ambiguity resolved by the
+   * velocity, else by the track's heading); from the velocity only for detections without a yaw.
+   */
+  headingFromBox: boolean;
 }
+
+export type ClassGroup = 'vehicle' | 'twoWheeler' | 'pedestrian';
 
 export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   processNoise: 2,
@@ -85,6 +99,9 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   maxTracks: 1000,
   reidentifyMs: 2000,
   reportMaxCoastMs: 300,
+  classProcessNoise: {},
+  confirmConfidence: 2,
+  headingFromBox: false,
 };
 
 /** A track's state as a backend reports it, in the local frame (the stage adds WGS-84 and true headings). */
@@ -115,6 +132,11 @@ export interface TrackEstimate {
   lastUpdateMs: number;
   /** A sensor that covers the track missed it since its last update: the position is a prediction. */
   coasting: boolean;
+  /**
+   * Confidence that the track is a real object, 0..1: the recent detections' confidences (exponentially
+   * weighted), decaying while the track coasts. Unlike existence it does not grow with age alone.
+   */
+  confidence: number;
 }
 
 /** A batch of measurements from one sensor frame. */
@@ -202,6 +224,10 @@ export class TrackState {
   accelT = NaN;
   accelSpeed = 0;
   existence: number;
+  /** Exponentially weighted confidence of the detections that updated the track. */
+  score: number;
+  /** Whether yaw comes from detector boxes (TrackerOptions.headingFromBox). */
+  yawFromBox = false;
   /** Time of the last update by each sensor kind (index in SOURCE_KINDS), -Infinity when never. */
   readonly sourceLast = new Float64Array(SOURCE_KINDS.length).fill(-Infinity);
 
@@ -221,6 +247,7 @@ export class TrackState {
     this.sizeFromBox = m.size !== undefined;
     this.size = sizeCopy(m.size ?? CLASS_SIZE_PRIORS[m.classification]);
     this.existence = 0.3 * m.confidence;
+    this.score = m.confidence;
   }
 
   get x(): number {
@@ -262,7 +289,7 @@ export class Tracker {
     if (!(t > this.now)) return;
     if (this.now > -Infinity) {
       const dt = (t - this.now) / 1000;
-      for (const tr of this.list) tr.kf.predict(dt, this.opts.processNoise);
+      for (const tr of this.list) tr.kf.predict(dt, this.noiseOf(tr));
     }
     this.now = t;
   }
@@ -432,6 +459,7 @@ export class Tracker {
       this.vote(tr, m);
       tr.sourceLast[kindIndex(m.sensorKind)] = batch.timeMs;
       if (m.yaw !== undefined) this.updateYaw(tr, m);
+      if (m.confidence >= o.confirmConfidence) tr.hits = Math.max(tr.hits, o.confirmHits);
       born.push(tr);
       this.onBirth(tr, m);
       this.created++;
@@ -481,7 +509,7 @@ export class Tracker {
       const lg = GROUPS[l.classification];
       if (g >= 0 && lg >= 0 && g !== lg) continue;
       const kf = l.kf.clone();
-      kf.predict((this.now - this.lost[i]!.endMs) / 1000, o.processNoise);
+      kf.predict((this.now - this.lost[i]!.endMs) / 1000, this.noiseOf(l));
       const d2 = kf.gateDistance(tr.x, tr.y, p[0], p[1], p[2]);
       if (d2 <= bestD2) {
         bestD2 = d2;
@@ -550,6 +578,7 @@ export class Tracker {
     const ki = kindIndex(m.sensorKind);
     if (t > tr.sourceLast[ki]!) tr.sourceLast[ki] = t;
     tr.existence = tr.existence + (1 - tr.existence) * 0.5 * m.confidence;
+    tr.score += 0.5 * (m.confidence - tr.score);
     if (m.size) {
       const a = o.sizeAlpha;
       if (!tr.sizeFromBox) {
@@ -588,6 +617,7 @@ export class Tracker {
   }
 
   private updateYaw(tr: TrackState, m: Measurement): void {
+    if (this.opts.headingFromBox && m.yaw !== undefined) return this.boxYaw(tr, m.yaw);
     const kf = tr.kf;
     const vx = kf.x[2]!;
     const vy = kf.x[3]!;
@@ -610,6 +640,27 @@ export class Tracker {
       tr.yaw = y;
       tr.yawStd = 0.2;
     }
+  }
+
+  /** Heading from the detector's yaw: the box direction nearer the velocity (when moving) or the current yaw. */
+  private boxYaw(tr: TrackState, yaw: number): void {
+    const vx = tr.kf.x[2]!;
+    const vy = tr.kf.x[3]!;
+    const P = tr.kf.P;
+    const moving = hyp2(vx, vy) >= this.opts.headingMinSpeedMs && hyp2(vx, vy) > 3 * speedStd3(P[10]!, P[11]!, P[15]!, vx, vy);
+    const ref = moving ? Math.atan2(vy, vx) : tr.yaw;
+    let y = yaw;
+    if (Number.isFinite(ref) && Math.abs(wrapPi(y - ref)) > Math.PI / 2) y = wrapPi(y + Math.PI);
+    tr.yaw = Number.isFinite(tr.yaw) && tr.yawFromBox ? wrapPi(tr.yaw + 0.5 * wrapPi(y - tr.yaw)) : y;
+    tr.yawStd = 0.1;
+    tr.yawFromBox = true;
+  }
+
+  /** The track's process noise (by its class group). */
+  noiseOf(tr: TrackState): number {
+    const g = GROUPS[tr.classification];
+    const k: ClassGroup | undefined = g === 0 ? 'vehicle' : g === 1 ? 'twoWheeler' : g === 2 ? 'pedestrian' : undefined;
+    return (k && this.opts.classProcessNoise[k]) ?? this.opts.processNoise;
   }
 
   private updateAccel(tr: TrackState, t: number): void {
@@ -648,7 +699,7 @@ export class Tracker {
       // Output policy: prediction is for association; only recently confirmed tracks are reported.
       if (!all && atMs - tr.lastUpdateMs > o.reportMaxCoastMs) continue;
       const kf = dt !== 0 && Number.isFinite(dt) ? tr.kf.clone() : tr.kf;
-      if (kf !== tr.kf) kf.predict(dt, o.processNoise);
+      if (kf !== tr.kf) kf.predict(dt, this.noiseOf(tr));
       const vx = kf.x[2]!;
       const vy = kf.x[3]!;
       const speed = hyp2(vx, vy);
@@ -656,7 +707,7 @@ export class Tracker {
       const sStd = speedStd(vcov, vx, vy);
       let yaw = tr.yaw;
       let yawStd = tr.yawStd;
-      if (speed >= o.headingMinSpeedMs && speed > 3 * sStd) {
+      if (!tr.yawFromBox && speed >= o.headingMinSpeedMs && speed > 3 * sStd) {
         yaw = Math.atan2(vy, vx);
         yawStd = yawStdFromVelocity(vcov, vx, vy);
       }
@@ -685,6 +736,7 @@ export class Tracker {
         firstSeenMs: tr.firstSeenMs,
         lastUpdateMs: tr.lastUpdateMs,
         coasting: tr.misses > 0,
+        confidence: tr.score * Math.exp(-coast / Math.max(1, o.reportMaxCoastMs)),
       });
     }
     out.sort((a, b) => a.id - b.id);

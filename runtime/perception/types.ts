@@ -54,6 +54,8 @@ export interface Track {
    * only up to perception.tracker.reportMaxCoastMs after their last update (the output policy).
    */
   coasting: boolean;
+  /** Confidence that the object is real, 0..1: the recent detections' confidences, decaying while coasting. */
+  confidence: number;
 }
 
 /** Why a whole frame was not used. */
