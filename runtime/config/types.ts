@@ -162,6 +162,8 @@ export interface TrackerConfig {
   confirmConfidence?: number;
   /** Heading from the detector's box yaw when it gives one, instead of from the velocity (default false). */
   headingFromBox?: boolean;
+  /** Detections of one class group never update, or suppress, tracks of another (one detector model per class; default false). */
+  separateClassGroups?: boolean;
 }
 
 export const TIME_SOURCES = ['system', 'gpsd', 'nmea'] as const;

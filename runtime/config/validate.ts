@@ -772,6 +772,7 @@ const trackerSection = obj<TrackerConfig>(
     ),
     confirmConfidence: opt(num({ min: 0, max: 2 })),
     headingFromBox: opt(bool),
+    separateClassGroups: opt(bool),
   },
   (t, path, ctx) => {
     if (t.reportMaxCoastMs !== undefined && t.maxCoastMs !== undefined && t.reportMaxCoastMs > t.maxCoastMs)

@@ -75,6 +75,11 @@ export interface TrackerOptions {
    * velocity, else by the track's heading); from the velocity only for detections without a yaw.
    */
   headingFromBox: boolean;
+  /**
+   * Detections of one class group (vehicle, two-wheeler, pedestrian, animal) never update a track of another, and
+   * never stop one from starting beside it: for detectors that run one model per class (their boxes overlap).
+   */
+  separateClassGroups: boolean;
 }
 
 export type ClassGroup = 'vehicle' | 'twoWheeler' | 'pedestrian';
@@ -102,6 +107,7 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   classProcessNoise: {},
   confirmConfidence: 2,
   headingFromBox: false,
+  separateClassGroups: false,
 };
 
 /** A track's state as a backend reports it, in the local frame (the stage adds WGS-84 and true headings). */
@@ -339,7 +345,10 @@ export class Tracker {
         let cost = d2 + kf.lastLogDet;
         if (!tr.confirmed) cost += o.tentativePenalty;
         const mg = GROUPS[m.classification];
-        if (tg >= 0 && mg >= 0 && tg !== mg) cost += o.classMismatchPenalty;
+        if (tg >= 0 && mg >= 0 && tg !== mg) {
+          if (o.separateClassGroups) continue;
+          cost += o.classMismatchPenalty;
+        }
         edges.push({ t: i, m: j, cost, zx, zy, r, d2 });
       }
     }
@@ -549,8 +558,10 @@ export class Tracker {
 
   /** Whether a measurement's position lies inside a confirmed track's footprint (enlarged by 0.3 m). */
   private insideFootprint(m: Measurement): boolean {
+    const mg = GROUPS[m.classification];
     for (const tr of this.list) {
       if (!tr.confirmed) continue;
+      if (this.opts.separateClassGroups && GROUPS[tr.classification] !== mg) continue;
       if (insideFootprint(tr, m.x, m.y)) return true;
     }
     return false;
@@ -558,7 +569,8 @@ export class Tracker {
 
   /** A tentative track about to be confirmed whose centre lies in a confirmed track's footprint. */
   protected duplicates(t: TrackState): boolean {
-    for (const tr of this.list) if (tr !== t && tr.confirmed && insideFootprint(tr, t.x, t.y)) return true;
+    const sep = this.opts.separateClassGroups;
+    for (const tr of this.list) if (tr !== t && tr.confirmed && (!sep || GROUPS[tr.classification] === GROUPS[t.classification]) && insideFootprint(tr, t.x, t.y)) return true;
     return false;
   }
 

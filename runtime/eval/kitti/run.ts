@@ -82,7 +82,7 @@ function resultLine(frame: number, tr: Track, back: Mat34, p2: Mat34): string {
   const b = transformBox(local, back);
   const bb = projectBox(b, p2);
   const alpha = -10;
-  return `${frame} ${tr.id} ${cls} 0 0 ${alpha} ${bb.map((v) => v.toFixed(2)).join(' ')} ${b.h.toFixed(3)} ${b.w.toFixed(3)} ${b.l.toFixed(3)} ${b.x.toFixed(3)} ${b.y.toFixed(3)} ${b.z.toFixed(3)} ${b.ry.toFixed(4)} ${tr.confidence.toFixed(4)}`;
+  return `${frame} ${tr.id} ${cls} 0 0 ${alpha} ${bb.map((v) => v.toFixed(2)).join(' ')} ${b.h.toFixed(3)} ${b.w.toFixed(3)} ${b.l.toFixed(3)} ${b.x.toFixed(3)} ${b.y.toFixed(3)} ${b.z.toFixed(3)} ${b.ry.toFixed(4)} ${tr.confidence.toFixed(6)}`;
 }
 
 /** The track's yaw in the local frame (radians from east): from its heading (degrees from north). */
