@@ -3,6 +3,7 @@
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
 import { checkSequences, parseEvaluateOutput } from '../runtime/eval/kitti/cli.js';
+import { parsePrSummary, renderPrSvg } from '../runtime/eval/kitti/pr.js';
 import { camToSensor, DEV_SEQUENCES, HELD_OUT_SEQUENCES, invert, projectBox, sensorToCam, transformBox, type CamBox } from '../runtime/eval/kitti/data.js';
 
 t.test('held-out sequences are refused without --allow-held-out', async (t) => {
@@ -67,4 +68,18 @@ t.test('without data the tool skips and says why', async (t) => {
     }
   })();
   t.match(r, /0001 .*held out/);
+});
+
+t.test("precision/recall points from evaluate.py's per-threshold summary", async (t) => {
+  const text = `========evaluation with confidence threshold 11.814004, recall 0.025000=========
+ sMOTA   MOTA   MOTP    MT     ML     IDS  FRAG    F1   Prec  Recall  FAR     TP    FP    FN
+0.9917 0.0248 0.8778 0.0158 0.9736     0     0 0.0560 0.9848 0.0288 0.0017   454     7 15295
+================================================================================
+========evaluation with confidence threshold 10.439150, recall 0.125000=========
+ sMOTA   MOTA   MOTP    MT     ML     IDS  FRAG    F1   Prec  Recall  FAR     TP    FP    FN
+1.0000 0.1266 0.8419 0.0976 0.8734     0     3 0.2525 0.9694 0.1452 0.0178  2315    73 13631
+`;
+  const pts = parsePrSummary(text);
+  t.same(pts, [{ threshold: 11.814004, precision: 0.9848, recall: 0.0288 }, { threshold: 10.43915, precision: 0.9694, recall: 0.1452 }]);
+  t.match(renderPrSvg('car', [{ name: 'a', points: pts }]), /<polyline[^>]+points="[0-9.]+,[0-9.]+ [0-9.]+,[0-9.]+"/);
 });

@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { TrackerConfig } from '../../config/index.js';
 import { DEV_SEQUENCES, HELD_OUT_SEQUENCES, loadSequence, type Sequence } from './data.js';
+import { parsePrSummary, renderPrSvg } from './pr.js';
 import { baselineToCamera, runOurs, writeBaselineInput, type FrameMode } from './run.js';
 
 const USAGE = `usage: npm run eval:kitti -- --data DIR [options]
@@ -199,6 +200,16 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   const rows = (await pool(jobs, scoreJobs)).flat();
+  // Precision/recall of each tracker's confidence, per frame, IoU and class (evaluate.py's per-threshold summaries).
+  for (const frame of frames)
+    for (const iou of ious)
+      for (const cls of ['car', 'pedestrian', 'cyclist']) {
+        const curves = trackers
+          .map((tr) => ({ name: tr, file: join(work, frame, 'results', 'KITTI', `${tr}_iou${iou}`, `summary_${cls}_average_eval3D.txt`) }))
+          .filter((c) => existsSync(c.file))
+          .map((c) => ({ name: c.name, points: parsePrSummary(readFileSync(c.file, 'utf8')) }));
+        if (curves.length) writeFileSync(join(work, `pr-${frame}-iou${iou}-${cls}.svg`), renderPrSvg(`${cls}, ${frame} frame, 3D IoU ${iou}`, curves));
+      }
   process.stdout.write(renderTable(rows) + '\n');
   process.stdout.write(`per-frame tracking time, ms: ${Object.entries(timing).map(([k, v]) => `${k} ${v.toFixed(3)}`).join('; ')}\n`);
   process.stdout.write(`results and evaluate.py logs: ${work}\n`);
