@@ -71,3 +71,16 @@ t.test('perception.tracker settings are validated', async (t) => {
   const bad2 = validateConfig({ rsu: { reference: REF }, sensors: [{ id: 'l1', kind: 'lidar' }], perception: { tracker: { reportMaxCoastMs: 2000, maxCoastMs: 1000 } } });
   t.match(bad2.errors.map((e) => `${e.path}: ${e.message}`).join('\n'), /reportMaxCoastMs: must not exceed maxCoastMs/);
 });
+
+t.test('sensors[].fov bounds where a lidar counts misses', async (t) => {
+  const { buildSensorModels, Georef, DEFAULT_MEASUREMENT_OPTIONS } = await import('../runtime/perception/index.js');
+  const r = validateConfig({ rsu: { reference: REF, stationFrame: {} }, sensors: [{ id: 'l1', kind: 'lidar', pose: { yaw: 90 }, fov: 90 }] });
+  t.ok(r.ok);
+  const cfg = r.config!;
+  const [m] = buildSensorModels(cfg, new Georef(cfg.rsu.reference, cfg.rsu.stationFrame), DEFAULT_MEASUREMENT_OPTIONS);
+  t.equal(m!.covers(0, 30, 0), true, 'ahead (the lidar faces north)');
+  t.equal(m!.covers(20, 30, 0), true, '34° off its axis');
+  t.equal(m!.covers(30, 0, 0), false, '90° off its axis');
+  t.equal(m!.covers(0, -30, 0), false, 'behind');
+  t.equal(validateConfig({ rsu: { reference: REF }, sensors: [{ id: 'l1', kind: 'lidar', fov: 400 }] }).ok, false, 'fov above 360 is refused');
+});

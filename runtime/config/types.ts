@@ -99,6 +99,11 @@ export interface SensorConfig {
   latencyMs: number;
   /** Detections farther than this from the sensor are rejected as absurd, meters. */
   maxRangeM: number;
+  /**
+   * Horizontal field of view, degrees, centred on the sensor's x axis (lidars and radars; cameras use their
+   * intrinsics). A track outside it is not counted missed by this sensor. Default 360.
+   */
+  fov: number;
 }
 
 export const INGEST_PROTOCOLS = ['udp', 'tcp'] as const;

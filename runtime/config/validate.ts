@@ -204,6 +204,7 @@ const sensor = obj<SensorConfig>(
     clockOffsetMs: def(num({ unit: 'ms', min: -86_400_000, max: 86_400_000 }), 0),
     latencyMs: def(ms(0, 10_000), 0),
     maxRangeM: def(num({ unit: 'meters', min: 0, minExclusive: true, max: 5000 }), 300),
+    fov: def(degrees(0, 360), 360),
   },
   (s, path, ctx) => {
     if (s.intrinsics && s.kind !== 'camera') fail(ctx, [...path, 'intrinsics'], `only cameras have intrinsics; this sensor is a ${s.kind}`);
