@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateConfig, type RsuConfig, type TrackerConfig } from '../../config/index.js';
 import { createPerception, type DetectedObject, type DetectionFrame, type ObjectClass, type Track } from '../../perception/index.js';
-import { camToSensor, identityPose, invert, KITTI_CLASSES, KITTI_TYPE_ID, projectBox, sensorToCam, transformBox, type KittiClass, type Mat34, type Sequence } from './data.js';
+import { camToSensor, identityPose, invert, KITTI_CLASSES, KITTI_TYPE_ID, projectBox, sensorToCam, transformBox, type Detection3D, type KittiClass, type Mat34, type Sequence } from './data.js';
 
 export type FrameMode = 'sensor' | 'world';
 
@@ -69,18 +69,32 @@ export function runOurs(seq: Sequence, mode: FrameMode, tracker: TrackerConfig =
     const frame: DetectionFrame = { sensorId: 'velo', sensorKind: 'lidar', frameNumber: k, sensorTimeMs: t, timeMs: t, receivedMs: t, objects };
     stage.push(frame);
     const back = invert(pose);
-    for (const tr of stage.tracks(t)) out.push(resultLine(k, tr, back, seq.p2));
+    const dets = byFrame.get(k) ?? [];
+    for (const tr of stage.tracks(t)) out.push(resultLine(k, tr, back, seq.p2, dets));
   }
   return out;
 }
 
-/** A track as a KITTI result row in the frame's camera coordinates. */
-function resultLine(frame: number, tr: Track, back: Mat34, p2: Mat34): string {
+/**
+ * A track as a KITTI result row in the frame's camera coordinates. Its image box is that of the frame's detection
+ * of the same class it lies on (within 1 m), as AB3DMOT reports its detections' boxes, else the projected 3D box:
+ * the KITTI evaluation uses image boxes to ignore small and DontCare-covered objects, and the projection of a
+ * cuboid is larger than the detector's tight box.
+ */
+function resultLine(frame: number, tr: Track, back: Mat34, p2: Mat34, dets: readonly Detection3D[]): string {
   const cls = kittiClassOf(tr.classification);
   if (!cls) return '';
   const local = sensorToCam({ x: tr.enu.x, y: tr.enu.y, zBottom: tr.enu.z, yaw: trackYaw(tr), ...tr.size });
   const b = transformBox(local, back);
-  const bb = projectBox(b, p2);
+  let bb = projectBox(b, p2);
+  let best = 1;
+  for (const d of dets) {
+    const dist = Math.hypot(d.box.x - b.x, d.box.z - b.z);
+    if (d.cls === cls && dist < best) {
+      best = dist;
+      bb = d.bbox;
+    }
+  }
   const alpha = -10;
   return `${frame} ${tr.id} ${cls} 0 0 ${alpha} ${bb.map((v) => v.toFixed(2)).join(' ')} ${b.h.toFixed(3)} ${b.w.toFixed(3)} ${b.l.toFixed(3)} ${b.x.toFixed(3)} ${b.y.toFixed(3)} ${b.z.toFixed(3)} ${b.ry.toFixed(4)} ${tr.confidence.toFixed(6)}`;
 }
