@@ -182,7 +182,8 @@ t.test('a track ends after M misses in coverage, or after a time without update;
 
   // Coasting out of every sensor's coverage: no misses are counted, the time limit ends it.
   const coverage = { lidar: 60, radar: 60, camera: 60 };
-  const p2 = createPerception(cfg, { tracker: { maxCoastMs: 1000 }, measurement: { coverageRangeM: coverage } });
+  // (Reported while coasting here, reportMaxCoastMs = maxCoastMs, to see when the track ends.)
+  const p2 = createPerception(cfg, { tracker: { maxCoastMs: 1000, reportMaxCoastMs: 1000 }, measurement: { coverageRangeM: coverage } });
   const leaving = (ts: number): GroundTruthObject[] => [{ id: 1, classification: 'car', x: 10 * ts, y: 0, yaw: 0, length: 4.5, width: 1.8, height: 1.5 }];
   let lastSeen = -1;
   run(p2, modelsOf(cfg, coverage), 10, leaving, {
@@ -192,6 +193,18 @@ t.test('a track ends after M misses in coverage, or after a time without update;
   });
   // Coverage: within 60 m of a lidar. lidar_b at (20, 20) sees x ≤ 20 + √(60² − 20²) = 76.6 m, i.e. until 7.66 s.
   t.ok(lastSeen > 8.4 && lastSeen < 8.8, `coasted out of coverage for ~1 s: last reported at ${lastSeen.toFixed(2)} s`);
+  // The output policy (default reportMaxCoastMs 300): the same track is kept for association but reported only
+  // until 0.3 s after its last detection.
+  const p3 = createPerception(cfg, { tracker: { maxCoastMs: 1000 }, measurement: { coverageRangeM: coverage } });
+  let lastReported = -1;
+  let lastKept = -1;
+  run(p3, modelsOf(cfg, coverage), 10, leaving, {
+    check: (tms) => {
+      if (p3.tracks(tms).length) lastReported = (tms - T0) / 1000;
+    },
+  });
+  lastKept = lastSeen;
+  t.ok(lastReported > 7.6 && lastReported < 8.0, `reported until 0.3 s after its last detection: ${lastReported.toFixed(2)} s (kept until ${lastKept.toFixed(2)} s)`);
 
   // A new object after the car ended gets a new id, larger than every id before.
   const before = Math.max(...p.tracks(T0 + 5000).map((x) => x.id), carId);

@@ -105,6 +105,11 @@ export interface SensorConfig {
    * another local process cannot speak for the sensor. Unset: any source.
    */
   source?: SensorSource;
+  /**
+   * Horizontal field of view, degrees, centred on the sensor's x axis (lidars and radars; cameras use their
+   * intrinsics). A track outside it is not counted missed by this sensor. Default 360.
+   */
+  fov: number;
 }
 
 export interface SensorSource {
@@ -150,6 +155,32 @@ export interface PerceptionSection {
   fusion: FusionMode;
   /** The fusion model file; default models/fusion.onnx of the package. */
   model?: string;
+  /** Tracker settings; each left out takes the tracker's default (runtime/perception/tracker.ts). */
+  tracker: TrackerConfig;
+}
+
+/** perception.tracker: the settings a deployer may change (config reference: runtime/config/README.md). */
+export interface TrackerConfig {
+  /** White-acceleration spectral density of the motion model, m²/s³. */
+  processNoise?: number;
+  /** Association gate on the squared Mahalanobis distance (χ², 2 dof). */
+  gateChi2?: number;
+  /** Associated detections before a track is reported. */
+  confirmHits?: number;
+  /** Consecutive covered misses that end a confirmed track. */
+  maxMisses?: number;
+  /** Time without an update that ends a confirmed track (it coasts, unreported, for association), ms. */
+  maxCoastMs?: number;
+  /** Output policy: a track is reported only while its last update is at most this old, ms. */
+  reportMaxCoastMs?: number;
+  /** Process noise per class group, m²/s³; a group left out takes processNoise. */
+  classProcessNoise?: { vehicle?: number; twoWheeler?: number; pedestrian?: number };
+  /** A track is confirmed at its first detection when that detection's confidence reaches this (default 2: never). */
+  confirmConfidence?: number;
+  /** Heading from the detector's box yaw when it gives one, instead of from the velocity (default false). */
+  headingFromBox?: boolean;
+  /** Detections of one class group never update, or suppress, tracks of another (one detector model per class; default false). */
+  separateClassGroups?: boolean;
 }
 
 export const TIME_SOURCES = ['system', 'gpsd', 'nmea'] as const;

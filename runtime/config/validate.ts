@@ -77,6 +77,7 @@ import {
   type IngestSection,
   type IntersectionRef,
   type PerceptionSection,
+  type TrackerConfig,
   type PhaseMapping,
   type Pose,
   type RadioSection,
@@ -225,6 +226,7 @@ const sensor = obj<SensorConfig>(
     latencyMs: def(ms(0, 10_000), 0),
     maxRangeM: def(num({ unit: 'meters', min: 0, minExclusive: true, max: 5000 }), 300),
     source: opt(sensorSource),
+    fov: def(degrees(0, 360), 360),
   },
   (s, path, ctx) => {
     if (s.intrinsics && s.kind !== 'camera') fail(ctx, [...path, 'intrinsics'], `only cameras have intrinsics; this sensor is a ${s.kind}`);
@@ -933,6 +935,34 @@ const applicationsSection = obj<ApplicationsSection>({
 const loggingSection = obj<RsuConfig['logging']>({ level: def(oneOf(LOG_LEVELS), 'info') });
 
 // ---------------------------------------------------------------------------------------------------------------
+// Perception
+
+const trackerSection = obj<TrackerConfig>(
+  {
+    processNoise: opt(num({ unit: 'm²/s³', min: 0, minExclusive: true, max: 100 })),
+    gateChi2: opt(num({ min: 1, max: 100 })),
+    confirmHits: opt(num({ int: true, min: 1, max: 50 })),
+    maxMisses: opt(num({ int: true, min: 1, max: 100 })),
+    maxCoastMs: opt(ms(0, 10_000)),
+    reportMaxCoastMs: opt(ms(0, 10_000)),
+    classProcessNoise: opt(
+      obj<NonNullable<TrackerConfig['classProcessNoise']>>({
+        vehicle: opt(num({ unit: 'm²/s³', min: 0, minExclusive: true, max: 100 })),
+        twoWheeler: opt(num({ unit: 'm²/s³', min: 0, minExclusive: true, max: 100 })),
+        pedestrian: opt(num({ unit: 'm²/s³', min: 0, minExclusive: true, max: 100 })),
+      }),
+    ),
+    confirmConfidence: opt(num({ min: 0, max: 2 })),
+    headingFromBox: opt(bool),
+    separateClassGroups: opt(bool),
+  },
+  (t, path, ctx) => {
+    if (t.reportMaxCoastMs !== undefined && t.maxCoastMs !== undefined && t.reportMaxCoastMs > t.maxCoastMs)
+      fail(ctx, [...path, 'reportMaxCoastMs'], `must not exceed maxCoastMs (${t.maxCoastMs} ms): a track is reported only while it is kept`);
+  },
+);
+
+// ---------------------------------------------------------------------------------------------------------------
 // The whole file
 
 const configObj = obj<RsuConfig>(
@@ -941,7 +971,7 @@ const configObj = obj<RsuConfig>(
     messageSet: def(oneOf(MESSAGE_SETS), 'csae2020'),
     sensors: def(sensors, demoSensors),
     ingest: section(ingestSection),
-    perception: section(obj<PerceptionSection>({ fusion: def(oneOf(FUSION_MODES), 'onnx'), model: opt(filePath()) })),
+    perception: section(obj<PerceptionSection>({ fusion: def(oneOf(FUSION_MODES), 'onnx'), model: opt(filePath()), tracker: section(trackerSection) })),
     time: section(timeSection),
     radio: section(radioSection),
     uplink: section(uplinkSection),

@@ -130,6 +130,8 @@ export class SensorModel {
   readonly enabled: boolean;
   /** Sensor body frame → local frame. */
   readonly toLocal: RigidTransform;
+  /** Local → sensor, made when first needed (field-of-view checks). */
+  private fromLocal?: RigidTransform;
   /** Sensor origin in the local frame. */
   readonly origin: Vec3;
   readonly camera?: CameraModel;
@@ -156,11 +158,19 @@ export class SensorModel {
   covers(x: number, y: number, z: number): boolean {
     const range = hyp2(x - this.origin.x, y - this.origin.y);
     if (!(range <= this.coverageRangeM)) return false;
-    if (this.kind !== 'camera') return true;
+    if (this.kind !== 'camera') return this.inFov(x, y, z);
     const cam = this.camera;
     if (!cam) return false;
     const px = cam.project({ x, y, z });
     return px !== null && cam.inImage(px, -5);
+  }
+
+  /** Whether a local point lies within the sensor's horizontal field of view (sensors[].fov). */
+  private inFov(x: number, y: number, z: number): boolean {
+    const fov = this.config.fov ?? 360;
+    if (!(fov < 360)) return true;
+    const p = (this.fromLocal ??= this.toLocal.inverse()).apply({ x, y, z });
+    return Math.abs(Math.atan2(p.y, p.x)) <= (fov * Math.PI) / 360;
   }
 
   /** Camera ground placement range, m. */

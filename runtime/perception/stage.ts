@@ -113,7 +113,8 @@ class Stage implements PerceptionStage {
     const o = { ...DEFAULT_PERCEPTION_OPTIONS, ...stripUndefined(opts) };
     this.meas = { ...DEFAULT_MEASUREMENT_OPTIONS, ...stripUndefined(opts.measurement ?? {}) };
     if (opts.measurement?.coverageRangeM) this.meas.coverageRangeM = { ...DEFAULT_MEASUREMENT_OPTIONS.coverageRangeM, ...opts.measurement.coverageRangeM };
-    const tracker = { ...DEFAULT_TRACKER_OPTIONS, ...stripUndefined(opts.tracker ?? {}) };
+    // The config's perception.tracker settings, then the caller's overrides.
+    const tracker = { ...DEFAULT_TRACKER_OPTIONS, ...stripUndefined(cfg.perception?.tracker ?? {}), ...stripUndefined(opts.tracker ?? {}) };
     this.lateToleranceMs = o.lateToleranceMs;
     this.maxObjects = cfg.ingest?.maxObjectsPerFrame ?? 1000;
     this.maxFutureMs = cfg.ingest?.maxFutureMs ?? Infinity;
@@ -242,6 +243,8 @@ class Stage implements PerceptionStage {
       sources: e.sources,
       firstSeenMs: e.firstSeenMs,
       lastUpdateMs: e.lastUpdateMs,
+      coasting: e.coasting,
+      confidence: e.confidence,
     };
   }
 

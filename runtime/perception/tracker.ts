@@ -58,7 +58,31 @@ export interface TrackerOptions {
    * moment (occluded, a few missed frames) keeps its identity. 0: never.
    */
   reidentifyMs: number;
+  /**
+   * Output policy: a confirmed track is reported (to the RSM and every other consumer) only while its last update
+   * is at most this old, ms. Prediction keeps it for association up to maxCoastMs; it is not broadcast meanwhile.
+   */
+  reportMaxCoastMs: number;
+  /**
+   * Process noise per class group, m²/s³ (pedestrians and two-wheelers turn and stop more sharply than their
+   * speed suggests); a group left out takes processNoise.
+   */
+  classProcessNoise: Partial<Record<ClassGroup, number>>;
+  /** A new track is confirmed at its first detection when that detection's confidence reaches this (> 1: never). */
+  confirmConfidence: number;
+  /**
+   * Heading from the detector's box yaw whenever the detection gives one (its 180° ambiguity resolved by the
+   * velocity, else by the track's heading); from the velocity only for detections without a yaw.
+   */
+  headingFromBox: boolean;
+  /**
+   * Detections of one class group (vehicle, two-wheeler, pedestrian, animal) never update a track of another, and
+   * never stop one from starting beside it: for detectors that run one model per class (their boxes overlap).
+   */
+  separateClassGroups: boolean;
 }
+
+export type ClassGroup = 'vehicle' | 'twoWheeler' | 'pedestrian';
 
 export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   processNoise: 2,
@@ -79,6 +103,11 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   birthSuppressChi2: 4,
   maxTracks: 1000,
   reidentifyMs: 2000,
+  reportMaxCoastMs: 300,
+  classProcessNoise: {},
+  confirmConfidence: 2,
+  headingFromBox: false,
+  separateClassGroups: false,
 };
 
 /** A track's state as a backend reports it, in the local frame (the stage adds WGS-84 and true headings). */
@@ -107,6 +136,13 @@ export interface TrackEstimate {
   sources: SensorKind[];
   firstSeenMs: number;
   lastUpdateMs: number;
+  /** A sensor that covers the track missed it since its last update: the position is a prediction. */
+  coasting: boolean;
+  /**
+   * Confidence that the track is a real object, 0..1: the recent detections' confidences (exponentially
+   * weighted), decaying while the track coasts. Unlike existence it does not grow with age alone.
+   */
+  confidence: number;
 }
 
 /** A batch of measurements from one sensor frame. */
@@ -194,6 +230,10 @@ export class TrackState {
   accelT = NaN;
   accelSpeed = 0;
   existence: number;
+  /** Exponentially weighted confidence of the detections that updated the track. */
+  score: number;
+  /** Whether yaw comes from detector boxes (TrackerOptions.headingFromBox). */
+  yawFromBox = false;
   /** Time of the last update by each sensor kind (index in SOURCE_KINDS), -Infinity when never. */
   readonly sourceLast = new Float64Array(SOURCE_KINDS.length).fill(-Infinity);
 
@@ -213,6 +253,7 @@ export class TrackState {
     this.sizeFromBox = m.size !== undefined;
     this.size = sizeCopy(m.size ?? CLASS_SIZE_PRIORS[m.classification]);
     this.existence = 0.3 * m.confidence;
+    this.score = m.confidence;
   }
 
   get x(): number {
@@ -254,7 +295,7 @@ export class Tracker {
     if (!(t > this.now)) return;
     if (this.now > -Infinity) {
       const dt = (t - this.now) / 1000;
-      for (const tr of this.list) tr.kf.predict(dt, this.opts.processNoise);
+      for (const tr of this.list) tr.kf.predict(dt, this.noiseOf(tr));
     }
     this.now = t;
   }
@@ -304,7 +345,10 @@ export class Tracker {
         let cost = d2 + kf.lastLogDet;
         if (!tr.confirmed) cost += o.tentativePenalty;
         const mg = GROUPS[m.classification];
-        if (tg >= 0 && mg >= 0 && tg !== mg) cost += o.classMismatchPenalty;
+        if (tg >= 0 && mg >= 0 && tg !== mg) {
+          if (o.separateClassGroups) continue;
+          cost += o.classMismatchPenalty;
+        }
         edges.push({ t: i, m: j, cost, zx, zy, r, d2 });
       }
     }
@@ -424,6 +468,7 @@ export class Tracker {
       this.vote(tr, m);
       tr.sourceLast[kindIndex(m.sensorKind)] = batch.timeMs;
       if (m.yaw !== undefined) this.updateYaw(tr, m);
+      if (m.confidence >= o.confirmConfidence) tr.hits = Math.max(tr.hits, o.confirmHits);
       born.push(tr);
       this.onBirth(tr, m);
       this.created++;
@@ -473,7 +518,7 @@ export class Tracker {
       const lg = GROUPS[l.classification];
       if (g >= 0 && lg >= 0 && g !== lg) continue;
       const kf = l.kf.clone();
-      kf.predict((this.now - this.lost[i]!.endMs) / 1000, o.processNoise);
+      kf.predict((this.now - this.lost[i]!.endMs) / 1000, this.noiseOf(l));
       const d2 = kf.gateDistance(tr.x, tr.y, p[0], p[1], p[2]);
       if (d2 <= bestD2) {
         bestD2 = d2;
@@ -513,8 +558,10 @@ export class Tracker {
 
   /** Whether a measurement's position lies inside a confirmed track's footprint (enlarged by 0.3 m). */
   private insideFootprint(m: Measurement): boolean {
+    const mg = GROUPS[m.classification];
     for (const tr of this.list) {
       if (!tr.confirmed) continue;
+      if (this.opts.separateClassGroups && GROUPS[tr.classification] !== mg) continue;
       if (insideFootprint(tr, m.x, m.y)) return true;
     }
     return false;
@@ -522,7 +569,8 @@ export class Tracker {
 
   /** A tentative track about to be confirmed whose centre lies in a confirmed track's footprint. */
   protected duplicates(t: TrackState): boolean {
-    for (const tr of this.list) if (tr !== t && tr.confirmed && insideFootprint(tr, t.x, t.y)) return true;
+    const sep = this.opts.separateClassGroups;
+    for (const tr of this.list) if (tr !== t && tr.confirmed && (!sep || GROUPS[tr.classification] === GROUPS[t.classification]) && insideFootprint(tr, t.x, t.y)) return true;
     return false;
   }
 
@@ -542,6 +590,7 @@ export class Tracker {
     const ki = kindIndex(m.sensorKind);
     if (t > tr.sourceLast[ki]!) tr.sourceLast[ki] = t;
     tr.existence = tr.existence + (1 - tr.existence) * 0.5 * m.confidence;
+    tr.score += 0.5 * (m.confidence - tr.score);
     if (m.size) {
       const a = o.sizeAlpha;
       if (!tr.sizeFromBox) {
@@ -580,6 +629,7 @@ export class Tracker {
   }
 
   private updateYaw(tr: TrackState, m: Measurement): void {
+    if (this.opts.headingFromBox && m.yaw !== undefined) return this.boxYaw(tr, m.yaw);
     const kf = tr.kf;
     const vx = kf.x[2]!;
     const vy = kf.x[3]!;
@@ -602,6 +652,27 @@ export class Tracker {
       tr.yaw = y;
       tr.yawStd = 0.2;
     }
+  }
+
+  /** Heading from the detector's yaw: the box direction nearer the velocity (when moving) or the current yaw. */
+  private boxYaw(tr: TrackState, yaw: number): void {
+    const vx = tr.kf.x[2]!;
+    const vy = tr.kf.x[3]!;
+    const P = tr.kf.P;
+    const moving = hyp2(vx, vy) >= this.opts.headingMinSpeedMs && hyp2(vx, vy) > 3 * speedStd3(P[10]!, P[11]!, P[15]!, vx, vy);
+    const ref = moving ? Math.atan2(vy, vx) : tr.yaw;
+    let y = yaw;
+    if (Number.isFinite(ref) && Math.abs(wrapPi(y - ref)) > Math.PI / 2) y = wrapPi(y + Math.PI);
+    tr.yaw = Number.isFinite(tr.yaw) && tr.yawFromBox ? wrapPi(tr.yaw + 0.5 * wrapPi(y - tr.yaw)) : y;
+    tr.yawStd = 0.1;
+    tr.yawFromBox = true;
+  }
+
+  /** The track's process noise (by its class group). */
+  noiseOf(tr: TrackState): number {
+    const g = GROUPS[tr.classification];
+    const k: ClassGroup | undefined = g === 0 ? 'vehicle' : g === 1 ? 'twoWheeler' : g === 2 ? 'pedestrian' : undefined;
+    return (k && this.opts.classProcessNoise[k]) ?? this.opts.processNoise;
   }
 
   private updateAccel(tr: TrackState, t: number): void {
@@ -637,8 +708,10 @@ export class Tracker {
       if (!tr.confirmed && !all) continue;
       const limit = tr.confirmed ? o.maxCoastMs : o.tentativeMaxCoastMs;
       if (atMs - tr.lastUpdateMs > limit) continue;
+      // Output policy: prediction is for association; only recently confirmed tracks are reported.
+      if (!all && atMs - tr.lastUpdateMs > o.reportMaxCoastMs) continue;
       const kf = dt !== 0 && Number.isFinite(dt) ? tr.kf.clone() : tr.kf;
-      if (kf !== tr.kf) kf.predict(dt, o.processNoise);
+      if (kf !== tr.kf) kf.predict(dt, this.noiseOf(tr));
       const vx = kf.x[2]!;
       const vy = kf.x[3]!;
       const speed = hyp2(vx, vy);
@@ -646,7 +719,7 @@ export class Tracker {
       const sStd = speedStd(vcov, vx, vy);
       let yaw = tr.yaw;
       let yawStd = tr.yawStd;
-      if (speed >= o.headingMinSpeedMs && speed > 3 * sStd) {
+      if (!tr.yawFromBox && speed >= o.headingMinSpeedMs && speed > 3 * sStd) {
         yaw = Math.atan2(vy, vx);
         yawStd = yawStdFromVelocity(vcov, vx, vy);
       }
@@ -674,6 +747,8 @@ export class Tracker {
         sources,
         firstSeenMs: tr.firstSeenMs,
         lastUpdateMs: tr.lastUpdateMs,
+        coasting: tr.misses > 0,
+        confidence: tr.score * Math.exp(-coast / Math.max(1, o.reportMaxCoastMs)),
       });
     }
     out.sort((a, b) => a.id - b.id);

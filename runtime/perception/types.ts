@@ -49,6 +49,13 @@ export interface Track {
   /** RSU timeline, ms. */
   firstSeenMs: number;
   lastUpdateMs: number;
+  /**
+   * A sensor that covers the object missed it since lastUpdateMs: the position is predicted. Tracks are reported
+   * only up to perception.tracker.reportMaxCoastMs after their last update (the output policy).
+   */
+  coasting: boolean;
+  /** Confidence that the object is real, 0..1: the recent detections' confidences, decaying while coasting. */
+  confidence: number;
 }
 
 /** Why a whole frame was not used. */
