@@ -7,7 +7,7 @@ import { Counter } from 'prom-client';
 import pino, { type Logger } from 'pino';
 import { loadMessageSet, type MessageSet as Codec } from '../codecs/index.js';
 import { startTimeSource, type TimeSourceHandle } from '../hw/gnss/index.js';
-import { radioRxFromConfig, radioTxFromConfig, type RadioRx, type RadioTx } from '../hw/radio/index.js';
+import { messagePsids, radioRxFromConfig, radioTxFromConfig, type RadioRx, type RadioTx } from '../hw/radio/index.js';
 import { SensorIngest, ingestOptionsFromConfig, type BoundListener } from '../hw/sensors/index.js';
 import { SimulatedController } from '../hw/signal/simulated.js';
 import { TscbmController } from '../hw/signal/tscbm.js';
@@ -26,6 +26,7 @@ import { readPassword } from './config/secrets.js';
 import { Metrics } from './metrics.js';
 import { createPerception, type PerceptionStage } from './perception/index.js';
 import { Scheduler, type Outgoing } from './scheduler.js';
+import { RsuSecurity, type SecurityStatus } from './security/rsu-security.js';
 import { defaultSocketPath, serveStatus, type RecordEvent, type StatusServerStats, type TailEvent } from './status.js';
 import { Uplink } from './uplink/index.js';
 import { daemonInfo, type DaemonInfo } from './view/source.js';
@@ -80,6 +81,8 @@ export interface DaemonStatus {
   uplink?: unknown;
   /** Connections to the status socket, and what it refused or dropped. */
   statusSocket?: StatusServerStats;
+  /** Signing, the RSU certificate's health (days to expiry, problems) and verification of what the radio hears. */
+  security: SecurityStatus;
   alarms: string[];
   recentErrors: { at: string; msg: string }[];
 }
@@ -353,9 +356,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       closers.push(() => uplink!.close());
     }
 
-    const submit = (type: MessageType, bytes: Uint8Array, atMs: number) => {
+    const submit = (type: MessageType, bytes: Uint8Array, atMs: number, extra?: Record<string, string>) => {
       if (!uplink) return;
-      const r = uplink.submit({ type, uper: bytes, captureTimeMs: Math.round(atMs) });
+      const r = uplink.submit({ type, uper: bytes, captureTimeMs: Math.round(atMs), ...(extra ? { summary: { extra } } : {}) });
       if (r.ok) {
         metrics.messages.inc({ type, path: 'uplink' });
         rates.up.add(type, Date.now());
@@ -368,11 +371,23 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       for (const fn of records) fn(e);
     };
 
+    // IEEE 1609.2 / YD/T 3957: signing of what the radio sends, verification of what it hears.
+    const security = await RsuSecurity.create(cfg.security, {
+      psids: messagePsids(cfg.radio, cfg.messageSet),
+      position: { lat: cfg.rsu.reference.lat, lon: cfg.rsu.reference.lon },
+      onReload: (st) => log.warn(`security: certificate files changed, reloaded: ${st.usable ? `signing with ${st.hashedId8}, ${st.daysToExpiry} days to expiry` : `not usable: ${st.problems.map((p) => p.message).join('; ')}`}`),
+    });
+    security.start();
+    closers.push(() => security.stop());
+    for (const a of security.alarms()) log.warn(`security: ${a}`);
+
     // Radio out and in.
     const radioTx: RadioTx | undefined = radioTxFromConfig(cfg.radio, { messageSet: cfg.messageSet });
     if (radioTx) closers.push(() => radioTx.close());
+    const spdu = security.spduHandler();
     const radioRx: RadioRx | undefined = radioRxFromConfig(cfg.radio, codec, {
       logger: log.child({ component: 'radio-rx' }),
+      ...(spdu ? { spdu } : {}),
       onDrop: (reason) => {
         metrics.radioRxDropped.inc({ reason });
         if (reason === 'decode_error' || reason === 'ifm_malformed' || reason === 'trailing_bytes') metrics.decodeErrors.inc({ source: 'radio' });
@@ -384,14 +399,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       radioRxPort = (await radioRx.start()).port;
       closers.push(() => radioRx.close());
       radioRx.onMessage((m) => {
-        if (m.type === 'bsm') {
+        // A bare frame (no SPDU) is unsigned: counted, and passed on marked or dropped by security.receive.unverified.
+        if (m.security === undefined && spdu && !security.acceptUnsigned()) return;
+        const verdict = m.security === undefined ? 'unsigned' : m.security.verified ? 'verified' : `unverified:${m.security.reason ?? ''}`;
+        // Only a verified BSM (or any, without verification configured) names a road user in the RSM.
+        if (m.type === 'bsm' && (verdict === 'verified' || !spdu)) {
           const f = m.value as { bsmFrame?: unknown; value?: unknown };
           bsms.hear(f.bsmFrame ?? f.value, m.receivedAt);
         }
         metrics.messages.inc({ type: m.type, path: 'radio_rx' });
         rates.rx.add(m.type, Date.now());
-        submit(m.type, m.bytes, m.receivedAt);
-        if (tails.size) tail({ dir: 'rx', type: m.type, atMs: m.receivedAt, value: m.value });
+        submit(m.type, m.bytes, m.receivedAt, { security: verdict, ...(m.security?.signer ? { signer: m.security.signer } : {}) });
+        if (tails.size) tail({ dir: 'rx', type: m.type, atMs: m.receivedAt, value: m.value, security: verdict });
         if (records.size) record({ t: m.receivedAt, kind: 'radio', data: Buffer.from(m.bytes).toString('base64') });
       });
     }
@@ -481,9 +500,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
             latency.add(ms);
           }
         }
-        submit(m.type, m.bytes, m.atMs);
-        if (tails.size) tail({ dir: 'tx', type: m.type, atMs: m.atMs, value: m.frame });
+        submit(m.type, m.uper, m.atMs, { security: m.signed ? 'signed' : 'unsigned' });
+        if (tails.size) tail({ dir: 'tx', type: m.type, atMs: m.atMs, value: m.frame, security: m.signed ? 'signed' : 'unsigned' });
       },
+      sign: (type, payload, atMs) => security.sign(type, payload, atMs),
       withheld: (type, reason) => metrics.withheld.inc({ type, reason }),
       participantsLeftOut: (reason, n) => metrics.participantsLeftOut.inc({ reason }, n),
       log: log.child({ component: 'scheduler' }),
@@ -528,6 +548,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       metrics.gauge('rsu_spool_dropped_records', 'Uplink records dropped because the spool was full', () => uplink!.stats().spool.droppedRecords);
     }
     if (signals) metrics.gauge('rsu_signal_controller_connected', 'The signal controller has a current state (1) or not (0)', () => (signals.health().connected ? 1 : 0));
+    metrics.gauge('rsu_certificate_expiry_seconds', 'Seconds until the RSU signing certificate expires (negative: expired); absent without one', () => {
+      const s = security.expirySeconds();
+      return s === undefined ? ({} as Record<string, number>) : { rsu: s };
+    }, 'certificate');
+    metrics.gauge('rsu_spdu_signed', 'Messages sent as signed SPDUs since start, per type', () => security.status().signed, 'type');
+    metrics.gauge('rsu_spdu_sign_failures', 'Messages not signed since start, per reason (withheld or sent unsigned by security.whenUnusable)', () => security.status().signFailures, 'reason');
+    metrics.gauge('rsu_spdu_verified', 'Received SPDUs that verified since start', () => security.status().receive.verified);
+    metrics.gauge('rsu_spdu_unverified', 'Received messages that did not verify since start, per reason (unsigned included)', () => security.status().receive.unverified, 'reason');
+    metrics.gauge('rsu_signing_active', 'Outgoing messages are signed (1) or not (0: off, no certificate, or withheld)', () => (security.status().signing === 'signed' ? 1 : 0));
     metrics.gauge('rsu_clock_offset_ms', 'System clock minus GNSS time (0 when unknown)', () => time.health.snapshot().offsetMs ?? 0);
     let metricsPort: number | undefined;
     if (cfg.metrics.port > 0) {
@@ -564,6 +593,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const why = sh.lastUpdateAgeMs === undefined ? 'no state received yet' : `last state ${Math.round(sh.lastUpdateAgeMs)} ms ago`;
         alarms.push(`${SIGNAL_SILENT_ALARM} (${sh.source}: ${why}${sh.lastError ? `; last error: ${sh.lastError.message}` : ''})`);
       }
+      alarms.push(...security.alarms());
       return {
         rsuId: cfg.rsu.id,
         messageSet: cfg.messageSet,
@@ -580,6 +610,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         radio: { tx: radioTx?.stats(), rx: radioRx?.stats() },
         uplink: uplink?.stats(),
         statusSocket: statusSocket?.stats(),
+        security: security.status(),
         alarms,
         recentErrors: [...recentErrors],
       };
