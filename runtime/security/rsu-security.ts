@@ -7,7 +7,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultIeee1609Dot2Edition, loadIeee1609Dot2 } from '../../codecs/index.js';
-import type { SecuritySection, SignedMessageType } from '../config/types.js';
+import { SIGNED_MESSAGE_TYPES, type SecuritySection, type SignedMessageType } from '../config/types.js';
 import { createCryptoBackend } from './composite.js';
 import type { CryptoBackend } from './backend.js';
 import type { Oer1609Codec } from './certificates.js';
@@ -100,7 +100,8 @@ export class RsuSecurity {
     if (!files) return new RsuSecurity(section, '', undefined, undefined, undefined, opts);
     const codec = await securityCodec();
     const backend = createCryptoBackend();
-    const psids = [...new Set(Object.values(opts.psids).filter((p): p is number => p !== undefined))];
+    // The certificate must permit what the RSU signs (not the BSM it only hears).
+    const psids = [...new Set(SIGNED_MESSAGE_TYPES.map((t) => opts.psids[t]).filter((p): p is number => p !== undefined))];
     const store = new FileCertificateStore(codec, backend, files, { psids, position: opts.position, warnDays: section.warnDays }, opts.now);
     store.load();
     return new RsuSecurity(section, codec.name, store, codec, backend, opts);
