@@ -29,10 +29,10 @@ const sm2Missing = (): string | undefined => {
 };
 
 /** A THROWAWAY PKI in `dir` laid out as security.dir wants it: root, RSU certificate, and a vehicle under the root. */
-async function pki(dir: string, curve: Curve, rsuPsids: number[], opts: { expired?: boolean } = {}): Promise<{ root: TestIdentity; vehicle: TestIdentity }> {
+async function pki(dir: string, curve: Curve, rsuPsids: number[], opts: { expired?: boolean; validHours?: number } = {}): Promise<{ root: TestIdentity; vehicle: TestIdentity }> {
   const codec = await securityCodec();
   const root = issueTestCertificate(codec, backend, { curve, name: 'test-root.invalid', validHours: 24 * 400 });
-  const rsu = issueTestCertificate(codec, backend, { curve, name: 'test-rsu.invalid', validHours: opts.expired ? 1 : 24 * 200, psids: rsuPsids, ...(opts.expired ? { validFromMs: Date.now() - 3 * 3_600_000 } : {}) }, root);
+  const rsu = issueTestCertificate(codec, backend, { curve, name: 'test-rsu.invalid', validHours: opts.expired ? 1 : (opts.validHours ?? 24 * 200), psids: rsuPsids, ...(opts.expired ? { validFromMs: Date.now() - 3 * 3_600_000 } : {}) }, root);
   const vehicle = issueTestCertificate(codec, backend, { curve, name: 'test-obu.invalid', validHours: 24, psids: [32, 111] }, root);
   mkdirSync(path.join(dir, 'anchors'), { recursive: true });
   writeFileSync(path.join(dir, 'anchors', 'root.cert'), root.certificate.encoded);
@@ -187,4 +187,26 @@ t.test('received signed BSMs verified; a tampered one and an unsigned one counte
   t.same(s.unverified, { 'bad-signature': 1, unsigned: 1 }, 'the tampered one: bad-signature; the bare frame: unsigned');
   const rx = demo.daemon.status().radio.rx as { spduRejected: Record<string, number> };
   t.same(rx.spduRejected, { 'bad-signature': 1 }, 'policy drop: the radio receiver dropped the tampered one');
+});
+
+t.test('30 days before expiry: an alarm while signing goes on; a new certificate dropped in is taken up', async (t) => {
+  const dir = tmpDir(t, 'rsu-sec-soon-');
+  await pki(dir, 'nistp256', SIGNED.csae, { validHours: 24 * 10 });
+  const { demo, datagrams } = await demoCollecting(t, 'csae2020', (cfg) => {
+    cfg.security = { ...cfg.security, dir };
+  });
+  await until('signed datagrams', () => datagrams.length > 5, 10_000, 50);
+  let st = demo.daemon.status();
+  t.equal(st.security.signing, 'signed', 'still signing');
+  t.equal(st.security.certificate?.daysToExpiry, 9, 'days to expiry');
+  t.ok(st.alarms.some((a) => /certificate expiring-soon/.test(a)), `alarm: ${st.alarms.find((a) => /expiring/.test(a))}`);
+  const before = st.security.certificate?.hashedId8;
+  // A renewed certificate (new root too) dropped into the directory: taken up without a restart.
+  await new Promise((r) => setTimeout(r, 20)); // a different mtime
+  await pki(dir, 'nistp256', SIGNED.csae);
+  await until('the new certificate taken up', () => demo.daemon.status().security.certificate?.hashedId8 !== before, 12_000, 100);
+  st = demo.daemon.status();
+  t.equal(st.security.reloads, 1, 'reloaded once');
+  t.ok((st.security.certificate?.daysToExpiry ?? 0) >= 199, 'the new validity');
+  t.notOk(st.alarms.some((a) => /certificate/.test(a)), 'the alarm cleared');
 });
