@@ -1,12 +1,13 @@
 // `npm run bench:oer`: C-OER encode and decode throughput of the IEEE 1609.2 codec on the real SPDUs and their
 // parts, with tshark (Wireshark's 1609.2 dissector, the only other OER decoder on this machine) reading the same
-// SPDUs in the same run as the reference. Writes bench/results/oer.md. Needs RSU_IEEE1609DOT2_ASN1_DIR.
+// SPDUs in the same run as the reference. Writes bench/results/oer.md. The 2022 modules with RSU_IEEE1609DOT2_ASN1_DIR,
+// otherwise the built-in set (the same generated code shape).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromHex, loadIeee1609Dot2, toHex, type MessageSet } from '../codecs/index.js';
-import { ieee1609Missing, spduVectors, wsmpPcap } from '../test/support/ieee1609dot2.js';
+import { defaultIeee1609Dot2Edition, fromHex, loadIeee1609Dot2, toHex, type MessageSet } from '../codecs/index.js';
+import { spduVectors, wsmpPcap } from '../test/support/ieee1609dot2.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const TARGET_MS = Number(process.env.BENCH_ROUND_MS ?? 300);
@@ -58,14 +59,10 @@ function tsharkRate(spdu: Uint8Array): number | undefined {
 }
 
 async function main() {
-  const missing = ieee1609Missing('2022');
-  if (missing) {
-    console.error(`bench:oer: ${missing}`);
-    process.exit(0);
-  }
-  const sec = (await loadIeee1609Dot2('2022')) as MessageSet<Record<string, unknown>, string>;
+  const edition = defaultIeee1609Dot2Edition();
+  const sec = (await loadIeee1609Dot2(edition)) as MessageSet<Record<string, unknown>, string>;
   const lines = [
-    '# C-OER codec (IEEE 1609.2-2022 modules)',
+    `# C-OER codec (IEEE 1609.2-2022, ${edition === 'builtin' ? 'the built-in set' : 'the deployer modules'})`,
     '',
     `${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, one core; median of ${ROUNDS} rounds. Messages per second.`,
     'tshark: the same SPDU repeated in a WSMP pcap, `tshark -T fields` (full dissection), its start-up subtracted.',

@@ -100,8 +100,25 @@ async function load(name: StdName, opts: LoadOptions): Promise<MessageSet> {
   } else {
     const dir = name.startsWith('j2735') ? j2735Dir(name as 'j2735-2020' | 'j2735-2016', opts.asn1Dir) : opts.asn1Dir!;
     mod = await compileCached(name, dir, opts.cacheDir);
+    checkModules(name, dir, mod.typeNames);
   }
   return wrap(name, mod);
+}
+
+/** Types every J2735 edition (2016, 2020) defines and the CSAE sets do not: a directory without them is not J2735. */
+const J2735_MARKERS = ['DSRCmsgID', 'TravelerInformation', 'PersonalSafetyMessage', 'MessageFrame'];
+
+/**
+ * Refuse modules that are not of the set they are loaded as (a CSAE directory given as J2735 compiles, then every
+ * message fails to encode): J2735 needs its MessageFrame, DSRCmsgID, TIM and PSM types.
+ */
+export function checkModules(name: string, dir: string, typeNames: readonly string[]): void {
+  if (!name.startsWith('j2735')) return;
+  const has = (t: string) => typeNames.some((n) => n === t || n.endsWith(`.${t}`));
+  const missing = J2735_MARKERS.filter((t) => !has(t));
+  if (!missing.length) return;
+  const csae = has('RoadSideInformation') || has('RoadsideSafetyMessage') ? ' (they look like CSAE modules: use --std csae2020 or csae2019)' : '';
+  throw new Error(`${dir}: these are not SAE J2735 modules${csae}: no ${missing.join(', ')} among their ${typeNames.length} types; point --asn1 or RSU_J2735_ASN1_DIR at the deployer's J2735 ASN.1 files`);
 }
 
 /**

@@ -17,18 +17,20 @@ import { EventDetector } from './apps/events/index.js';
 import { FixedTimePlan, type SignalSnapshot } from './apps/signal-plan.js';
 import { buildMap } from './apps/map.js';
 import { isJ2735, MESSAGE_TYPES, type MessageType } from './apps/messages.js';
+import { configChanges } from './config/diff.js';
 import type { ApplicationsSection, RsiEvent, RsuConfig, UplinkSection } from './config/types.js';
 import { splitHostPort } from './config/schema.js';
 import { parseConfigDownlink, RsiEvents, validateRsiDownlink } from './downlinks.js';
 import { loadLaneMap, type LaneMap } from './map/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { readPassword } from './config/secrets.js';
+import { outputAlarms, SensorDropWatch, sensorAlarms, TotalsWindow, uplinkAlarms, type SensorHealth } from './health.js';
 import { Metrics } from './metrics.js';
-import { createPerception, type PerceptionStage } from './perception/index.js';
+import { createPerception, type PerceptionStage, type PerceptionStats } from './perception/index.js';
 import { Scheduler, type Outgoing } from './scheduler.js';
 import { RsuSecurity, type SecurityStatus } from './security/rsu-security.js';
 import { defaultSocketPath, serveStatus, type RecordEvent, type StatusServerStats, type TailEvent } from './status.js';
-import { Uplink } from './uplink/index.js';
+import { Uplink, type LinkHealth } from './uplink/index.js';
 import { daemonInfo, type DaemonInfo } from './view/source.js';
 
 export interface DaemonOptions {
@@ -56,6 +58,11 @@ export interface Daemon {
   readonly laneMap?: LaneMap;
   /** What `rsu view` needs to know of this daemon (the status socket's `info`): a config summary, no secrets. */
   info(): DaemonInfo;
+  /**
+   * Take a new (validated) config: what can change live changes (RELOADABLE_KEYS); the other changed keys are
+   * returned as needing a restart, and keep their running values.
+   */
+  reload(next: RsuConfig): { applied: string[]; needRestart: string[] };
   /** Feed a recorded input as if it had arrived (`rsu replay`). */
   inject(e: RecordEvent): void;
   stop(): Promise<void>;
@@ -69,7 +76,8 @@ export interface DaemonStatus {
   time: unknown;
   sensors: unknown;
   perception: unknown;
-  messages: { radioTxPerS: Record<string, number>; uplinkPerS: Record<string, number>; radioRxPerS: Record<string, number> };
+  /** uplinkPerS: records the brokers acknowledged (MQTT's, or Kafka's without MQTT); uplinkByLinkPerS: each link's. */
+  messages: { radioTxPerS: Record<string, number>; uplinkPerS: Record<string, number>; radioRxPerS: Record<string, number>; uplinkByLinkPerS?: Record<string, Record<string, number>> };
   scheduler: unknown;
   /** The signal controller SPAT comes from: its kind (applications.spat.controller) and health(). */
   signal?: { kind: string } & ControllerHealth;
@@ -79,6 +87,8 @@ export interface DaemonStatus {
   frameToRadio: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
   radio: { tx?: unknown; rx?: unknown };
   uplink?: unknown;
+  /** Per sensor: the share of its detections perception dropped over the last 10 s; unhealthy at 90 % or more. */
+  sensorHealth: Record<string, SensorHealth>;
   /** Connections to the status socket, and what it refused or dropped. */
   statusSocket?: StatusServerStats;
   /** Signing, the RSU certificate's health (days to expiry, problems) and verification of what the radio hears. */
@@ -208,9 +218,25 @@ export async function signalControllerFromConfig(spat: ApplicationsSection['spat
  */
 export async function perceptionFromConfig(cfg: RsuConfig, logger: Logger): Promise<PerceptionStage> {
   if (cfg.perception.fusion === 'plain') return createPerception(cfg, { logger });
+  // onnxruntime's telemetry would write /tmp/mat-debug-<pid>.log and a device id under ~/.cache/Microsoft on
+  // every start; it reads this when the library loads. A deployer may still set it otherwise.
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
   const { onnxFusionFactory } = await import('./perception/onnx.js');
   return createPerception(cfg, { logger, backend: onnxFusionFactory({ logger, ...(cfg.perception.model ? { modelPath: cfg.perception.model } : {}) }) });
 }
+
+/** The config keys a reload (SIGHUP) changes in the running daemon; any other change needs a restart. */
+export const RELOADABLE_KEYS: readonly string[] = [
+  'logging.level',
+  'applications.rsm.enabled',
+  'applications.spat.enabled',
+  'applications.map.enabled',
+  'applications.rsi.enabled',
+  'applications.rsi.events',
+  'applications.rsi.signs',
+  'uplink.alarms.linkDownS',
+  'uplink.alarms.undeliveredS',
+];
 
 /**
  * The librdkafka properties of `uplink.kafka`: TLS (security.protocol SSL), SASL (SASL_PLAINTEXT, SASL_SSL with TLS;
@@ -258,7 +284,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const closers: (() => Promise<void> | void)[] = [];
   const tails = new Set<(e: TailEvent) => void>();
   const records = new Set<(e: RecordEvent) => void>();
-  const rates = { tx: new Rates(), up: new Rates(), rx: new Rates() };
+  const rates = { tx: new Rates(), rx: new Rates(), up: { mqtt: new Rates(), kafka: new Rates() } as Record<string, Rates> };
   const latency = new Latencies(4096);
   const stop = async () => {
     for (const c of closers.reverse()) {
@@ -329,29 +355,37 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       });
       // A config/down may change only the keys of uplink.mqtt.downlinks.configKeys, judged against the running config.
       const configDown = (payload: Uint8Array) => parseConfigDownlink(payload, cfg.messageSet, { running: cfg, allowed: u.mqtt.downlinks.configKeys });
-      uplink.setDownlinkHandler('rsi', {
-        validate: (m) => validateRsiDownlink(m.payload, cfg.messageSet),
-        apply: (m) => rsiEvents.addFromCloud(m.payload, Date.now()),
-      });
-      uplink.setDownlinkHandler('config', {
-        validate: (m) => {
-          const r = configDown(m.payload);
-          return r.ok ? { ok: true } : r;
-        },
-        apply: (m) => {
-          const r = configDown(m.payload);
-          if (!r.ok) throw new Error(r.reason);
-          const c = r.value;
-          if (c.logLevel) {
-            cfg.logging.level = c.logLevel;
-            log.level = c.logLevel;
-          }
-          for (const [k, v] of Object.entries(c.enabled ?? {})) cfg.applications[k as 'rsm'].enabled = v!;
-          if (c.rsiEvents) cfg.applications.rsi.events = c.rsiEvents;
-          if (c.rsiSigns) cfg.applications.rsi.signs = c.rsiSigns;
-          if (c.rsiEvents || c.rsiSigns) rsiEvents.setConfigured(cfg.applications.rsi.events, cfg.applications.rsi.signs);
-          log.warn(`configuration changed from the cloud (${m.msgId}): ${JSON.stringify(c)}`);
-        },
+      // Downlinks come over MQTT only; a Kafka-only uplink has none.
+      if (u.mqtt.enabled) {
+        uplink.setDownlinkHandler('rsi', {
+          validate: (m) => validateRsiDownlink(m.payload, cfg.messageSet),
+          apply: (m) => rsiEvents.addFromCloud(m.payload, Date.now()),
+        });
+        uplink.setDownlinkHandler('config', {
+          validate: (m) => {
+            const r = configDown(m.payload);
+            return r.ok ? { ok: true } : r;
+          },
+          apply: (m) => {
+            const r = configDown(m.payload);
+            if (!r.ok) throw new Error(r.reason);
+            const c = r.value;
+            if (c.logLevel) {
+              cfg.logging.level = c.logLevel;
+              log.level = c.logLevel;
+            }
+            for (const [k, v] of Object.entries(c.enabled ?? {})) cfg.applications[k as 'rsm'].enabled = v!;
+            if (c.rsiEvents) cfg.applications.rsi.events = c.rsiEvents;
+            if (c.rsiSigns) cfg.applications.rsi.signs = c.rsiSigns;
+            if (c.rsiEvents || c.rsiSigns) rsiEvents.setConfigured(cfg.applications.rsi.events, cfg.applications.rsi.signs);
+            log.warn(`configuration changed from the cloud (${m.msgId}): ${JSON.stringify(c)}`);
+          },
+        });
+      }
+      // The uplink rate is what the brokers acknowledged, not what was handed to the spool.
+      uplink.onDelivered((link, type) => {
+        metrics.messages.inc({ type, path: `uplink_${link}` });
+        rates.up[link]?.add(type, Date.now());
       });
       closers.push(() => uplink!.close());
     }
@@ -359,10 +393,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const submit = (type: MessageType, bytes: Uint8Array, atMs: number, extra?: Record<string, string>) => {
       if (!uplink) return;
       const r = uplink.submit({ type, uper: bytes, captureTimeMs: Math.round(atMs), ...(extra ? { summary: { extra } } : {}) });
-      if (r.ok) {
-        metrics.messages.inc({ type, path: 'uplink' });
-        rates.up.add(type, Date.now());
-      } else log.warn(`uplink refused a ${type}: ${r.error}`);
+      if (r.ok) metrics.messages.inc({ type, path: 'spooled' });
+      else log.warn(`uplink refused a ${type}: ${r.error}`);
     };
     const tail = (e: TailEvent) => {
       for (const fn of tails) fn(e);
@@ -396,7 +428,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const bsms = new BsmMatcher();
     let radioRxPort: number | undefined;
     if (radioRx) {
-      radioRxPort = (await radioRx.start()).port;
+      try {
+        radioRxPort = (await radioRx.start()).port;
+      } catch (e) {
+        throw new Error(`radio.receive.listen ${cfg.radio.receive.listen}: ${(e as Error).message}`);
+      }
       closers.push(() => radioRx.close());
       radioRx.onMessage((m) => {
         // A bare frame (no SPDU) is unsigned: counted, and passed on marked or dropped by security.receive.unverified.
@@ -528,39 +564,82 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     scheduler.start();
     closers.push(() => scheduler.stop());
 
+    // Sensors whose detections perception drops, judged over a sliding window sampled once a second.
+    const sensorDrops = new SensorDropWatch();
+    // And messages that fail on the way out (encoding, the radio), likewise.
+    const output = new TotalsWindow();
+    const sampleSensors = () => {
+      const now = Date.now();
+      sensorDrops.sample(now, (perception.stats() as PerceptionStats).perSensor ?? {});
+      const totals: Record<string, number> = {};
+      for (const [k, v] of Object.entries(scheduler.stats().withheld)) if (k.endsWith(':encode_error')) totals[`encode_error:${k.split(':')[0]}`] = v;
+      const tx = radioTx?.stats();
+      if (tx) {
+        totals.radio_sent = tx.sent.datagrams;
+        for (const [k, v] of Object.entries(tx.errors)) totals[`radio_error:${k}`] = v;
+      }
+      output.sample(now, totals);
+    };
+    sampleSensors();
+    const healthTimer = setInterval(sampleSensors, 1000);
+    healthTimer.unref();
+    closers.push(() => clearInterval(healthTimer));
+
     // Metrics read the components when scraped.
     metrics.gauge('rsu_perception_fusion_fallback', 'The learned fusion runs rule-based because its model could not be loaded (1) or not (0)', () => (perception.mode.includes('fallback') ? 1 : 0));
     metrics.gauge('rsu_tracks', 'Confirmed tracks', () => (perception.stats() as { confirmedTracks?: number }).confirmedTracks ?? 0);
-    metrics.gauge('rsu_sensor_last_frame_age_seconds', 'Since the last accepted frame, per sensor', () => {
-      const out: Record<string, number> = {};
-      for (const [id, s] of Object.entries(ingest.stats().sensors)) if (s.lastFrameAgeMs !== null) out[id] = s.lastFrameAgeMs / 1000;
+    // Every configured sensor has its age series; +Inf until its first frame (an alert on the age fires).
+    metrics.gauge('rsu_sensor_last_frame_age_seconds', 'Since the last accepted frame, per sensor (+Inf: none yet)', () => {
+      const out: Record<string, number> = Object.fromEntries(cfg.sensors.filter((s) => s.enabled).map((s) => [s.id, Infinity]));
+      for (const [id, s] of Object.entries(ingest.stats().sensors)) out[id] = s.lastFrameAgeMs === null ? Infinity : s.lastFrameAgeMs / 1000;
       return out;
     }, 'sensor');
-    metrics.gauge('rsu_sensor_frames_dropped', 'Frames dropped by ingest, per reason', () => {
+    metrics.counter('rsu_sensor_frames_dropped_total', 'Frames dropped by ingest, per reason', () => {
       const out: Record<string, number> = {};
       const st = ingest.stats();
       for (const s of [...Object.values(st.sensors).map((x) => x.framesDropped), st.unattributed]) for (const [k, v] of Object.entries(s)) out[k] = (out[k] ?? 0) + (v ?? 0);
       return out;
     }, 'reason');
-    metrics.gauge('rsu_radio_rx_decode_errors', 'Received datagrams that did not decode', () => radioRx?.stats().errors.decode_error ?? 0);
+    metrics.counter('rsu_sensor_detections_dropped_total', 'Detections perception dropped, per sensor', () => {
+      const out: Record<string, number> = {};
+      for (const [id, s] of Object.entries((perception.stats() as PerceptionStats).perSensor ?? {})) out[id] = s.detections - s.used;
+      return out;
+    }, 'sensor');
+    metrics.gauge('rsu_sensor_healthy', 'The sensor is healthy (1), or perception dropped 90 % or more of its detections over the last 10 s (0)', () => {
+      const out: Record<string, number> = {};
+      for (const [id, h] of Object.entries(sensorDrops.health())) out[id] = h.healthy ? 1 : 0;
+      return out;
+    }, 'sensor');
+    metrics.counter('rsu_radio_rx_decode_errors_total', 'Received datagrams that did not decode', () => radioRx?.stats().errors.decode_error ?? 0);
     if (uplink) {
-      metrics.gauge('rsu_spool_depth_records', 'Uplink records waiting in the spool', () => uplink!.stats().mqtt?.pending ?? uplink!.stats().kafka?.pending ?? 0);
-      metrics.gauge('rsu_spool_dropped_records', 'Uplink records dropped because the spool was full', () => uplink!.stats().spool.droppedRecords);
+      const by = (f: (l: LinkHealth) => number | null) => () => Object.fromEntries(uplink!.links().flatMap((l) => (f(l) === null ? [] : [[l.link, f(l)!]])));
+      metrics.gauge('rsu_uplink_connected', 'The broker link is connected (1) or not (0)', by((l) => (l.connected ? 1 : 0)), 'link');
+      metrics.gauge('rsu_uplink_backlog_records', 'Records the link has not delivered yet (in the spool)', by((l) => l.backlog), 'link');
+      metrics.gauge('rsu_uplink_oldest_undelivered_seconds', 'Age of the oldest record the link has not delivered (absent when none waits)', by((l) => l.oldestUndeliveredS), 'link');
+      metrics.counter('rsu_uplink_errors_total', 'Connection failures, lost connections and failed deliveries, per link', by((l) => l.errors), 'link');
+      metrics.counter('rsu_spool_dropped_records_total', 'Uplink records dropped because the spool was full', () => uplink!.stats().spool.droppedRecords);
     }
     if (signals) metrics.gauge('rsu_signal_controller_connected', 'The signal controller has a current state (1) or not (0)', () => (signals.health().connected ? 1 : 0));
     metrics.gauge('rsu_certificate_expiry_seconds', 'Seconds until the RSU signing certificate expires (negative: expired); absent without one', () => {
       const s = security.expirySeconds();
       return s === undefined ? ({} as Record<string, number>) : { rsu: s };
     }, 'certificate');
-    metrics.gauge('rsu_spdu_signed', 'Messages sent as signed SPDUs since start, per type', () => security.status().signed, 'type');
-    metrics.gauge('rsu_spdu_sign_failures', 'Messages not signed since start, per reason (withheld or sent unsigned by security.whenUnusable)', () => security.status().signFailures, 'reason');
-    metrics.gauge('rsu_spdu_verified', 'Received SPDUs that verified since start', () => security.status().receive.verified);
-    metrics.gauge('rsu_spdu_unverified', 'Received messages that did not verify since start, per reason (unsigned included)', () => security.status().receive.unverified, 'reason');
+    metrics.counter('rsu_spdu_signed_total', 'Messages sent as signed SPDUs, per type', () => security.status().signed, 'type');
+    metrics.counter('rsu_spdu_sign_failures_total', 'Messages not signed, per reason (withheld, or sent unsigned by security.whenUnusable)', () => security.status().signFailures, 'reason');
+    metrics.counter('rsu_spdu_verified_total', 'Received SPDUs that verified', () => security.status().receive.verified);
+    metrics.counter('rsu_spdu_unverified_total', 'Received messages that did not verify, per reason (unsigned included)', () => security.status().receive.unverified, 'reason');
     metrics.gauge('rsu_signing_active', 'Outgoing messages are signed (1) or not (0: off, no certificate, or withheld)', () => (security.status().signing === 'signed' ? 1 : 0));
-    metrics.gauge('rsu_clock_offset_ms', 'System clock minus GNSS time (0 when unknown)', () => time.health.snapshot().offsetMs ?? 0);
+    metrics.gauge('rsu_alarms', 'Alarms active (rsu status lists them)', () => status().alarms.length);
+    // Absent while the offset is unknown (no fix yet, or source system): 0 would claim a perfect clock.
+    metrics.gauge('rsu_clock_offset_seconds', 'System clock minus GNSS time, by time source (absent while unknown)', () => {
+      const off = time.health.snapshot().offsetMs;
+      return off === null || off === undefined ? {} : { [cfg.time.source]: off / 1000 };
+    }, 'source');
     let metricsPort: number | undefined;
     if (cfg.metrics.port > 0) {
-      const m = await metrics.serve(cfg.metrics.host, cfg.metrics.port);
+      const m = await metrics.serve(cfg.metrics.host, cfg.metrics.port).catch((e: Error) => {
+        throw new Error(`metrics.host/metrics.port ${cfg.metrics.host}:${cfg.metrics.port}: ${e.message}`);
+      });
       metricsPort = m.port;
       closers.push(() => m.close());
     }
@@ -584,6 +663,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         const stale = enabledSensors.filter((id) => (st[id]?.lastFrameAgeMs ?? Infinity) > staleMs);
         if (stale.length === enabledSensors.length) alarms.push('no fresh sensor frames: RSM withheld');
       }
+      const sensorHealth = sensorDrops.health();
+      alarms.push(...sensorAlarms(sensorHealth));
+      alarms.push(...outputAlarms(output.growth(), radioTx?.stats().lastError?.message));
+      if (uplink) alarms.push(...uplinkAlarms(uplink.links(now), cfg.uplink.alarms, now));
       // (J2735 mode leaves vehicles out by design: counted, not alarmed.)
       const sst = scheduler.stats();
       const recent = (['ids_exhausted', 'encode_error'] as const).filter((r) => now - (sst.lastLeftOutMs[r] ?? -Infinity) < 10_000);
@@ -604,11 +687,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         perception: { mode: perception.mode, ...(perception.stats() as object) },
         signal: sh ? { kind: cfg.applications.spat.controller.kind, ...sh } : undefined,
         events: detector ? { active: detector.active().map((e) => ({ id: e.id, kind: e.kind, since: e.startMs })), stats: detector.stats() } : undefined,
-        messages: { radioTxPerS: rates.tx.perS(now), uplinkPerS: rates.up.perS(now), radioRxPerS: rates.rx.perS(now) },
+        messages: {
+          radioTxPerS: rates.tx.perS(now),
+          uplinkPerS: (u.mqtt.enabled ? rates.up.mqtt! : rates.up.kafka!).perS(now),
+          radioRxPerS: rates.rx.perS(now),
+          uplinkByLinkPerS: Object.fromEntries((['mqtt', 'kafka'] as const).filter((l) => u[l].enabled).map((l) => [l, rates.up[l]!.perS(now)])),
+        },
         scheduler: scheduler.stats(),
         frameToRadio: latency.summary(),
         radio: { tx: radioTx?.stats(), rx: radioRx?.stats() },
         uplink: uplink?.stats(),
+        sensorHealth,
         statusSocket: statusSocket?.stats(),
         security: security.status(),
         alarms,
@@ -629,6 +718,20 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       onRecord: (fn) => (records.add(fn), () => records.delete(fn)),
       laneMap,
       info: () => (info ??= daemonInfo(cfg, laneMap, new Date(startedMs).toISOString())),
+      reload: (next) => {
+        const changed = configChanges(cfg, next);
+        const applied = changed.filter((k) => RELOADABLE_KEYS.includes(k));
+        const needRestart = changed.filter((k) => !RELOADABLE_KEYS.includes(k));
+        if (applied.includes('logging.level')) log.level = cfg.logging.level = next.logging.level;
+        for (const app of ['rsm', 'spat', 'map', 'rsi'] as const) cfg.applications[app].enabled = next.applications[app].enabled;
+        if (applied.some((k) => k.startsWith('applications.rsi.'))) {
+          cfg.applications.rsi.events = next.applications.rsi.events;
+          cfg.applications.rsi.signs = next.applications.rsi.signs;
+          rsiEvents.setConfigured(cfg.applications.rsi.events, cfg.applications.rsi.signs);
+        }
+        cfg.uplink.alarms = { ...next.uplink.alarms };
+        return { applied, needRestart };
+      },
       inject: (e) => {
         if (e.kind === 'sensor') ingest.ingest(e.format === 'json' ? e.data : Buffer.from(e.data, 'base64'), e.format === 'json' ? 'json' : 'protobuf');
         else if (radioRx) radioRx.process(Buffer.from(e.data, 'base64'));

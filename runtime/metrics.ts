@@ -1,5 +1,6 @@
-// Prometheus metrics (prom-client) on a localhost port. Counters are incremented where things happen; gauges
-// read the components' stats() when scraped, so the hot path pays for nothing it does not count.
+// Prometheus metrics (prom-client) on a localhost port, named by the Prometheus guide (one `rsu_` prefix, base
+// units, counters end in `_total`). Counters are incremented where things happen, or read from the components'
+// stats() when scraped, like the gauges, so the hot path pays for nothing it does not count.
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -7,7 +8,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly messages = new Counter({
     name: 'rsu_messages_total',
-    help: 'V2X messages by type and path: radio_tx, radio_rx, uplink',
+    help: 'V2X messages by type and path: radio_tx, radio_rx, spooled (handed to the uplink), uplink_mqtt and uplink_kafka (acknowledged by the broker)',
     labelNames: ['type', 'path'] as const,
     registers: [this.registry],
   });
@@ -59,26 +60,32 @@ export class Metrics {
     buckets: [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05, 0.1, 0.25],
     registers: [this.registry],
   });
-  private readonly gauges: { gauge: Gauge; read: () => Record<string, number> | number }[] = [];
-
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: 'rsu_process_' });
+    // process_cpu_seconds_total, nodejs_heap_size_used_bytes, ... as rsu_process_cpu_seconds_total, rsu_nodejs_...
+    collectDefaultMetrics({ register: this.registry, prefix: 'rsu_' });
+    // prom-client also exposes gauges named *_total (the sums of nodejs_active_{handles,requests,resources} by
+    // type): not counters, so they break the naming rule; the per-type gauges stay.
+    for (const g of ['handles', 'requests', 'resources']) this.registry.removeSingleMetric(`rsu_nodejs_active_${g}_total`);
   }
 
-  /** A gauge whose value(s) are read when scraped: a number, or values by label `key`. */
+  /** A gauge whose value(s) are read when scraped: a number, or values by label `key` (a series per entry). */
   gauge(name: string, help: string, read: () => Record<string, number> | number, key?: string): void {
-    const g = new Gauge({
-      name,
-      help,
-      labelNames: key ? [key] : [],
-      registers: [this.registry],
-      collect() {
-        const v = read();
-        if (typeof v === 'number') this.set(v);
-        else for (const [k, x] of Object.entries(v)) this.set({ [key!]: k }, x);
-      },
-    });
-    this.gauges.push({ gauge: g, read });
+    this.scraped(new Gauge({ name, help, labelNames: key ? [key] : [], registers: [this.registry] }), (m, l, v) => m.set(l, v), read, key);
+  }
+
+  /** A counter read from a component's running total when scraped: a number, or totals by label `key`. */
+  counter(name: string, help: string, read: () => Record<string, number> | number, key?: string): void {
+    this.scraped(new Counter({ name, help, labelNames: key ? [key] : [], registers: [this.registry] }), (m, l, v) => m.inc(l, v), read, key);
+  }
+
+  private scraped<M extends Gauge | Counter>(m: M, put: (m: M, labels: Record<string, string>, v: number) => void, read: () => Record<string, number> | number, key?: string): void {
+    // prom-client calls collect() on every scrape; the series are rebuilt from what read() returns.
+    (m as unknown as { collect: () => void }).collect = () => {
+      const v = read();
+      m.reset();
+      if (typeof v === 'number') put(m, {}, v);
+      else for (const [k, x] of Object.entries(v)) put(m, { [key!]: k }, x);
+    };
   }
 
   /** Serve /metrics on host:port (port 0: any free port). Resolves with the bound port. */

@@ -424,12 +424,20 @@ export function lineReader(onLine: (line: string) => void, limit?: { maxLine: nu
 /**
  * Send one request; resolve with the first reply line (status; {"error"} when the daemon refused it), or stream
  * every line to onLine (tail, record; rejects when the daemon refuses the stream). Refuses a socket directory
- * another user could control (checkSocketDir).
+ * another user could control (checkSocketDir). `signal` closes the connection (a stream that should end: Ctrl-C on
+ * `rsu tail`); the promise then resolves.
  */
-export function request(path: string, req: object, onLine?: (obj: unknown) => void): Promise<unknown> {
+export function request(path: string, req: object, onLine?: (obj: unknown) => void, signal?: AbortSignal): Promise<unknown> {
   return new Promise((resolve, reject) => {
     checkSocketDir(dirname(path));
     const sock = createConnection(path);
+    const abort = () => {
+      sock.destroy();
+      resolve(undefined);
+    };
+    if (signal?.aborted) return abort();
+    signal?.addEventListener('abort', abort, { once: true });
+    sock.on('close', () => signal?.removeEventListener('abort', abort));
     sock.on('error', (e: NodeJS.ErrnoException) => reject(new Error(describeSocketError(path, e))));
     sock.on('connect', () => sock.write(JSON.stringify(req) + '\n'));
     sock.on(

@@ -5,11 +5,8 @@ import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { main } from '../runtime/cli/main.js';
 import { sm2AddonStatus } from '../runtime/security/index.js';
-import { ieee1609Missing } from './support/ieee1609dot2.js';
 import { tmpDir } from './support/wait.js';
 
-// Decided before the first subtest runs (it unsets the modules' directory for a while).
-const modulesMissing = ieee1609Missing('2022');
 
 async function rsu(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -18,13 +15,17 @@ async function rsu(...argv: string[]): Promise<{ code: number; out: string; err:
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
-t.test('without the 1609.2 modules: a clear error naming where they go', async (t) => {
+t.test('without the 1609.2 modules: the built-in set, and a clear error for an edition that needs them', async (t) => {
   const saved = process.env.RSU_IEEE1609DOT2_ASN1_DIR;
   delete process.env.RSU_IEEE1609DOT2_ASN1_DIR;
   t.teardown(() => {
     if (saved !== undefined) process.env.RSU_IEEE1609DOT2_ASN1_DIR = saved;
   });
-  const r = await rsu('cert', 'show', 'x.cert');
+  const dir = tmpDir(t, 'rsu-cli-cert-builtin-');
+  const mk = await rsu('cert', 'make-test-ca', '--out', dir);
+  t.equal(mk.code, 0, `make-test-ca with the built-in set: ${mk.err}`);
+  t.match((await rsu('cert', 'show', path.join(dir, 'test-root.cert'))).out, /self-signed/);
+  const r = await rsu('cert', 'show', '--edition', '2022', path.join(dir, 'test-root.cert'));
   t.equal(r.code, 1);
   t.match(r.err, /RSU_IEEE1609DOT2_ASN1_DIR/);
   t.equal((await rsu('cert')).code, 2, 'no subcommand: usage, exit 2');
@@ -32,7 +33,7 @@ t.test('without the 1609.2 modules: a clear error naming where they go', async (
 });
 
 for (const curve of ['p256', 'sm2'] as const) {
-  t.test(`make-test-ca, issue, show, check (${curve})`, { skip: modulesMissing ?? (curve === 'sm2' && !sm2AddonStatus().ok ? 'SM2 addon not built' : undefined) }, async (t) => {
+  t.test(`make-test-ca, issue, show, check (${curve})`, { skip: (curve === 'sm2' && !sm2AddonStatus().ok ? 'SM2 addon not built' : undefined) }, async (t) => {
     const dir = tmpDir(t, 'rsu-cli-cert-');
     const ca = path.join(dir, 'ca');
     const mk = await rsu('cert', 'make-test-ca', '--out', ca, '--curve', curve);

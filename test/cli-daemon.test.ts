@@ -62,7 +62,7 @@ t.test('status, tail and record against a running daemon; replay of the recordin
 
   const replay = await run(['replay', record]);
   t.equal(replay.code, 0);
-  t.match(replay.out[0], /^replayed 15 inputs from .*; sent .*\d+ rsm/);
+  t.match(replay.out[0], /^replayed 15 inputs from .*; built \(radio off\) .*\d+ rsm/);
 });
 
 t.test('no daemon: a clear error', async (t) => {

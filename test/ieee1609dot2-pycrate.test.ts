@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { IR, MessageSetIR } from '../codecs/asn1/ir.js';
 import { fromHex, ieee1609Dot2Dir, loadIeee1609Dot2, toHex, type Ieee1609Dot2Edition } from '../codecs/index.js';
@@ -123,10 +124,15 @@ function hasEmptyAddition(set: MessageSetIR, ir: IR, v: unknown): boolean {
   }
 }
 
-for (const edition of ['2016', '2022', 'china'] as Ieee1609Dot2Edition[]) {
-  const skip = pycrateMissing() ?? ieee1609Missing(edition);
+// The deployer's editions, and the built-in sets (codecs/sets/ieee1609dot2*, compiled by pycrate from the same text).
+const BUILTIN_DIRS: Partial<Record<Ieee1609Dot2Edition, string>> = {
+  builtin: fileURLToPath(new URL('../codecs/sets/ieee1609dot2', import.meta.url)),
+  'builtin-china': fileURLToPath(new URL('../codecs/sets/ieee1609dot2-china', import.meta.url)),
+};
+for (const edition of ['2016', '2022', 'china', 'builtin', 'builtin-china'] as Ieee1609Dot2Edition[]) {
+  const skip = pycrateMissing() ?? (BUILTIN_DIRS[edition] ? undefined : ieee1609Missing(edition));
   t.test(`pycrate reads and re-encodes our C-OER: ${edition}`, { skip }, async (t) => {
-    const dir = ieee1609Dot2Dir(edition);
+    const dir = BUILTIN_DIRS[edition] ?? ieee1609Dot2Dir(edition);
     let gen: string;
     try {
       gen = compilePycrate(dir);

@@ -1,15 +1,14 @@
 // The RSU certificate store (runtime/security/cert-store.ts) on files: a good chain, and each problem a field
 // engineer meets (a bad certificate file, a bad or foreign key, an expired chain, the wrong anchor, a PSID or a
-// region the certificate does not cover), a certificate replaced in place. Needs the deployer-supplied IEEE
-// 1609.2 modules (RSU_IEEE1609DOT2_ASN1_DIR): skips without them.
+// region the certificate does not cover), a certificate replaced in place. With the deployer's 2022 modules when
+// RSU_IEEE1609DOT2_ASN1_DIR is set, otherwise the built-in 1609.2 set (codecs/sets/ieee1609dot2).
 import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { loadIeee1609Dot2 } from '../codecs/index.js';
+import { defaultIeee1609Dot2Edition, loadIeee1609Dot2 } from '../codecs/index.js';
 import { FileCertificateStore, regionContains, type CertStoreFiles } from '../runtime/security/cert-store.js';
 import { createCryptoBackend, issueTestCertificate, type TestIdentity } from '../runtime/security/index.js';
-import { ieee1609Missing } from './support/ieee1609dot2.js';
 import { tmpDir } from './support/wait.js';
 
 const backend = createCryptoBackend();
@@ -28,8 +27,9 @@ t.test('regions: circular, rectangular, polygonal; identified ones cannot be tol
   t.equal(regionContains({ identifiedRegion: [{ countryOnly: 156 }] }, 39.9, 116.4), undefined);
 });
 
-t.test('certificate store from files', { skip: ieee1609Missing('2022') }, async (t) => {
-  const codec = await loadIeee1609Dot2('2022');
+t.test('certificate store from files', async (t) => {
+  const codec = await loadIeee1609Dot2(defaultIeee1609Dot2Edition());
+  t.comment(`1609.2 codec: ${codec.name}`);
   const dir = tmpDir(t, 'rsu-certstore-');
   let now = Date.now();
   const write = (name: string, data: Uint8Array | string): string => {

@@ -1,13 +1,13 @@
 // SN-SIGN / SN-VERIFY (runtime/security/spdu.ts) over the C-OER codec: a real SPDU recorded on the air (vanetza's
 // explicit-certificate CAM) verifies; SPDUs we sign under a throwaway CA verify and every failure gets its reason;
-// ECDSA P-256 with the 2016 and 2022 modules, SM2 with 2022. Needs the deployer-supplied IEEE 1609.2 modules
-// (RSU_IEEE1609DOT2_ASN1_DIR, not redistributable): skips without them.
+// ECDSA P-256 and SM2 with the built-in 1609.2 set (codecs/sets/ieee1609dot2, so in a clean clone), and with
+// the deployer-supplied modules when RSU_IEEE1609DOT2_ASN1_DIR has them: P-256 with 2016 and 2022, SM2 with 2022.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { fromHex, loadIeee1609Dot2, type Ieee1609Dot2Edition } from '../codecs/index.js';
+import { defaultIeee1609Dot2Edition, fromHex, loadIeee1609Dot2, type Ieee1609Dot2Edition } from '../codecs/index.js';
 import { RadioRx } from '../hw/radio/index.js';
 import { encodeWsmp } from '../hw/radio/netlayer.js';
 import { certificateInfo, MemoryTrustStore, type CertificateProvider } from '../runtime/security/certificates.js';
@@ -29,9 +29,9 @@ t.test('1609.2 time: TAI microseconds since 2004 with the leap seconds', async (
   t.equal(unixMsFromTime64(time64FromUnixMs(now)), now, 'round trip');
 });
 
-t.test("vanetza's explicit-certificate SPDU (recorded on the air) verifies", { skip: ieee1609Missing('2016') }, async (t) => {
+t.test("vanetza's explicit-certificate SPDU (recorded on the air) verifies", async (t) => {
   const v = spduVectors().find((x) => x.name === 'etsi-cam-explicit-certificate')!;
-  for (const edition of ['2016', '2022'] as const) {
+  for (const edition of ['builtin', ...(['2016', '2022'] as const).filter((e) => !ieee1609Missing(e))] as Ieee1609Dot2Edition[]) {
     const codec = await loadIeee1609Dot2(edition);
     const trust = new MemoryTrustStore(backend);
     const at = Date.parse('2019-11-21T13:30:00Z');
@@ -55,13 +55,15 @@ t.test("vanetza's explicit-certificate SPDU (recorded on the air) verifies", { s
 });
 
 const CASES: Array<{ edition: Ieee1609Dot2Edition; curve: Curve }> = [
+  { edition: 'builtin', curve: 'nistp256' },
+  { edition: 'builtin', curve: 'sm2' },
   { edition: '2016', curve: 'nistp256' },
   { edition: '2022', curve: 'nistp256' },
   { edition: '2022', curve: 'sm2' },
 ];
 
 for (const { edition, curve } of CASES) {
-  const skip = ieee1609Missing(edition) ?? (curve === 'sm2' && !sm2AddonStatus().ok ? 'SM2 addon not built' : undefined);
+  const skip = (edition === 'builtin' ? undefined : ieee1609Missing(edition)) ?? (curve === 'sm2' && !sm2AddonStatus().ok ? 'SM2 addon not built' : undefined);
   t.test(`${edition} ${curve}: SN-SIGN and SN-VERIFY under a throwaway CA`, { skip }, async (t) => {
     const codec = await loadIeee1609Dot2(edition);
     let now = Date.now();
@@ -116,8 +118,8 @@ for (const { edition, curve } of CASES) {
   });
 }
 
-t.test('tshark decodes the SPDUs SN-SIGN writes, field by field', { skip: ieee1609Missing('2016') ?? (spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0 ? undefined : 'tshark is not installed') }, async (t) => {
-  const codec = await loadIeee1609Dot2('2016');
+t.test('tshark decodes the SPDUs SN-SIGN writes, field by field', { skip: (spawnSync('tshark', ['--version'], { stdio: 'ignore' }).status === 0 ? undefined : 'tshark is not installed') }, async (t) => {
+  const codec = await loadIeee1609Dot2(defaultIeee1609Dot2Edition());
   const root = issueTestCertificate(codec, backend, { curve: 'nistp256', name: 'rsu-test-root', validHours: 24 });
   const rsu = issueTestCertificate(codec, backend, { curve: 'nistp256', name: 'rsu-test-rsu', validHours: 24, psids: [0x20, 130] }, root);
   const gen = Date.parse('2026-03-01T12:00:00.250Z');

@@ -146,7 +146,9 @@ export function rteData(e: ActiveEvent, ref: LatLon, atMs = Date.now()): Record<
 /** The text a sign carries: its description and, for a speed limit, the limit (RTSData has no field for it). */
 export function signText(s: RsiSign): string | undefined {
   const limit = s.kind === 'speed-limit' && s.speedLimitKmh !== undefined ? `speed limit ${s.speedLimitKmh} km/h` : undefined;
-  const parts = [s.description, limit].filter((x): x is string => !!x);
+  // A description that already states the limit ("speed limit 50 km/h") is not repeated.
+  const said = limit !== undefined && s.description !== undefined && s.description.toLowerCase().replace(/\s+/g, '').includes(`${s.speedLimitKmh}km/h`);
+  const parts = [s.description, said ? undefined : limit].filter((x): x is string => !!x);
   return parts.length ? parts.join('; ') : undefined;
 }
 

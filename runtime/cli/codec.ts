@@ -7,6 +7,7 @@ import {
   IEEE1609DOT2_EDITIONS,
   STD_NAMES,
   TrailingBytesError,
+  checkModules,
   compileCached,
   fromHex,
   j2735Dir,
@@ -23,7 +24,7 @@ import { certificateInfo, createCryptoBackend, MemoryTrustStore, unixMsFromTime6
 import { demoCertDir } from '../security/demo-certs.js';
 import { securityCodec } from '../security/rsu-security.js';
 import { SpduVerifier } from '../security/spdu.js';
-import { UsageError, type Io } from './io.js';
+import { subcommand, UsageError, type Io } from './io.js';
 
 /** The C-OER sets: IEEE 1609.2 editions (the security envelope), `ieee1609dot2-2022` etc. */
 const OER_STDS = IEEE1609DOT2_EDITIONS.map((e) => `ieee1609dot2-${e}`);
@@ -86,7 +87,7 @@ function parseJer(text: string, exactBigNumbers: boolean): unknown {
 async function* inputs(io: Io, positional: string[], lines: boolean): AsyncGenerator<string> {
   if (positional.length > 1) throw new UsageError('give at most one value argument (or use stdin)');
   if (positional.length === 1) {
-    if (lines) yield* positional[0]!.split(/\r?\n/).filter((l) => l.trim());
+    if (lines) yield* positional[0]!.replace(/\r?\n$/, '').split(/\r?\n/);
     else yield positional[0]!;
     return;
   }
@@ -97,7 +98,7 @@ async function* inputs(io: Io, positional: string[], lines: boolean): AsyncGener
     return;
   }
   const rl = createInterface({ input: io.stdin, crlfDelay: Infinity });
-  for await (const line of rl) if (line.trim()) yield line;
+  for await (const line of rl) yield line;
 }
 
 function parseHex(s: string): Uint8Array {
@@ -119,6 +120,10 @@ export async function decodeCommand(argv: string[], io: Io): Promise<number> {
   if (!ms.has(type)) throw new UsageError(`${ms.name} has no type ${type}`);
   let failed = 0;
   for await (const item of inputs(io, positionals, values.lines)) {
+    if (values.lines && !item.trim()) {
+      io.out(''); // an empty line stays one, so output lines match input lines
+      continue;
+    }
     try {
       let bytes = parseHex(item);
       let spdu: Record<string, unknown> | undefined;
@@ -156,6 +161,10 @@ export async function encodeCommand(argv: string[], io: Io): Promise<number> {
   if (!ms.has(type)) throw new UsageError(`${ms.name} has no type ${type}`);
   let failed = 0;
   for await (const item of inputs(io, positionals, values.lines)) {
+    if (values.lines && !item.trim()) {
+      io.out('');
+      continue;
+    }
     try {
       let value: unknown;
       try {
@@ -175,7 +184,7 @@ export async function encodeCommand(argv: string[], io: Io): Promise<number> {
 
 export async function codecCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'compile') throw new UsageError(`rsu codec: unknown subcommand ${sub ?? '(none)'}\n${COMPILE_HELP}`);
+  if (!subcommand('codec', sub, ['compile'], COMPILE_HELP, io)) return 0;
   const { values } = parseArgs({
     args: rest,
     options: { asn1: { type: 'string' }, std: { type: 'string', default: 'j2735-2020' }, cache: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
@@ -191,6 +200,7 @@ export async function codecCommand(argv: string[], io: Io): Promise<number> {
   const dir = std.startsWith('j2735') ? j2735Dir(std as 'j2735-2020', values.asn1) : values.asn1;
   if (!dir) throw new UsageError('--asn1 DIR is required');
   const mod = await compileCached(std, dir, values.cache);
+  checkModules(std, dir, mod.typeNames);
   io.out(`${std}: compiled ${mod.typeNames.length} types from ${dir} in ${(performance.now() - t0).toFixed(0)} ms`);
   return 0;
 }

@@ -1,10 +1,9 @@
-// `rsu run`, `rsu status`, `rsu tail`, `rsu record`, `rsu replay`, `rsu config check`, `rsu send-test`.
-import { createReadStream, createWriteStream, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+// `rsu run`, `rsu status`, `rsu tail`, `rsu record`, `rsu config check`, `rsu send-test`.
+import { createWriteStream, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadMessageSet, toHex, type MessageSet } from '../../codecs/index.js';
 import { radioTxFromConfig } from '../../hw/radio/index.js';
-import { shiftCaptureTime } from '../../hw/sensors/wire.js';
 import { MsgCounter } from '../apps/clock.js';
 import { buildMap } from '../apps/map.js';
 import { MESSAGE_TYPES, rsuIdHex, type MessageType } from '../apps/messages.js';
@@ -12,14 +11,16 @@ import { buildRsi } from '../apps/rsi.js';
 import { buildRsm, ParticipantIds } from '../apps/rsm.js';
 import { FixedTimePlan } from '../apps/signal-plan.js';
 import { buildSpat } from '../apps/spat.js';
-import { ConfigError, configCheck, formatIssue, loadConfig, MESSAGE_SETS, type MessageSet as StdName, type RsuConfig } from '../config/index.js';
-import { startDaemon, type DaemonStatus } from '../daemon.js';
+import { ConfigError, configCheck, formatIssue, parseHostPort as splitHostPort, type ConfigIssue, loadConfig, MESSAGE_SETS, type MessageSet as StdName, type RsuConfig } from '../config/index.js';
+import { startDaemon, type Daemon, type DaemonStatus } from '../daemon.js';
 import { demoLaneMapPath, loadLaneMap } from '../map/index.js';
-import { defaultSocketPath, request, type RecordEvent, type TailEvent } from '../status.js';
-import { UsageError, type Io } from './io.js';
-import { paint, table } from './term.js';
+import { defaultSocketPath, request, type TailEvent } from '../status.js';
+import { deploymentIssues } from './deploy-checks.js';
+import { subcommand, UsageError, type Io } from './io.js';
+import { clock, paint, table, useColor } from './term.js';
+import type { LinkHealth } from '../uplink/index.js';
 
-function configFrom(file: string | undefined, std: string | undefined, io: Io): RsuConfig {
+export function configFrom(file: string | undefined, std: string | undefined, io: Io): RsuConfig {
   let cfg: RsuConfig;
   try {
     cfg = loadConfig(file, { onWarning: (w) => io.err(`config warning: ${formatIssue(w)}`) });
@@ -32,6 +33,16 @@ function configFrom(file: string | undefined, std: string | undefined, io: Io): 
     cfg.messageSet = std as StdName;
   }
   return cfg;
+}
+
+/**
+ * `--asn1 DIR`: the deployer's J2735 modules for this run (as RSU_J2735_ASN1_DIR, which every loader of the
+ * process reads: the daemon, the demo's receiver, send-test).
+ */
+export function useAsn1Dir(dir: string | undefined): void {
+  if (dir === undefined) return;
+  if (!existsSync(dir)) throw new UsageError(`--asn1 ${dir}: no such directory`);
+  process.env.RSU_J2735_ASN1_DIR = resolve(dir);
 }
 
 /** Resolves when SIGINT/SIGTERM arrives or after durationS; removes its handlers. */
@@ -55,25 +66,52 @@ export function untilStopped(durationS?: number, signal?: AbortSignal): Promise<
   });
 }
 
-export const RUN_HELP = `usage: rsu run [--config FILE] [--std S] [--record FILE] [--duration S]
-Run the daemon. Without --config the built-in defaults apply. Ctrl-C (or SIGTERM) stops it cleanly.`;
+export const RUN_HELP = `usage: rsu run [--config FILE] [--std S] [--asn1 DIR] [--record FILE] [--duration S]
+Run the daemon. Without --config the built-in defaults apply. Ctrl-C (or SIGTERM) stops it cleanly.
+SIGHUP reloads --config: validated first (an invalid file changes nothing); logging.level, applications.*.enabled,
+applications.rsi.events and .signs and uplink.alarms change live; any other changed key is logged as needing a
+restart.`;
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { config: { type: 'string' }, std: { type: 'string' }, record: { type: 'string' }, duration: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { config: { type: 'string' }, std: { type: 'string' }, asn1: { type: 'string' }, record: { type: 'string' }, duration: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return io.out(RUN_HELP), 0;
+  useAsn1Dir(values.asn1);
   const cfg = configFrom(values.config, values.std, io);
   const d = await startDaemon({ config: cfg, recordTo: values.record });
+  const onHup = () => io.err(reloadConfig(d, values.config, values.std));
+  process.on('SIGHUP', onHup);
   const why = await untilStopped(values.duration ? Number(values.duration) : undefined);
+  process.off('SIGHUP', onHup);
   await d.stop();
   io.err(`rsu: stopped (${why})`);
   return 0;
 }
 
+/** SIGHUP: the config file again, validated, handed to the daemon; says what changed and what needs a restart. */
+export function reloadConfig(d: Daemon, file: string | undefined, std: string | undefined): string {
+  if (!file) return 'rsu: reload (SIGHUP): no --config file to reload; nothing changed';
+  let next: RsuConfig;
+  try {
+    next = loadConfig(file, {});
+    if (std) next.messageSet = std as StdName;
+  } catch (e) {
+    const issues = e instanceof ConfigError ? e.errors.map(formatIssue).join('; ') : (e as Error).message;
+    return `rsu: reload (SIGHUP): ${file} is not valid, nothing changed: ${issues}`;
+  }
+  const r = d.reload(next);
+  if (!r.applied.length && !r.needRestart.length) return `rsu: reload (SIGHUP): ${file}: no change`;
+  return `rsu: reload (SIGHUP): ${file}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'nothing applied live'}${r.needRestart.length ? `; needs a restart (running values kept): ${r.needRestart.join(', ')}` : ''}`;
+}
+
 export const STATUS_HELP = `usage: rsu status [--json] [--socket PATH]
-Show the running daemon's state: uptime, sensors, tracks, message rates, radio, uplink and spool, time source, errors.`;
+Show the running daemon's state: uptime, sensors, tracks, message rates, radio, uplink and spool, time source, errors.
+Exit status: 0 running without alarms; 3 running with an alarm active (listed); 1 no daemon answers; 2 usage.`;
+
+/** `rsu status` exit status while the daemon reports an alarm (monitoring scripts test it). */
+export const STATUS_ALARM_EXIT = 3;
 
 export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, socket: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
@@ -81,9 +119,9 @@ export async function statusCommand(argv: string[], io: Io): Promise<number> {
   const socket = values.socket ?? defaultSocketPath();
   const st = (await request(socket, { cmd: 'status' })) as DaemonStatus & { error?: unknown };
   if (typeof st?.error === 'string') throw new Error(`the rsu daemon on ${socket} refused the request: ${st.error}`);
-  if (values.json) return io.out(JSON.stringify(st)), 0;
-  io.out(renderStatus(st, !!process.stdout.isTTY));
-  return 0;
+  if (values.json) io.out(JSON.stringify(st));
+  else io.out(renderStatus(st, useColor()));
+  return st.alarms?.length ? STATUS_ALARM_EXIT : 0;
 }
 
 const fmt = (x: unknown, d = 1) => (typeof x === 'number' ? (Number.isInteger(x) ? String(x) : x.toFixed(d)) : x === null || x === undefined ? '–' : String(x));
@@ -97,26 +135,36 @@ export function renderStatus(st: DaemonStatus, color: boolean): string {
   const sensors = (st.sensors as { sensors: Record<string, { kind: string; frameRateHz: number; objectRatePerS: number; lastFrameAgeMs: number | null; framesDropped: Record<string, number> }> }).sensors;
   lines.push(
     table(
-      ['sensor', 'kind', 'frames/s', 'objects/s', 'last frame', 'dropped'],
-      Object.entries(sensors).map(([id, s]) => [
-        id,
-        s.kind,
-        fmt(s.frameRateHz),
-        fmt(s.objectRatePerS, 0),
-        s.lastFrameAgeMs === null ? p.red('never') : s.lastFrameAgeMs > 1000 ? p.red(`${fmt(s.lastFrameAgeMs, 0)} ms ago`) : `${fmt(s.lastFrameAgeMs, 0)} ms ago`,
-        String(Object.values(s.framesDropped).reduce((a, b) => a + b, 0)),
-      ]),
+      ['sensor', 'kind', 'frames/s', 'objects/s', 'last frame', 'frames dropped', 'detections dropped (10 s)'],
+      Object.entries(sensors).map(([id, s]) => {
+        const h = st.sensorHealth?.[id];
+        const det = !h || !h.detections ? '–' : `${fmt(h.droppedPct)} %${h.mainReason ? ` ${h.mainReason}` : ''}`;
+        return [
+          id,
+          s.kind,
+          fmt(s.frameRateHz),
+          fmt(s.objectRatePerS, 0),
+          s.lastFrameAgeMs === null ? p.red('never') : s.lastFrameAgeMs > 1000 ? p.red(`${fmt(s.lastFrameAgeMs, 0)} ms ago`) : `${fmt(s.lastFrameAgeMs, 0)} ms ago`,
+          String(Object.values(s.framesDropped).reduce((a, b) => a + b, 0)),
+          h && !h.healthy ? p.red(`${det} UNHEALTHY`) : det,
+        ];
+      }),
     ),
   );
   const per = st.perception as { mode: string; confirmedTracks?: number; liveTracks?: number };
   const lat = st.frameToRadio;
   lines.push(`perception: ${per.mode}, ${fmt(per.confirmedTracks)} tracks; frame → radio p50 ${fmt(lat.p50Ms, 2)} ms, p99 ${fmt(lat.p99Ms, 2)} ms`);
-  const types = MESSAGE_TYPES.filter((t) => st.messages.radioTxPerS[t] || st.messages.uplinkPerS[t] || st.messages.radioRxPerS[t]);
-  lines.push(table(['messages/s', ...types], [['radio tx', ...types.map((t) => fmt(st.messages.radioTxPerS[t] ?? 0))], ['radio rx', ...types.map((t) => fmt(st.messages.radioRxPerS[t] ?? 0))], ['uplink', ...types.map((t) => fmt(st.messages.uplinkPerS[t] ?? 0))]]));
-  const up = st.uplink as { spool: { records?: number; bytes?: number; droppedRecords: number }; mqtt?: { state: string; pending: number; acked: number }; kafka?: { state: string; pending: number } } | undefined;
+  // The uplink rows count what each broker acknowledged (delivered), not what was handed to the spool.
+  const byLink = st.messages.uplinkByLinkPerS ?? { uplink: st.messages.uplinkPerS };
+  const types = MESSAGE_TYPES.filter((t) => st.messages.radioTxPerS[t] || st.messages.radioRxPerS[t] || Object.values(byLink).some((r) => r[t]));
+  const rows = [['radio tx', ...types.map((t) => fmt(st.messages.radioTxPerS[t] ?? 0))], ['radio rx', ...types.map((t) => fmt(st.messages.radioRxPerS[t] ?? 0))]];
+  for (const [l, r] of Object.entries(byLink)) rows.push([l === 'uplink' ? 'uplink' : `${l} delivered`, ...types.map((t) => fmt(r[t] ?? 0))]);
+  lines.push(table(['messages/s', ...types], rows));
+  const up = st.uplink as { spool: { droppedRecords: number }; links?: LinkHealth[] } | undefined;
   if (up) {
-    const link = (name: string, l?: { state: string; pending: number }) => (l ? `${name} ${l.state === 'up' ? p.green(l.state) : p.red(l.state)}, ${l.pending} waiting` : '');
-    lines.push(`uplink: ${[link('mqtt', up.mqtt), link('kafka', up.kafka)].filter(Boolean).join('; ')}; spool dropped ${up.spool.droppedRecords}`);
+    const link = (l: LinkHealth) =>
+      `${l.link} ${l.connected ? p.green('connected') : p.red(`${l.state} since ${clock(l.sinceMs)}`)}, ${l.backlog} waiting${l.oldestUndeliveredS !== null ? ` (oldest ${fmt(l.oldestUndeliveredS)} s)` : ''}, ${fmt(l.deliveredPerS)} delivered/s, ${l.errors} errors${l.lastError && !l.connected ? ` (last: ${l.lastError})` : ''}`;
+    lines.push(`uplink: ${(up.links ?? []).map(link).join('; ')}; spool dropped ${up.spool.droppedRecords}`);
   } else lines.push('uplink: off');
   const sch = st.scheduler as { withheld: Record<string, number> };
   const sec = st.security;
@@ -131,7 +179,7 @@ export function renderStatus(st: DaemonStatus, color: boolean): string {
   for (const a of st.alarms) lines.push(p.red(`ALARM: ${a}`));
   if (st.recentErrors.length) {
     lines.push('recent errors:');
-    for (const e of st.recentErrors.slice(-5)) lines.push(`  ${e.at}  ${e.msg}`);
+    for (const e of st.recentErrors.slice(-5)) lines.push(`  ${clock(Date.parse(e.at))}  ${e.msg}`);
   }
   return lines.join('\n');
 }
@@ -145,15 +193,27 @@ export async function tailCommand(argv: string[], io: Io): Promise<number> {
   const types = values.type?.split(',').map((s) => s.trim().toLowerCase());
   const bad = types?.filter((t) => !MESSAGE_TYPES.includes(t as MessageType));
   if (bad?.length) throw new UsageError(`--type: unknown message type ${bad.join(', ')} (bsm, spat, map, rsi, rsm)`);
-  const p = paint(!!process.stdout.isTTY);
-  const stop = untilStopped();
-  const req = request(values.socket ?? defaultSocketPath(), { cmd: 'tail', types }, (o) => {
-    if (droppedNotice(o, io)) return;
-    const e = o as TailEvent;
-    if (values.json) io.out(JSON.stringify(e));
-    else io.out(`${new Date(e.atMs).toISOString().slice(11, 23)} ${e.dir === 'tx' ? p.green('tx') : p.cyan('rx')} ${e.type.toUpperCase().padEnd(4)} ${e.security ? `${(e.security === 'signed' || e.security === 'verified' ? p.green : p.red)(e.security)} ` : ''}${JSON.stringify(e.value).slice(0, 160)}`);
-  });
-  await Promise.race([stop, req]);
+  const p = paint(useColor());
+  // On a terminal a line is cut to fit; piped, every value is whole.
+  const cut = process.stdout.isTTY ? (s: string) => (s.length > 160 ? `${s.slice(0, 159)}…` : s) : (s: string) => s;
+  const ended = new AbortController();
+  const stop = untilStopped(undefined, ended.signal);
+  const req = request(
+    values.socket ?? defaultSocketPath(),
+    { cmd: 'tail', types },
+    (o) => {
+      if (ended.signal.aborted || droppedNotice(o, io)) return;
+      const e = o as TailEvent;
+      if (values.json) io.out(JSON.stringify(e));
+      else io.out(`${new Date(e.atMs).toISOString().slice(11, 23)} ${e.dir === 'tx' ? p.green('tx') : p.cyan('rx')} ${e.type.toUpperCase().padEnd(4)} ${e.security ? `${(e.security === 'signed' || e.security === 'verified' ? p.green : p.red)(e.security)} ` : ''}${cut(JSON.stringify(e.value))}`);
+    },
+    ended.signal,
+  );
+  try {
+    await Promise.race([stop, req]);
+  } finally {
+    ended.abort(); // Ctrl-C, SIGTERM or the daemon gone: close the connection, print nothing more
+  }
   return 0;
 }
 
@@ -164,19 +224,36 @@ export async function recordCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { duration: { type: 'string' }, socket: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   if (values.help) return io.out(RECORD_HELP), 0;
   if (positionals.length !== 1) throw new UsageError('give the FILE to record to');
+  const duration = values.duration === undefined ? undefined : Number(values.duration);
+  if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration ${values.duration}: expected seconds above 0`);
   const out = createWriteStream(positionals[0]!, { flags: 'a' });
   let n = 0;
   let lost = 0;
-  const stop = untilStopped(values.duration ? Number(values.duration) : undefined);
-  const req = request(values.socket ?? defaultSocketPath(), { cmd: 'record' }, (o) => {
-    const d = droppedNotice(o, io);
-    if (d) return void (lost += d);
-    out.write(JSON.stringify(o) + '\n');
-    if (++n % 100 === 0 && process.stderr.isTTY) process.stderr.write(`\rrecorded ${n}`);
-  });
-  await Promise.race([stop, req]);
-  await new Promise<void>((resolve) => out.end(() => resolve()));
-  io.err(`\nrecorded ${n} inputs to ${positionals[0]}${lost ? `; ${lost} inputs were dropped by the daemon because this recorder did not keep up (the recording has gaps)` : ''}`);
+  const ended = new AbortController();
+  const stop = untilStopped(duration, ended.signal);
+  const req = request(
+    values.socket ?? defaultSocketPath(),
+    { cmd: 'record' },
+    (o) => {
+      if (ended.signal.aborted) return;
+      const d = droppedNotice(o, io);
+      if (d) return void (lost += d);
+      out.write(JSON.stringify(o) + '\n');
+      if (++n % 100 === 0 && process.stderr.isTTY) process.stderr.write(`\rrecorded ${n}`);
+    },
+    ended.signal,
+  );
+  let why: unknown;
+  try {
+    why = await Promise.race([stop, req]);
+  } finally {
+    ended.abort(); // stop reading before the count is final; the file gets everything counted
+    await new Promise<void>((resolve) => out.end(() => resolve()));
+  }
+  io.err(
+    `${process.stderr.isTTY ? '\n' : ''}recorded ${n} inputs to ${positionals[0]}${typeof why === 'string' ? ` (${why === 'duration' ? `${duration} s` : why})` : ' (the daemon closed the connection)'}` +
+      (lost ? `; ${lost} inputs were dropped by the daemon because this recorder did not keep up (the recording has gaps)` : ''),
+  );
   return 0;
 }
 
@@ -188,78 +265,19 @@ function droppedNotice(o: unknown, io: Io): number {
   return d.lines;
 }
 
-export const REPLAY_HELP = `usage: rsu replay FILE [--config FILE] [--std S]
-Run the daemon on recorded inputs at their recorded pace, the recording moved onto today's timeline as a whole
-(faster replay would put frames in the future, where the ingest rightly drops them).`;
-
-export async function replayCommand(argv: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { config: { type: 'string' }, std: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
-    allowPositionals: true,
-  });
-  if (values.help) return io.out(REPLAY_HELP), 0;
-  if (positionals.length !== 1) throw new UsageError('give the FILE to replay');
-  const file = positionals[0]!;
-  const size = statSync(file).size;
-  const cfg = configFrom(values.config, values.std, io);
-  // Recorded inputs are injected; the daemon's own listeners take free ports so a live daemon is not disturbed.
-  cfg.ingest.listeners = cfg.ingest.listeners.map((l) => ({ ...l, listen: l.listen.replace(/:\d+$/, ':0') }));
-  if (cfg.radio.receive.listen !== '0' && !/:0$/.test(cfg.radio.receive.listen)) cfg.radio.receive.listen = cfg.radio.receive.listen.replace(/:\d+$/, ':0');
-  const d = await startDaemon({ config: cfg, socketPath: false });
-  const sent: Record<string, number> = {};
-  d.onTail((e) => e.dir === 'tx' && (sent[e.type] = (sent[e.type] ?? 0) + 1));
-  const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-  let read = 0;
-  let bad = 0;
-  let n = 0;
-  let t0 = NaN;
-  const wall0 = Date.now();
-  const tty = !!process.stderr.isTTY;
-  for await (const line of rl) {
-    read += Buffer.byteLength(line) + 1;
-    let e: RecordEvent;
-    try {
-      e = JSON.parse(line);
-      if ((e.kind !== 'sensor' && e.kind !== 'radio') || typeof e.data !== 'string' || !Number.isFinite(e.t)) throw new Error('not a record line');
-    } catch {
-      bad++;
-      continue;
-    }
-    if (Number.isNaN(t0)) t0 = e.t;
-    const wait = e.t - t0 - (Date.now() - wall0);
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    // Recorded frames carry their original capture times: move the whole recording onto today's timeline by one
-    // offset, so the times between frames (and so speeds) stay as recorded.
-    if (e.kind === 'sensor') {
-      const delta = BigInt(Math.round(wall0 - t0)) * 1_000_000n;
-      e.data = e.format === 'json' ? shiftCaptureTime(e.data, delta) : Buffer.from(shiftCaptureTime(Buffer.from(e.data, 'base64'), delta)).toString('base64');
-    }
-    d.inject(e);
-    n++;
-    if (tty && n % 50 === 0) {
-      const f = Math.min(1, read / Math.max(1, size));
-      process.stderr.write(`\r[${'#'.repeat(Math.round(f * 30)).padEnd(30)}] ${(f * 100).toFixed(0)}%  ${n} inputs`);
-    }
-  }
-  await new Promise((r) => setTimeout(r, 300));
-  await d.stop();
-  if (tty) process.stderr.write('\n');
-  io.out(`replayed ${n} inputs from ${file}${bad ? `, ${bad} unreadable lines skipped` : ''}; sent ${Object.entries(sent).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing'}`);
-  return bad && !n ? 1 : 0;
-}
-
 export const CONFIG_HELP = `usage: rsu config check FILE [--json]
 Validate a config file: every problem, with its key and line.`;
 
 export async function configCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'check') throw new UsageError(`rsu config: unknown subcommand ${sub ?? '(none)'}\n${CONFIG_HELP}`);
+  if (!subcommand('config', sub, ['check'], CONFIG_HELP, io)) return 0;
   const { values, positionals } = parseArgs({ args: rest, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
   if (values.help) return io.out(CONFIG_HELP), 0;
   if (positionals.length !== 1) throw new UsageError('give the config FILE to check');
-  const r = configCheck(positionals[0]!);
-  if (values.json) io.out(JSON.stringify({ file: r.file, ok: r.ok, errors: r.errors.map(formatIssue), warnings: r.warnings.map(formatIssue) }));
+  const r = configCheck(positionals[0]!, { extraChecks: deploymentIssues });
+  // Each issue as an object (path, message, file, line, column) plus its one-line text.
+  const asJson = (i: ConfigIssue) => ({ ...i, text: formatIssue(i) });
+  if (values.json) io.out(JSON.stringify({ file: r.file, ok: r.ok, errors: r.errors.map(asJson), warnings: r.warnings.map(asJson) }));
   else {
     for (const w of r.warnings) io.out(`warning: ${formatIssue(w)}`);
     for (const e of r.errors) io.out(`error: ${formatIssue(e)}`);
@@ -268,20 +286,22 @@ export async function configCommand(argv: string[], io: Io): Promise<number> {
   return r.ok ? 0 : 1;
 }
 
-export const SEND_TEST_HELP = `usage: rsu send-test --type rsi|spat|map|rsm [--config FILE] [--std S] [--to HOST:PORT]
+export const SEND_TEST_HELP = `usage: rsu send-test --type rsi|spat|map|rsm [--config FILE] [--std S] [--asn1 DIR] [--to HOST:PORT]
 Build one message of the type from the config, send it once over the configured radio (or udp-raw to --to), and
 print it (hex and decoded).`;
 
 export async function sendTestCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { type: { type: 'string' }, config: { type: 'string' }, std: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { type: { type: 'string' }, config: { type: 'string' }, std: { type: 'string' }, asn1: { type: 'string' }, to: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return io.out(SEND_TEST_HELP), 0;
+  useAsn1Dir(values.asn1);
   const type = values.type?.toLowerCase() as MessageType | undefined;
   if (!type || !['rsi', 'spat', 'map', 'rsm'].includes(type)) throw new UsageError('--type rsi, spat, map or rsm');
   const cfg = configFrom(values.config, values.std, io);
   if (values.to) {
+    if (!splitHostPort(values.to.replace(/^udp:\/\//, ''))) throw new UsageError(`--to ${values.to}: expected HOST:PORT or udp://HOST:PORT`);
     cfg.radio.mode = 'udp-raw';
     cfg.radio.udpRaw.target = values.to.replace(/^udp:\/\//, '');
   }
@@ -305,7 +325,17 @@ export async function sendTestCommand(argv: string[], io: Io): Promise<number> {
   }
   const tx = radioTxFromConfig(cfg.radio, { messageSet: cfg.messageSet });
   if (!tx) throw new UsageError('the radio is off in this config (radio.mode: off); give --to HOST:PORT');
-  await tx.ready();
+  const target = cfg.radio.mode === 'udp-raw' ? cfg.radio.udpRaw.target : cfg.radio.immediateForward.target;
+  // The socket connects first (name lookup, connect(2)); a target that never becomes reachable is an error.
+  let timer: NodeJS.Timeout | undefined;
+  const connected = await Promise.race([tx.ready().then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 3000)))]);
+  clearTimeout(timer);
+  if (!connected || !(tx.stats() as { connected?: boolean }).connected) {
+    const why = (tx.stats() as { lastError?: { message: string } }).lastError?.message ?? 'no connection within 3 s';
+    await tx.close();
+    io.err(`rsu send-test: cannot send to ${target}: ${why}`);
+    return 1;
+  }
   for (const f of frames) {
     const bytes = ms.encode('MessageFrame', f as never);
     const ok = tx.send({ type, bytes });
@@ -314,9 +344,15 @@ export async function sendTestCommand(argv: string[], io: Io): Promise<number> {
     if (!ok) io.err(`not sent: ${JSON.stringify(tx.stats())}`);
   }
   await new Promise((r) => setTimeout(r, 100));
-  const st = tx.stats() as { errors?: Record<string, number> };
+  const st = tx.stats() as { errors?: Record<string, number>; lastError?: { message: string } };
   await tx.close();
-  const errors = Object.values(st.errors ?? {}).reduce((a, b) => a + b, 0);
-  io.err(`sent ${frames.length} ${type} message(s) via ${cfg.radio.mode} to ${cfg.radio.mode === 'udp-raw' ? cfg.radio.udpRaw.target : cfg.radio.immediateForward.target}${errors ? `, ${errors} error(s)` : ''}`);
-  return errors ? 1 : 0;
+  const errors = Object.entries(st.errors ?? {}).filter(([, n]) => n > 0);
+  if (!errors.length) {
+    io.err(`sent ${frames.length} ${type} message(s) via ${cfg.radio.mode} to ${target}`);
+    return 0;
+  }
+  // ECONNREFUSED comes back as ICMP after the datagram left: nothing listens on the target.
+  const said = errors.map(([k, n]) => (k === 'ECONNREFUSED' ? `refused by ${target} (ECONNREFUSED: nothing listens there)` : `${k} ×${n}`));
+  io.err(`rsu send-test: ${type} to ${target} via ${cfg.radio.mode} failed: ${said.join('; ')}${st.lastError ? ` (${st.lastError.message})` : ''}`);
+  return 1;
 }

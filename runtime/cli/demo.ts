@@ -23,15 +23,28 @@ import { startDaemon, type Daemon } from '../daemon.js';
 import { demoLaneMapPath, loadLaneMap, type LaneMap } from '../map/index.js';
 import { runSimulation } from '../sim/index.js';
 import { defaultSocketPath } from '../status.js';
-import { renderStatus, untilStopped } from './daemon-cmds.js';
+import { renderStatus, untilStopped, useAsn1Dir } from './daemon-cmds.js';
 import { UsageError, type Io } from './io.js';
-import { paint, table } from './term.js';
+import { paint, table, useColor } from './term.js';
 
-export const DEMO_HELP = `usage: npm start -- [--duration S] [--std S] [--seed N] [--mqtt URL] [--radio udp://HOST:PORT] [--kafka BROKERS]
+/** The demo's --mqtt: a broker URL as the config takes it (uplink.mqtt.url). */
+function checkMqttUrl(url: string): void {
+  let u: URL | undefined;
+  try {
+    u = new URL(url);
+  } catch {
+    /* below */
+  }
+  if (!u || !['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'].includes(u.protocol) || !u.hostname)
+    throw new UsageError(`--mqtt ${url}: expected a broker URL such as mqtt://HOST:1883 (mqtt, mqtts, tcp, ssl, ws, wss)`);
+}
+
+export const DEMO_HELP = `usage: npm start -- [--duration S] [--std S] [--asn1 DIR] [--seed N] [--mqtt URL] [--radio udp://HOST:PORT] [--kafka BROKERS]
 The RSU on a simulated intersection: two lidars and three cameras placed with the S110 calibrations, cars, buses,
 cyclists and pedestrians following the lanes and the signal plan. Ctrl-C stops it.
   --duration S   stop by itself after S seconds
   --std S        message set: ${MESSAGE_SETS.join(' | ')} (default csae2020)
+  --asn1 DIR     the deployer's J2735 modules (or RSU_J2735_ASN1_DIR)
   --mqtt URL     publish to this MQTT broker instead of the embedded one
   --radio udp://HOST:PORT   send the radio output (udp-raw) there instead of the local sink
   --kafka BROKERS           also publish to Kafka (HOST:PORT,...)
@@ -43,6 +56,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     options: {
       duration: { type: 'string' },
       std: { type: 'string' },
+      asn1: { type: 'string' },
       seed: { type: 'string', default: '1' },
       mqtt: { type: 'string' },
       radio: { type: 'string' },
@@ -54,6 +68,9 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   const duration = values.duration !== undefined ? Number(values.duration) : undefined;
   if (duration !== undefined && !(duration > 0)) throw new UsageError(`--duration ${values.duration}: expected seconds > 0`);
   if (values.std && !MESSAGE_SETS.includes(values.std as StdName)) throw new UsageError(`--std ${values.std}: expected one of ${MESSAGE_SETS.join(', ')}`);
+  if (values.mqtt !== undefined) checkMqttUrl(values.mqtt);
+  if (values.radio !== undefined && !/^(udp:\/\/)?[^:/\s]+:\d{1,5}$/.test(values.radio)) throw new UsageError(`--radio ${values.radio}: expected udp://HOST:PORT`);
+  useAsn1Dir(values.asn1);
 
   const demo = await startDemo({ std: values.std as StdName | undefined, seed: Number(values.seed), mqtt: values.mqtt, radio: values.radio, kafka: values.kafka, onNote: (m) => io.err(m) });
   const { cfg, daemon, heard, logFile, socketPath, mqttCredentialsFile } = demo;
@@ -63,7 +80,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   };
   try {
     const tty = !!process.stdout.isTTY;
-    const p = paint(tty);
+    const p = paint(useColor());
     io.out(
       `${p.bold('rsu demo')}: ${cfg.messageSet}, ingest udp://127.0.0.1:${daemon.ingestPorts[0]!.port}, radio udp://${cfg.radio.udpRaw.target}, mqtt ${redactUrl(cfg.uplink.mqtt.url)}` +
         `${mqttCredentialsFile ? ` (credentials: ${mqttCredentialsFile})` : ''}` +
@@ -73,10 +90,13 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     const view = setInterval(() => {
       const st = daemon.status();
       const secs = (Date.now() - t0) / 1000;
+      // What the radio actually did: datagrams the kernel took, and failures.
+      const tx = (st.radio.tx ?? {}) as { sent?: { datagrams: number }; errors?: Record<string, number>; lastError?: { message: string } };
+      const txErrors = Object.values(tx.errors ?? {}).reduce((a, b) => a + b, 0);
       const radioLine = values.radio
-        ? `radio: sending to ${cfg.radio.udpRaw.target}`
+        ? `radio: ${tx.sent?.datagrams ?? 0} datagrams sent to ${cfg.radio.udpRaw.target}${txErrors ? p.red(`, ${txErrors} failed${tx.lastError ? ` (${tx.lastError.message})` : ''}`) : ''}`
         : `${p.bold('radio receiver')} (verified, decoded): ${Object.entries(heard).map(([k, v]) => `${k.toUpperCase()} ${v} (${(v / secs).toFixed(1)}/s)`).join('  ')}  ${p.green(`verified ${demo.verified()}`)}${Object.keys(demo.unverified).length ? p.red(`  NOT verified ${Object.entries(demo.unverified).map(([k, v]) => `${k} ${v}`).join(', ')}`) : ''}${demo.undecodable() ? p.red(`  undecodable ${demo.undecodable()}`) : ''}`;
-      if (tty) io.out(`\x1b[2J\x1b[H${renderStatus(st, true)}\n${radioLine}\n${p.dim(`Ctrl-C stops the demo. ${secs.toFixed(0)} s`)}`);
+      if (tty) io.out(`\x1b[2J\x1b[H${renderStatus(st, useColor())}\n${radioLine}\n${p.dim(`Ctrl-C stops the demo. ${secs.toFixed(0)} s`)}`);
       else if (Math.round(secs) % 5 === 0) io.out(`${secs.toFixed(0)} s: tracks ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0}; ${radioLine}`);
     }, 1000);
     cleanups.push(() => clearInterval(view));
@@ -85,7 +105,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     const st = daemon.status();
     const secs = (Date.now() - t0) / 1000;
     await cleanup();
-    io.out(`\nrsu demo stopped (${why}) after ${secs.toFixed(1)} s.`);
+    io.out(`\nrsu demo stopped (${why}) after ${secs.toFixed(1)} s. Its log stays in ${logFile}.`);
     const label = (t: string) => (t === 'rsm' && cfg.messageSet.startsWith('j2735') ? 'PSM' : t === 'rsi' && cfg.messageSet.startsWith('j2735') ? 'TIM' : t.toUpperCase());
     const rows = ['rsm', 'spat', 'map', 'rsi'].map((t) => [label(t), String(heard[t] ?? 0), ((heard[t] ?? 0) / secs).toFixed(1)]);
     if (!values.radio) {
@@ -135,7 +155,7 @@ export interface Demo {
   /** The demo certificate directory (security.dir) and whether this start made it. */
   certificates: { dir: string; made: boolean };
   undecodable(): number;
-  /** Stop the simulation, the daemon, the sink and the broker, and remove the work directory. */
+  /** Stop the simulation, the daemon, the sink and the broker, and remove the spool (the log stays). */
   stop(): Promise<void>;
 }
 
@@ -161,7 +181,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
   cfg.uplink.spool.dir = join(work, 'spool');
   const logFile = join(work, 'rsu.log');
 
-  const cleanups: (() => Promise<void> | void)[] = [() => rmSync(work, { recursive: true, force: true })];
+  // The log outlives the demo (its path was printed); the spool does not.
+  const cleanups: (() => Promise<void> | void)[] = [() => rmSync(cfg.uplink.spool.dir, { recursive: true, force: true })];
   let stopped = false;
   const cleanup = async () => {
     if (stopped) return;

@@ -5,9 +5,11 @@ import { pathToFileURL } from 'node:url';
 import { certCommand } from './cert.js';
 import { codecCommand, decodeCommand, encodeCommand } from './codec.js';
 import { demoCommand } from './demo.js';
-import { configCommand, recordCommand, replayCommand, runCommand, sendTestCommand, statusCommand, tailCommand } from './daemon-cmds.js';
+import { configCommand, recordCommand, runCommand, sendTestCommand, statusCommand, tailCommand } from './daemon-cmds.js';
+import { suggest } from '../config/schema.js';
 import { UsageError, processIo, type Io } from './io.js';
 import { mapCommand } from './map.js';
+import { replayCommand } from './replay.js';
 import { viewCommand } from './view.js';
 
 const USAGE = `usage: rsu <command> [options]     (rsu <command> --help for each)
@@ -54,7 +56,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   }
   const run = COMMANDS[cmd];
   if (!run) {
-    io.err(`rsu: unknown command ${JSON.stringify(cmd)}\n${USAGE}`);
+    const near = suggest(cmd, Object.keys(COMMANDS));
+    io.err(`rsu: unknown command ${JSON.stringify(cmd)}${near ? ` (did you mean "${near}"?)` : ''}\n${USAGE}`);
     return 2;
   }
   try {

@@ -10,7 +10,8 @@ import { defaultConfig, loadConfig, type RsuConfig } from '../config/index.js';
 import { demoLaneMapPath, loadLaneMap } from '../map/index.js';
 import { renderLaneMapSvg } from '../map/render.js';
 import { controllerSignalGroups, formatProblem, loadMapLimits, validateLaneMapFile, type FileValidation, type MapProblem } from '../map/validate.js';
-import { UsageError, type Io } from './io.js';
+import { referenceMismatch } from './deploy-checks.js';
+import { subcommand, UsageError, type Io } from './io.js';
 
 export const MAP_HELP = `usage: rsu map <build|validate|render> [FILE.geojson] [options]
 MAP authoring from a GeoJSON lane map (format: runtime/map/README.md). FILE defaults to the config's
@@ -69,7 +70,7 @@ function problemJson(p: MapProblem) {
 
 export async function mapCommand(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
-  if (!sub || sub === '--help' || sub === '-h' || sub === 'help') return io.out(MAP_HELP), sub ? 0 : 2;
+  if (!subcommand('map', sub, ['build', 'validate', 'render'], MAP_HELP, io)) return 0;
   switch (sub) {
     case 'build':
       return build(rest, io);
@@ -77,9 +78,8 @@ export async function mapCommand(argv: string[], io: Io): Promise<number> {
       return validate(rest, io);
     case 'render':
       return render(rest, io);
-    default:
-      throw new UsageError(`unknown subcommand ${JSON.stringify(sub)}\n${MAP_HELP}`);
   }
+  return 2;
 }
 
 function runValidation(file: string, std: StdName, asn1: string | undefined, cfg: RsuConfig, crossCheckSpat: boolean): FileValidation {
@@ -109,6 +109,9 @@ async function validate(argv: string[], io: Io): Promise<number> {
   const std = stdOf(values.std, cfg);
   const file = fileOf(positionals, values.config ? cfg : undefined);
   const r = runValidation(file, std, values.asn1, cfg, true);
+  // The RSU broadcasts this MAP from its own reference point: the two must be one intersection.
+  const off = values.config && r.map ? referenceMismatch(cfg.rsu.reference, r.map.reference, file) : undefined;
+  if (off) r.errors.push({ severity: 'error', code: 'reference', message: `${values.config}: rsu.reference: ${off}` });
   // The MAP must also encode: a last check with the codec itself, when nothing else was found.
   if (r.map && !r.errors.length) {
     try {

@@ -65,7 +65,7 @@ export interface CheckResult extends ValidationResult {
  * Reads and validates a config file without starting anything: the body of `rsu config check FILE`.
  * Never throws; unreadable files and YAML syntax errors are reported as errors with line and column.
  */
-export function configCheck(file: string): CheckResult {
+export function configCheck(file: string, opts: { extraChecks?: (cfg: RsuConfig) => ConfigIssue[] } = {}): CheckResult {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -90,6 +90,12 @@ export function configCheck(file: string): CheckResult {
     };
   }
   const r = validateConfig(doc.toJS({ maxAliasCount: 1000 }), { baseDir: dirname(resolve(file)) });
+  // Checks of the machine the config will run on (files, ports, directories), placed on the keys like the rest.
+  const extra = r.config && opts.extraChecks ? opts.extraChecks(r.config) : [];
+  if (extra.length) {
+    r.errors.push(...extra);
+    r.ok = false;
+  }
   const place = (issues: ConfigIssue[]) =>
     issues
       .map((i): ConfigIssue => ({ ...i, file, ...locate(doc, lc, i.path) }))

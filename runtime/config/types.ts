@@ -347,6 +347,13 @@ export interface UplinkSection {
     fsync: 'always' | 'interval' | 'never';
     fsyncIntervalMs: number;
   };
+  /** `rsu status` alarms (and exits 3) when a link is down or behind for longer than these. */
+  alarms: {
+    /** A broker link not connected for longer than this, s. */
+    linkDownS: number;
+    /** A link's oldest undelivered record older than this (the backlog is not draining), s. */
+    undeliveredS: number;
+  };
 }
 
 export interface SpatPhase {

@@ -625,6 +625,12 @@ const uplinkSection = obj<UplinkSection>({
       fsyncIntervalMs: def(num({ unit: 'ms', int: true, min: 10, max: 600_000 }), 200),
     }),
   ),
+  alarms: section(
+    obj<UplinkSection['alarms']>({
+      linkDownS: def(seconds(), 30),
+      undeliveredS: def(seconds(), 60),
+    }),
+  ),
 });
 
 // ---------------------------------------------------------------------------------------------------------------

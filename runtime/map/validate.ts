@@ -35,6 +35,7 @@ export type ProblemCode =
   | 'signal-groups-unchecked'
   | 'intersection-id'
   | 'not-carried'
+  | 'reference' // the config's rsu.reference and the MAP's reference point are not one intersection
   | 'encode';
 
 export interface MapProblem {

@@ -7,6 +7,7 @@
  *   up.stats();
  *   await up.close();
  */
+export { type LinkHealth } from './health.js';
 export { Uplink, type UplinkOptions, type UplinkRecord, type UplinkStats, type SubmitResult } from './uplink.js';
 export {
   Spool,

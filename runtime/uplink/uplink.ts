@@ -5,6 +5,7 @@
  */
 import type { DownlinkHandler, DownlinkKind } from './downlink.js';
 import { encodeEnvelope, type EnvelopeSummary } from './envelope.js';
+import { LinkMonitor, SubmitTimes, WatchedReader, type LinkHealth } from './health.js';
 import { KafkaUplink, type KafkaStats, type KafkaUplinkOptions } from './kafka.js';
 import { MqttUplink, type MqttStats, type MqttUplinkOptions } from './mqtt.js';
 import { Spool, type SpoolOptions, type SpoolStats } from './spool.js';
@@ -52,6 +53,8 @@ export interface UplinkStats {
   spool: SpoolStats;
   mqtt?: MqttStats;
   kafka?: KafkaStats;
+  /** Per link: connected, backlog, oldest undelivered, delivered/s, errors. */
+  links: LinkHealth[];
 }
 
 export class Uplink {
@@ -59,6 +62,10 @@ export class Uplink {
   private rejected = 0;
   private lastRejectReason = '';
   private closed = false;
+  private readonly delivered = new Set<(link: string, type: MessageTypeName) => void>();
+  private readonly monitors: LinkMonitor[] = [];
+  private readonly times = new SubmitTimes(Date.now());
+  private sampler: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly rsuId: string,
@@ -79,15 +86,24 @@ export class Uplink {
     const spool = await Spool.open({ ...opts.spool, consumers, logger: log });
     let mqtt: MqttUplink | undefined;
     let kafka: KafkaUplink | undefined;
+    // The links read through watched readers, so that deliveries (acknowledgements) are counted by type.
+    let u: Uplink | undefined;
+    const watched = (name: 'mqtt' | 'kafka') => new WatchedReader(spool.reader(name), (type) => u?.delivered.forEach((fn) => fn(name, type)));
+    const readers = { mqtt: opts.mqtt ? watched('mqtt') : undefined, kafka: opts.kafka ? watched('kafka') : undefined };
     try {
-      if (opts.mqtt) mqtt = new MqttUplink(opts.rsuId, opts.mqtt, spool.reader('mqtt'), { logger: log });
-      if (opts.kafka) kafka = new KafkaUplink(opts.rsuId, opts.kafka, spool.reader('kafka'), { logger: log });
+      if (opts.mqtt) mqtt = new MqttUplink(opts.rsuId, opts.mqtt, readers.mqtt!, { logger: log });
+      if (opts.kafka) kafka = new KafkaUplink(opts.rsuId, opts.kafka, readers.kafka!, { logger: log });
     } catch (err) {
       await spool.close();
       if (err instanceof UplinkConfigError) throw err;
       throw new UplinkConfigError(errorMessage(err), { cause: err });
     }
-    const u = new Uplink(opts.rsuId, spool, mqtt, kafka, opts.messageSet ?? '', log);
+    u = new Uplink(opts.rsuId, spool, mqtt, kafka, opts.messageSet ?? '', log);
+    const now = Date.now();
+    if (mqtt) u.monitors.push(new LinkMonitor('mqtt', mqtt, readers.mqtt!, now));
+    if (kafka) u.monitors.push(new LinkMonitor('kafka', kafka, readers.kafka!, now));
+    u.sampler = setInterval(() => u!.sampleLinks(), 1000);
+    u.sampler.unref();
     mqtt?.start();
     kafka?.start();
     return u;
@@ -128,6 +144,7 @@ export class Uplink {
         }),
       );
       this.submitted++;
+      this.times.add(seq, Date.now());
       return { ok: true, seq };
     } catch (err) {
       return bad(`uplink ${rec.type} record not accepted: ${errorMessage(err)}`);
@@ -140,8 +157,25 @@ export class Uplink {
     this.mqtt.setDownlinkHandler(kind, handler);
   }
 
+  /** Called with the link and message type of every record a broker acknowledged. Returns an unsubscribe function. */
+  onDelivered(fn: (link: string, type: MessageTypeName) => void): () => void {
+    this.delivered.add(fn);
+    return () => this.delivered.delete(fn);
+  }
+
+  private sampleLinks(now = Date.now()): void {
+    for (const m of this.monitors) m.sample(now);
+    if (this.monitors.length) this.times.trim(Math.min(...this.monitors.map((m) => m.reader.stats().ackedLow)));
+  }
+
+  /** Delivery health of each configured link. */
+  links(now = Date.now()): LinkHealth[] {
+    return this.monitors.map((m) => m.health(now, this.times));
+  }
+
   stats(): UplinkStats {
     const s: UplinkStats = {
+      links: this.links(),
       rsuId: this.rsuId,
       submitted: this.submitted,
       rejected: this.rejected,
@@ -160,6 +194,7 @@ export class Uplink {
   async close(opts: { timeoutMs?: number } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.sampler);
     const timeoutMs = opts.timeoutMs ?? 3000;
     await Promise.all([this.mqtt?.close(timeoutMs), this.kafka?.close(timeoutMs)]);
     await this.spool.close();

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import type { LaneMap } from '../map/index.js';
 import { defaultSocketPath } from '../status.js';
 import { localViewSource, type DaemonInfo, type LocalDaemon, type ViewSource, type ViewStatus } from './source.js';
-import { ViewState, type ViewFrame, type ViewMap } from './state.js';
+import { ViewState, viewHealthOf, type ViewFrame, type ViewMap } from './state.js';
 
 export type { ViewSource } from './source.js';
 
@@ -147,6 +147,7 @@ export async function serveView(src: ViewSource | LocalDaemon, opts: ViewServerO
       perception: st ? { mode: per.mode, confirmedTracks: per.confirmedTracks } : undefined,
       alarms: st?.alarms ?? [],
       recentErrors: st?.recentErrors.slice(-5) ?? [],
+      health: st ? viewHealthOf(st) : { sensors: [], uplink: [] },
     };
   };
 

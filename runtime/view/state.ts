@@ -97,6 +97,38 @@ export interface ViewFrame {
   perception?: { mode?: string; confirmedTracks?: number };
   alarms: string[];
   recentErrors: { at: string; msg: string }[];
+  /** Sensors, time and uplink links, from the status (empty while the daemon is away). */
+  health: ViewHealth;
+}
+
+export interface ViewHealth {
+  sensors: { id: string; lastFrameAgeS: number | null; droppedPct: number | null; healthy: boolean }[];
+  time?: { source: string; offsetMs: number | null; trusted: boolean };
+  uplink: { link: string; connected: boolean; backlog: number; oldestUndeliveredS: number | null; deliveredPerS: number }[];
+}
+
+/** The health panel's rows from a daemon status (fields an older daemon lacks are left out). */
+export function viewHealthOf(st: unknown): ViewHealth {
+  const o = (isObj(st) ? st : {}) as Obj;
+  const sensors = isObj(o.sensors) && isObj(o.sensors.sensors) ? (o.sensors.sensors as Obj) : {};
+  const health = isObj(o.sensorHealth) ? (o.sensorHealth as Obj) : {};
+  const time = isObj(o.time) ? o.time : undefined;
+  const uplink = isObj(o.uplink) ? o.uplink : undefined;
+  return {
+    sensors: Object.entries(sensors).map(([id, s]) => {
+      const h = isObj(health[id]) ? (health[id] as Obj) : {};
+      const age = isObj(s) ? num(s.lastFrameAgeMs) : undefined;
+      return { id, lastFrameAgeS: age === undefined ? null : age / 1000, droppedPct: num(h.detections) ? num(h.droppedPct) ?? null : null, healthy: h.healthy !== false };
+    }),
+    ...(time ? { time: { source: String(time.source ?? ''), offsetMs: num(time.offsetMs) ?? null, trusted: isObj(time.clock) ? time.clock.trusted === true : false } } : {}),
+    uplink: arr(uplink?.links).filter(isObj).map((l) => ({
+      link: String(l.link),
+      connected: l.connected === true,
+      backlog: num(l.backlog) ?? 0,
+      oldestUndeliveredS: num(l.oldestUndeliveredS) ?? null,
+      deliveredPerS: num(l.deliveredPerS) ?? 0,
+    })),
+  };
 }
 
 type Obj = Record<string, unknown>;
