@@ -407,6 +407,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const security = await RsuSecurity.create(cfg.security, {
       psids: messagePsids(cfg.radio, cfg.messageSet),
       position: { lat: cfg.rsu.reference.lat, lon: cfg.rsu.reference.lon },
+      transmits: cfg.radio.mode !== 'off',
       onReload: (st) => log.warn(`security: certificate files changed, reloaded: ${st.usable ? `signing with ${st.hashedId8}, ${st.daysToExpiry} days to expiry` : `not usable: ${st.problems.map((p) => p.message).join('; ')}`}`),
     });
     security.start();

@@ -67,6 +67,8 @@ export interface RsuSecurityOptions {
   /** How often the certificate files are looked at for a change (default 5 s). */
   reloadPollMs?: number;
   onReload?: (status: CertStoreStatus) => void;
+  /** False when nothing goes on the air (radio.mode off): being unsigned is then no alarm. Default true. */
+  transmits?: boolean;
 }
 
 export class RsuSecurity {
@@ -222,6 +224,7 @@ export class RsuSecurity {
   /** The status alarms: unsigned, withheld, certificate problems (expiry 30 days ahead included). */
   alarms(): string[] {
     const out: string[] = [];
+    if (this.opts.transmits === false) return out;
     if (!this.section.enabled) out.push('UNSIGNED: signing is turned off (security.enabled: false): receivers that require 1609.2 signatures drop every message');
     else if (!this.signer) out.push('UNSIGNED: no certificate configured (security.dir or certificate/key/anchors): messages go out unsigned');
     const cert = this.store?.status();
