@@ -210,3 +210,34 @@ t.test('30 days before expiry: an alarm while signing goes on; a new certificate
   t.ok((st.security.certificate?.daysToExpiry ?? 0) >= 199, 'the new validity');
   t.notOk(st.alarms.some((a) => /certificate/.test(a)), 'the alarm cleared');
 });
+
+t.test('rsu decode unwraps a signed SPDU (in WSMP): PSID, signer, verified against --anchor; tampered: bad-signature', async (t) => {
+  const { main } = await import('../runtime/cli/main.js');
+  const { Readable } = await import('node:stream');
+  const { encodeWsmp } = await import('../hw/radio/netlayer.js');
+  const run = async (argv: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(argv, { stdin: Readable.from(['']), out: (l) => out.push(l), err: (l) => err.push(l) });
+    return { code, out, err };
+  };
+  const dir = tmpDir(t, 'rsu-sec-decode-');
+  const { root } = await pki(dir, 'nistp256', SIGNED.csae);
+  const codec = await securityCodec();
+  const rsuCert = (await import('node:fs')).readFileSync(path.join(dir, 'rsu.cert'));
+  const { certificateInfo } = await import('../runtime/security/index.js');
+  const rsu = { certificate: certificateInfo(codec, backend, codec.decode('Certificate', rsuCert), rsuCert), key: backend.privateKey((await import('node:fs')).readFileSync(path.join(dir, 'rsu.key.pem'))) };
+  const ms = (await loadMessageSet('csae2020')) as MessageSet;
+  const frame = ms.encode('MessageFrame', { bsmFrame: { msgCnt: 1, id: 'CA7CA7CA7CA7CA7C', secMark: 0, pos: { lat: 482495000, long: 116389000 }, transmission: 'forwardGears', speed: 500, heading: 7200, accelSet: { long: 0, lat: 0, vert: 0, yaw: 0 }, brakes: {}, size: { width: 180, length: 450 }, vehicleClass: { classification: 10 } } } as never);
+  const spdu = new SpduSigner(codec, backend, { current: () => rsu }).sign({ payload: frame, psid: 3619, signer: 'certificate' });
+  const hex = Buffer.from(encodeWsmp({ psid: 3619 }, spdu)).toString('hex');
+  const r = await run(['decode', '--std', 'csae2020', '--verify', '--anchor', path.join(dir, 'anchors', 'root.cert'), hex]);
+  t.equal(r.code, 0, r.err.join('\n'));
+  const o = JSON.parse(r.out[0]!);
+  t.match(o, { spdu: { psid: 3619, signer: { certificate: rsu.certificate.hashedId8 }, verified: true }, value: { bsmFrame: { id: 'CA7CA7CA7CA7CA7C' } } }, 'signer, PSID, verified, the frame inside');
+  const bad = Buffer.from(spdu);
+  bad[bad.length - 3]! ^= 1;
+  const rb = await run(['decode', '--std', 'csae2020', '--verify', '--anchor', path.join(dir, 'anchors', 'root.cert'), bad.toString('hex')]);
+  t.match(JSON.parse(rb.out[0]!), { spdu: { verified: { ok: false, reason: 'bad-signature' } } }, 'a tampered signature: bad-signature');
+  void root;
+});
