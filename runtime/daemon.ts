@@ -7,7 +7,7 @@ import { Counter } from 'prom-client';
 import pino, { type Logger } from 'pino';
 import { loadMessageSet, type MessageSet as Codec } from '../codecs/index.js';
 import { startTimeSource, type TimeSourceHandle } from '../hw/gnss/index.js';
-import { radioRxFromConfig, radioTxFromConfig, type RadioRx, type RadioTx } from '../hw/radio/index.js';
+import { messagePsids, radioRxFromConfig, radioTxFromConfig, type RadioRx, type RadioTx } from '../hw/radio/index.js';
 import { senderOf, type Sender } from '../hw/radio/sender.js';
 import { SensorIngest, ingestOptionsFromConfig, type BoundListener } from '../hw/sensors/index.js';
 import { SimulatedController } from '../hw/signal/simulated.js';
@@ -30,6 +30,7 @@ import { Metrics } from './metrics.js';
 import { registerUplinkMetrics } from './metrics-uplink.js';
 import { createPerception, type PerceptionStage, type PerceptionStats } from './perception/index.js';
 import { Scheduler, type Outgoing } from './scheduler.js';
+import { RsuSecurity, type SecurityStatus } from './security/rsu-security.js';
 import { defaultSocketPath, serveStatus, type RecordEvent, type StatusServerStats, type TailEvent } from './status.js';
 import { Uplink, type LinkHealth } from './uplink/index.js';
 import { buildInfo, softwareVersion, type BuildInfo } from './version.js';
@@ -93,6 +94,8 @@ export interface DaemonStatus {
   sensorHealth: Record<string, SensorHealth>;
   /** Connections to the status socket, and what it refused or dropped. */
   statusSocket?: StatusServerStats;
+  /** Signing, the RSU certificate's health (days to expiry, problems) and verification of what the radio hears. */
+  security: SecurityStatus;
   alarms: string[];
   recentErrors: { at: string; msg: string }[];
   /** What is running: package version, commit, Node, message sets, codec compiler, the model's SHA-256. */
@@ -394,14 +397,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       closers.push(() => uplink!.close());
     }
 
-    // `received`: a message heard on the radio, for the uplink's rx topic with its sender (never as ours)
-    const submit = (type: MessageType, bytes: Uint8Array, atMs: number, received?: Sender) => {
+    // `received`: a message heard on the radio, for the uplink's rx topic with its sender (never as ours);
+    // `extra`: summary fields such as its verification verdict
+    const submit = (type: MessageType, bytes: Uint8Array, atMs: number, received?: Sender, extra?: Record<string, string>) => {
       if (!uplink) return;
+      const summary = received || extra ? { ...received?.summary, ...(extra ? { extra } : {}) } : undefined;
       const r = uplink.submit({
         type,
         uper: bytes,
         captureTimeMs: Math.round(atMs),
-        ...(received ? { received: { senderId: received.senderId }, summary: received.summary } : {}),
+        ...(received ? { received: { senderId: received.senderId } } : {}),
+        ...(summary ? { summary } : {}),
       });
       // a refusal is counted (rsu_spool_dropped_records_total) and logged, rate-limited, by the uplink
       if (r.ok) metrics.messages.inc({ type, path: 'spooled' });
@@ -413,11 +419,24 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       for (const fn of records) fn(e);
     };
 
+    // IEEE 1609.2 / YD/T 3957: signing of what the radio sends, verification of what it hears.
+    const security = await RsuSecurity.create(cfg.security, {
+      psids: messagePsids(cfg.radio, cfg.messageSet),
+      position: { lat: cfg.rsu.reference.lat, lon: cfg.rsu.reference.lon },
+      transmits: cfg.radio.mode !== 'off',
+      onReload: (st) => log.warn(`security: certificate files changed, reloaded: ${st.usable ? `signing with ${st.hashedId8}, ${st.daysToExpiry} days to expiry` : `not usable: ${st.problems.map((p) => p.message).join('; ')}`}`),
+    });
+    security.start();
+    closers.push(() => security.stop());
+    for (const a of security.alarms()) log.warn(`security: ${a}`);
+
     // Radio out and in.
     const radioTx: RadioTx | undefined = radioTxFromConfig(cfg.radio, { messageSet: cfg.messageSet });
     if (radioTx) closers.push(() => radioTx.close());
+    const spdu = security.spduHandler();
     const radioRx: RadioRx | undefined = radioRxFromConfig(cfg.radio, codec, {
       logger: log.child({ component: 'radio-rx' }),
+      ...(spdu ? { spdu } : {}),
       onDrop: (reason) => {
         metrics.radioRxDropped.inc({ reason });
         if (reason === 'decode_error' || reason === 'ifm_malformed' || reason === 'trailing_bytes') metrics.decodeErrors.inc({ source: 'radio' });
@@ -433,14 +452,18 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       }
       closers.push(() => radioRx.close());
       radioRx.onMessage((m) => {
-        if (m.type === 'bsm') {
+        // A bare frame (no SPDU) is unsigned: counted, and passed on marked or dropped by security.receive.unverified.
+        if (m.security === undefined && spdu && !security.acceptUnsigned()) return;
+        const verdict = m.security === undefined ? 'unsigned' : m.security.verified ? 'verified' : `unverified:${m.security.reason ?? ''}`;
+        // Only a verified BSM (or any, without verification configured) names a road user in the RSM.
+        if (m.type === 'bsm' && (verdict === 'verified' || !spdu)) {
           const f = m.value as { bsmFrame?: unknown; value?: unknown };
           bsms.hear(f.bsmFrame ?? f.value, m.receivedAt);
         }
         metrics.messages.inc({ type: m.type, path: 'radio_rx' });
         rates.rx.add(m.type, Date.now());
-        submit(m.type, m.bytes, m.receivedAt, senderOf(m.type, m.value));
-        if (tails.size) tail({ dir: 'rx', type: m.type, atMs: m.receivedAt, value: m.value });
+        submit(m.type, m.bytes, m.receivedAt, senderOf(m.type, m.value), { security: verdict, ...(m.security?.signer ? { signer: m.security.signer } : {}) });
+        if (tails.size) tail({ dir: 'rx', type: m.type, atMs: m.receivedAt, value: m.value, security: verdict });
         if (records.size) record({ t: m.receivedAt, kind: 'radio', data: Buffer.from(m.bytes).toString('base64') });
       });
     }
@@ -530,9 +553,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
             latency.add(ms);
           }
         }
-        submit(m.type, m.bytes, m.atMs);
-        if (tails.size) tail({ dir: 'tx', type: m.type, atMs: m.atMs, value: m.frame });
+        submit(m.type, m.uper, m.atMs, undefined, { security: m.signed ? 'signed' : 'unsigned' });
+        if (tails.size) tail({ dir: 'tx', type: m.type, atMs: m.atMs, value: m.frame, security: m.signed ? 'signed' : 'unsigned' });
       },
+      sign: (type, payload, atMs) => security.sign(type, payload, atMs),
       withheld: (type, reason) => metrics.withheld.inc({ type, reason }),
       participantsLeftOut: (reason, n) => metrics.participantsLeftOut.inc({ reason }, n),
       log: log.child({ component: 'scheduler' }),
@@ -622,6 +646,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       registerUplinkMetrics(metrics, uplink);
     }
     if (signals) metrics.gauge('rsu_signal_controller_connected', 'The signal controller has a current state (1) or not (0)', () => (signals.health().connected ? 1 : 0));
+    metrics.gauge('rsu_certificate_expiry_seconds', 'Seconds until the RSU signing certificate expires (negative: expired); absent without one', () => {
+      const s = security.expirySeconds();
+      return s === undefined ? ({} as Record<string, number>) : { rsu: s };
+    }, 'certificate');
+    metrics.counter('rsu_spdu_signed_total', 'Messages sent as signed SPDUs, per type', () => security.status().signed, 'type');
+    metrics.counter('rsu_spdu_sign_failures_total', 'Messages not signed, per reason (withheld, or sent unsigned by security.whenUnusable)', () => security.status().signFailures, 'reason');
+    metrics.counter('rsu_spdu_verified_total', 'Received SPDUs that verified', () => security.status().receive.verified);
+    metrics.counter('rsu_spdu_unverified_total', 'Received messages that did not verify, per reason (unsigned included)', () => security.status().receive.unverified, 'reason');
+    metrics.gauge('rsu_signing_active', 'Outgoing messages are signed (1) or not (0: off, no certificate, or withheld)', () => (security.status().signing === 'signed' ? 1 : 0));
     metrics.gauge('rsu_alarms', 'Alarms active (rsu status lists them)', () => status().alarms.length);
     // Absent while the offset is unknown (no fix yet, or source system): 0 would claim a perfect clock.
     metrics.gauge('rsu_clock_offset_seconds', 'System clock minus GNSS time, by time source (absent while unknown)', () => {
@@ -670,6 +703,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         alarms.push(`${SIGNAL_SILENT_ALARM} (${sh.source}: ${why}${sh.lastError ? `; last error: ${sh.lastError.message}` : ''})`);
       }
       if (uplink) alarms.push(...uplink.alarms(now));
+      alarms.push(...security.alarms());
       return {
         rsuId: cfg.rsu.id,
         messageSet: cfg.messageSet,
@@ -692,6 +726,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         uplink: uplink?.stats(),
         sensorHealth,
         statusSocket: statusSocket?.stats(),
+        security: security.status(),
         alarms,
         build,
         recentErrors: [...recentErrors],

@@ -5,7 +5,7 @@
 // counted and logged.
 import type { Logger } from 'pino';
 import type { MessageSet as Codec } from '../codecs/index.js';
-import type { RsiEvent, RsiSign, RsuConfig } from './config/types.js';
+import type { RsiEvent, RsiSign, RsuConfig, SignedMessageType } from './config/types.js';
 import { MsgCounter } from './apps/clock.js';
 import { rsuIdHex, type MessageType } from './apps/messages.js';
 import { buildRsi } from './apps/rsi.js';
@@ -15,7 +15,11 @@ import { buildSpat } from './apps/spat.js';
 
 export interface Outgoing {
   type: MessageType;
+  /** What goes on the air: the signed SPDU, or the UPER frame when unsigned. */
   bytes: Uint8Array;
+  /** The UPER MessageFrame (what the uplink carries). */
+  uper: Uint8Array;
+  signed: boolean;
   frame: unknown;
   atMs: number;
   /** Arrival time of the sensor frame this message was built from (RSM), for the latency histogram. */
@@ -40,6 +44,11 @@ export interface SchedulerDeps {
   rsiEvents: () => RsiEvent[];
   /** Active road signs (RSI RTSData; J2735 TIM road signage). */
   rsiSigns?: () => RsiSign[];
+  /**
+   * SN-SIGN (runtime/security RsuSecurity.sign): the bytes to send, signed under the message's PSID/AID, or why the
+   * message is withheld. Without it messages go out unsigned.
+   */
+  sign?: (type: SignedMessageType, payload: Uint8Array, atMs: number) => { bytes: Uint8Array; signed: boolean } | { withheld: string };
   send: (m: Outgoing) => void;
   withheld: (type: MessageType, reason: string) => void;
   /** Tracked road users left out of an RSM cycle, by reason (also counted in stats, logged and alarmed). */
@@ -193,7 +202,7 @@ export class Scheduler {
     for (const f of frames) this.emit('rsi', f, now);
   }
 
-  /** Encodes and sends one frame; false when it failed to encode (counted as withheld). */
+  /** Encodes, signs and sends one frame; false when it failed to encode (counted as withheld, like a signing failure). */
   private emit(type: MessageType, frame: unknown, atMs: number, triggerMs?: number): boolean {
     let bytes: Uint8Array;
     try {
@@ -203,8 +212,13 @@ export class Scheduler {
       this.withhold(type, 'encode_error');
       return false;
     }
+    const out = this.d.sign ? this.d.sign(type as SignedMessageType, bytes, atMs) : { bytes, signed: false };
+    if ('withheld' in out) {
+      this.withhold(type, out.withheld); // counted under its own reason, not as road users left out
+      return true;
+    }
     this.sent[type] = (this.sent[type] ?? 0) + 1;
-    this.d.send({ type, bytes, frame, atMs, triggerMs });
+    this.d.send({ type, bytes: out.bytes, uper: bytes, signed: out.signed, frame, atMs, triggerMs });
     return true;
   }
 

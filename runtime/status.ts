@@ -19,6 +19,8 @@ export interface TailEvent {
   atMs: number;
   value: unknown;
   hex?: string;
+  /** tx: signed | unsigned; rx: verified | unverified:<reason> | unsigned. */
+  security?: string;
 }
 
 export interface RecordEvent {

@@ -26,4 +26,6 @@ t.test('npm start -- --duration 8', { skip: existsSync(bin) ? false : 'dist/ is 
   t.ok(rate('RSI') >= 0.8, `RSI ${rate('RSI')}/s (the demo's configured signs, 1 Hz)`);
   t.match(out, /uplink: \d+ records acknowledged by the broker/);
   t.notMatch(out, /undecodable/, 'every radio datagram decodes');
+  const signed = /signed and verified: (\d+) of (\d+) datagrams/.exec(out);
+  t.ok(signed && Number(signed[1]) > 0 && signed[1] === signed[2], `every radio datagram signed and verified by the demo receiver (${signed?.[0]})`);
 });

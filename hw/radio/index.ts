@@ -67,20 +67,31 @@ export function radioTxFromConfig(radio: RadioSection, opts: UdpTxOptions & { me
 }
 
 /**
+ * The PSID/AID (integer) each message type goes out under: what the radio config names for its mode (udp-raw
+ * psids, immediate forward messages), else J2735's PSIDs for the J2735 sets and the CSAE AIDs for the others. The
+ * network header and the 1609.2 signature's HeaderInfo use the same table, so the two always agree.
+ */
+export function messagePsids(radio: RadioSection, messageSet?: StdName): Partial<Record<RadioType, number>> {
+  const j2735 = messageSet?.startsWith('j2735') ?? false;
+  const ids: Partial<Record<RadioType, number>> = {};
+  for (const type of RADIO_TYPES) {
+    const key = type.toUpperCase() as keyof RadioSection['udpRaw']['psids'];
+    const configured = radio.mode === 'immediate-forward' ? radio.immediateForward.messages[key]?.psid : radio.udpRaw.psids?.[key];
+    const preset = j2735 ? J2735_PSIDS[type]?.psid : undefined;
+    const id = configured !== undefined ? pDecodePsid(configured) : preset !== undefined ? pDecodePsid(preset) : j2735 ? undefined : CSAE_AIDS[type];
+    if (id !== undefined) ids[type] = id;
+  }
+  return ids;
+}
+
+/**
  * The udp-raw network header of the config: the PSID/AID of each type from radio.udpRaw.psids (p-encoded, as in
  * the immediate forward table), else J2735's PSIDs for the J2735 sets and the CSAE AIDs for the others.
  */
 export function rawFrameHeader(radio: RadioSection, messageSet?: StdName): RawFrameHeader | undefined {
   const u = radio.udpRaw;
   if (u.header === undefined || u.header === 'none') return undefined;
-  const j2735 = messageSet?.startsWith('j2735') ?? false;
-  const ids: Partial<Record<RadioType, number>> = {};
-  for (const type of RADIO_TYPES) {
-    const configured = u.psids?.[type.toUpperCase() as keyof typeof u.psids];
-    const preset = j2735 ? J2735_PSIDS[type]?.psid : undefined;
-    const id = configured !== undefined ? pDecodePsid(configured) : preset !== undefined ? pDecodePsid(preset) : j2735 ? undefined : CSAE_AIDS[type];
-    if (id !== undefined) ids[type] = id;
-  }
+  const ids = messagePsids(radio, messageSet);
   return u.header === 'wsmp' ? { kind: 'wsmp', psids: ids, ...u.wsmp } : { kind: 'dsmp', aids: ids, version: u.dsmpVersion ?? 1 };
 }
 

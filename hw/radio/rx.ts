@@ -242,7 +242,7 @@ export class RadioRx {
       ...(network ? { network } : {}),
       ...(security ? { security } : {}),
     };
-    if (security) c.spduVerified++;
+    if (security?.verified) c.spduVerified++;
     for (const fn of this.subscribers) {
       try {
         fn(message);
@@ -294,7 +294,7 @@ export class RadioRx {
     } catch (e) {
       return { verdict: this.drop('internal_error', `SPDU handler threw: ${String((e as Error)?.message ?? e)}`, from, datagram) };
     }
-    if (r.ok) return { payload: r.payload, security: { verified: true, ...(r.psid !== undefined ? { psid: r.psid } : {}), ...(r.signer !== undefined ? { signer: r.signer } : {}) } };
+    if (r.ok) return { payload: r.payload, security: { verified: r.unverified === undefined, ...(r.unverified !== undefined ? { reason: r.unverified } : {}), ...(r.psid !== undefined ? { psid: r.psid } : {}), ...(r.signer !== undefined ? { signer: r.signer } : {}) } };
     if (r.reason === 'malformed') return {};
     const d = this.c.spduRejected;
     const key = r.reason.slice(0, 40);

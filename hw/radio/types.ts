@@ -114,11 +114,12 @@ export interface RxMessage {
   /** The network header it came in (udp-raw with radio.udpRaw.header set). */
   network?: 'wsmp' | 'dsmp';
   /** Present when the frame came inside a 1609.2 SPDU that the SPDU handler verified. */
-  security?: { verified: true; psid?: number; signer?: string };
+  /** A 1609.2 SPDU's result: verified, or passed on unverified (with why) when the handler's policy lets it through. */
+  security?: { verified: boolean; reason?: string; psid?: number; signer?: string };
 }
 
 /** What the receiver does with a 1609.2 SPDU (the daemon adapts SN-VERIFY to this): the MessageFrame inside, or why not. */
-export type SpduHandler = (spdu: Uint8Array) => { ok: true; payload: Uint8Array; psid?: number; signer?: string } | { ok: false; reason: string; detail: string };
+export type SpduHandler = (spdu: Uint8Array) => { ok: true; payload: Uint8Array; psid?: number; signer?: string; unverified?: string } | { ok: false; reason: string; detail: string };
 
 export type RxListener = (msg: RxMessage) => void;
 

@@ -1,4 +1,6 @@
 // `rsu decode`, `rsu encode`, `rsu codec compile`: the codec from a shell, one message or a stream of lines.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import {
@@ -17,6 +19,11 @@ import {
   type MessageSet,
   type StdName,
 } from '../../codecs/index.js';
+import { unwrap } from '../../hw/radio/netlayer.js';
+import { certificateInfo, createCryptoBackend, MemoryTrustStore, unixMsFromTime64 } from '../security/index.js';
+import { demoCertDir } from '../security/demo-certs.js';
+import { securityCodec } from '../security/rsu-security.js';
+import { SpduVerifier } from '../security/spdu.js';
 import { subcommand, UsageError, type Io } from './io.js';
 
 /** The C-OER sets: IEEE 1609.2 editions (the security envelope), `ieee1609dot2-2022` etc. */
@@ -45,7 +52,12 @@ Decode UPER hex (argument or stdin) and print the value as JER JSON.
   --allow-trailing   decode a message followed by extra bytes, reporting them on stderr
   --pretty           indent the JSON
   --asn1 DIR         the deployer's J2735 modules (or RSU_J2735_ASN1_DIR), or IEEE 1609.2 modules
-                     (or RSU_IEEE1609DOT2_ASN1_DIR)`;
+                     (or RSU_IEEE1609DOT2_ASN1_DIR)
+A signed SPDU (bare, or in a WSMP frame) given to a message set is unwrapped: the output is
+{"spdu": {psid, signer, generationTime, verified}, "value": <the MessageFrame>}.
+  --verify           verify the SPDU (SN-VERIFY): signature, chain to a trust anchor, time, PSID
+  --anchor FILE      a trust anchor certificate (C-OER; repeatable); default with --verify: the
+                     demo's THROWAWAY roots (npm start)`;
 
 export const ENCODE_HELP = `usage: rsu encode --std S [--type T] [--lines] [--asn1 DIR] [JSON]
 Encode a JER JSON value (argument or stdin) and print its encoding (UPER, or C-OER for ieee1609dot2-*) as hex.
@@ -98,7 +110,7 @@ function parseHex(s: string): Uint8Array {
 export async function decodeCommand(argv: string[], io: Io): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { ...COMMON, 'allow-trailing': { type: 'boolean', default: false }, pretty: { type: 'boolean', default: false } },
+    options: { ...COMMON, 'allow-trailing': { type: 'boolean', default: false }, pretty: { type: 'boolean', default: false }, verify: { type: 'boolean', default: false }, anchor: { type: 'string', multiple: true } },
     allowPositionals: true,
   });
   if (values.help) return io.out(DECODE_HELP), 0;
@@ -113,14 +125,23 @@ export async function decodeCommand(argv: string[], io: Io): Promise<number> {
       continue;
     }
     try {
-      const bytes = parseHex(item);
+      let bytes = parseHex(item);
+      let spdu: Record<string, unknown> | undefined;
+      if (!isOer(std) && type === 'MessageFrame') {
+        const u = unwrap(bytes, 'wsmp');
+        if (u.kind === 'spdu') {
+          const r = await unwrapSpdu(u.payload, values.verify ? (values.anchor ?? demoAnchors()) : undefined);
+          spdu = r.spdu;
+          bytes = r.payload;
+        }
+      }
       let value: unknown;
       if (values['allow-trailing']) {
         const r = ms.decodePrefix(type, bytes);
         value = r.value;
         if (r.trailing.length) io.err(`warning: ${r.trailing.length} byte(s) after the complete value: ${toHex(r.trailing)}`);
       } else value = ms.decode(type, bytes);
-      io.out(toJerJson(value, values.pretty ? 2 : undefined));
+      io.out(spdu ? toJerJson({ spdu, value }, values.pretty ? 2 : undefined) : toJerJson(value, values.pretty ? 2 : undefined));
     } catch (e) {
       failed++;
       const msg = e instanceof TrailingBytesError ? `${e.message} (trailing ${toHex(e.trailing)}; --allow-trailing decodes it)` : (e as Error).message;
@@ -182,4 +203,39 @@ export async function codecCommand(argv: string[], io: Io): Promise<number> {
   checkModules(std, dir, mod.typeNames);
   io.out(`${std}: compiled ${mod.typeNames.length} types from ${dir} in ${(performance.now() - t0).toFixed(0)} ms`);
   return 0;
+}
+
+/** The demo's THROWAWAY trust anchors (npm start), for `rsu decode --verify` without --anchor. */
+function demoAnchors(): string[] {
+  return (['nistp256', 'sm2'] as const).map((c) => join(demoCertDir(c), 'anchors', 'demo-root.cert')).filter((f) => existsSync(f));
+}
+
+/** An SPDU's signer and header, verified against `anchors` when given, and the payload inside. */
+async function unwrapSpdu(bytes: Uint8Array, anchors: string[] | undefined): Promise<{ spdu: Record<string, unknown>; payload: Uint8Array }> {
+  const codec = await securityCodec();
+  const backend = createCryptoBackend();
+  const v = codec.decode('Ieee1609Dot2Data', bytes) as { content: Record<string, unknown> };
+  const sd = v.content.signedData as { tbsData: { headerInfo: { psid: number; generationTime?: bigint; expiryTime?: bigint }; payload: { data?: { content: { unsecuredData?: string } } } }; signer: Record<string, unknown> } | undefined;
+  if (!sd) throw new Error(`an SPDU of content ${Object.keys(v.content)[0]}: only signedData carries a message here`);
+  const data = sd.tbsData.payload.data?.content.unsecuredData;
+  if (data === undefined) throw new Error('a signedData without unsecuredData inside');
+  const h = sd.tbsData.headerInfo;
+  const [kind, sv] = Object.entries(sd.signer)[0]!;
+  const signer = kind === 'digest' ? { digest: String(sv) } : kind === 'certificate' ? { certificate: certificateInfo(codec, backend, (sv as unknown[])[0]).hashedId8 } : { [kind]: sv };
+  const spdu: Record<string, unknown> = {
+    psid: Number(h.psid),
+    signer,
+    ...(h.generationTime !== undefined ? { generationTime: new Date(unixMsFromTime64(h.generationTime)).toISOString() } : {}),
+    ...(h.expiryTime !== undefined ? { expiryTime: new Date(unixMsFromTime64(h.expiryTime)).toISOString() } : {}),
+  };
+  if (anchors) {
+    const certs = anchors.map((f) => {
+      const b = readFileSync(f);
+      return certificateInfo(codec, backend, codec.decode('Certificate', b), b);
+    });
+    // A message from a capture may be old: the generation time window is not applied here, the expiry is.
+    const r = new SpduVerifier(codec, backend, new MemoryTrustStore(backend, certs), { maxAgeMs: Number.MAX_SAFE_INTEGER, maxFutureMs: Number.MAX_SAFE_INTEGER }).verify(bytes);
+    spdu.verified = r.ok ? true : { ok: false, reason: r.reason, detail: r.detail };
+  } else spdu.verified = 'not checked (--verify)';
+  return { spdu, payload: Uint8Array.from(Buffer.from(data, 'hex')) };
 }

@@ -169,6 +169,14 @@ export function renderStatus(st: DaemonStatus, color: boolean): string {
     lines.push(`uplink: ${(up.links ?? []).map(link).join('; ')}; spool dropped ${up.spool.droppedRecords}`);
   } else lines.push('uplink: off');
   const sch = st.scheduler as { withheld: Record<string, number> };
+  const sec = st.security;
+  if (sec) {
+    const c = sec.certificate;
+    const state = sec.signing === 'signed' ? p.green('signed') : p.red(sec.signing.toUpperCase());
+    const cert = c ? `certificate ${c.hashedId8 ?? '?'}${c.daysToExpiry !== undefined ? `, ${c.daysToExpiry < 30 ? p.red(`${c.daysToExpiry} days to expiry`) : `${c.daysToExpiry} days to expiry`}` : ''}${c.usable ? '' : p.red(', NOT usable')}` : 'no certificate';
+    const unv = Object.entries(sec.receive.unverified).map(([k, v]) => `${k} ${v}`).join(', ');
+    lines.push(`security: ${state}; ${cert}; rx verified ${sec.receive.verified}${unv ? `, unverified ${unv}` : ''} (${sec.receive.policy})`);
+  }
   if (Object.keys(sch.withheld).length) lines.push(`withheld: ${Object.entries(sch.withheld).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const a of st.alarms) lines.push(p.red(`ALARM: ${a}`));
   if (st.recentErrors.length) {
@@ -199,7 +207,7 @@ export async function tailCommand(argv: string[], io: Io): Promise<number> {
       if (ended.signal.aborted || droppedNotice(o, io)) return;
       const e = o as TailEvent;
       if (values.json) io.out(JSON.stringify(e));
-      else io.out(`${new Date(e.atMs).toISOString().slice(11, 23)} ${e.dir === 'tx' ? p.green('tx') : p.cyan('rx')} ${e.type.toUpperCase().padEnd(4)} ${cut(JSON.stringify(e.value))}`);
+      else io.out(`${new Date(e.atMs).toISOString().slice(11, 23)} ${e.dir === 'tx' ? p.green('tx') : p.cyan('rx')} ${e.type.toUpperCase().padEnd(4)} ${e.security ? `${(e.security === 'signed' || e.security === 'verified' ? p.green : p.red)(e.security)} ` : ''}${cut(JSON.stringify(e.value))}`);
     },
     ended.signal,
   );

@@ -1,6 +1,7 @@
 // `rsu demo` (npm start): the daemon on a simulated intersection, with no config and no external service. The
 // simulator sends detections to the real UDP ingest; an embedded MQTT broker takes the uplink; the radio output
-// goes to a local UDP sink that decodes what arrives, so the live view shows what a receiver would get.
+// goes to a local UDP sink that verifies (IEEE 1609.2) and decodes what arrives, so the live view shows what a
+// receiver would get. Everything is signed with a THROWAWAY demo certificate made at the first start.
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,8 +9,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { loadMessageSet, type MessageSet } from '../../codecs/index.js';
+import { messagePsids } from '../../hw/radio/index.js';
 import { DetectionSender } from '../../hw/sensors/index.js';
-import { typeOfFrame } from '../apps/messages.js';
+import { createCryptoBackend, MemoryTrustStore, certificateInfo } from '../security/index.js';
+import { ensureDemoCertificates } from '../security/demo-certs.js';
+import { securityCodec } from '../security/rsu-security.js';
+import { SpduVerifier } from '../security/spdu.js';
+import { readFileSync } from 'node:fs';
+import { isJ2735, typeOfFrame } from '../apps/messages.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
 import { defaultConfig, MESSAGE_SETS, redactUrl, type MessageSet as StdName, type RsuConfig } from '../config/index.js';
 import { startDaemon, type Daemon } from '../daemon.js';
@@ -93,7 +100,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
       const txErrors = Object.values(tx.errors ?? {}).reduce((a, b) => a + b, 0);
       const radioLine = values.radio
         ? `radio: ${tx.sent?.datagrams ?? 0} datagrams sent to ${cfg.radio.udpRaw.target}${txErrors ? p.red(`, ${txErrors} failed${tx.lastError ? ` (${tx.lastError.message})` : ''}`) : ''}`
-        : `${p.bold('radio receiver')} (decoded): ${Object.entries(heard).map(([k, v]) => `${k.toUpperCase()} ${v} (${(v / secs).toFixed(1)}/s)`).join('  ')}${demo.undecodable() ? p.red(`  undecodable ${demo.undecodable()}`) : ''}`;
+        : `${p.bold('radio receiver')} (verified, decoded): ${Object.entries(heard).map(([k, v]) => `${k.toUpperCase()} ${v} (${(v / secs).toFixed(1)}/s)`).join('  ')}  ${p.green(`verified ${demo.verified()}`)}${Object.keys(demo.unverified).length ? p.red(`  NOT verified ${Object.entries(demo.unverified).map(([k, v]) => `${k} ${v}`).join(', ')}`) : ''}${demo.undecodable() ? p.red(`  undecodable ${demo.undecodable()}`) : ''}`;
       if (tty) io.out(`\x1b[2J\x1b[H${renderStatus(st, useColor())}\n${radioLine}\n${p.dim(`Ctrl-C stops the demo. ${secs.toFixed(0)} s`)}`);
       else if (Math.round(secs) % 5 === 0) io.out(`${secs.toFixed(0)} s: tracks ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0}; ${radioLine}`);
     }, 1000);
@@ -106,10 +113,14 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     io.out(`\nrsu demo stopped (${why}) after ${secs.toFixed(1)} s. Its log stays in ${logFile}.`);
     const label = (t: string) => (t === 'rsm' && cfg.messageSet.startsWith('j2735') ? 'PSM' : t === 'rsi' && cfg.messageSet.startsWith('j2735') ? 'TIM' : t.toUpperCase());
     const rows = ['rsm', 'spat', 'map', 'rsi'].map((t) => [label(t), String(heard[t] ?? 0), ((heard[t] ?? 0) / secs).toFixed(1)]);
-    if (!values.radio) io.out(table(['radio message', 'received', 'per second'], rows));
+    if (!values.radio) {
+      io.out(table(['radio message', 'received', 'per second'], rows));
+      const total = Object.values(heard).reduce((a, b) => a + b, 0);
+      io.out(`signed and verified: ${demo.verified()} of ${total} datagrams (IEEE 1609.2, ${isJ2735(cfg.messageSet) ? 'ECDSA P-256' : 'SM2/SM3'}, demo certificate in ${demo.certificates.dir})${Object.keys(demo.unverified).length ? `; NOT verified: ${JSON.stringify(demo.unverified)}` : ''}`);
+    }
     const up = st.uplink as { mqtt?: { acked: number; pending: number } } | undefined;
     io.out(`uplink: ${up?.mqtt?.acked ?? 0} records acknowledged by the broker, ${up?.mqtt?.pending ?? 0} waiting; tracks at the end: ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0} (fusion: ${(st.perception as { mode?: string }).mode ?? '?'})`);
-    return demo.undecodable() ? 1 : 0;
+    return demo.undecodable() || Object.keys(demo.unverified).length ? 1 : 0;
   } catch (e) {
     await cleanup();
     throw e;
@@ -143,6 +154,11 @@ export interface Demo {
   mqttCredentialsFile?: string;
   /** Radio datagrams the local sink decoded, per message type (empty with `radio`). */
   heard: Record<string, number>;
+  /** Of them, signed SPDUs the sink verified against the demo's trust anchor; and those that failed, by reason. */
+  verified(): number;
+  unverified: Record<string, number>;
+  /** The demo certificate directory (security.dir) and whether this start made it. */
+  certificates: { dir: string; made: boolean };
   undecodable(): number;
   /** Stop the simulation, the daemon, the sink and the broker, and remove the spool (the log stays). */
   stop(): Promise<void>;
@@ -199,11 +215,25 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
     }
     if (opts.kafka) cfg.uplink.kafka = { ...cfg.uplink.kafka, enabled: true, brokers: opts.kafka.split(',') };
 
-    // The radio side: a local sink that decodes every datagram, unless the output goes elsewhere.
+    // The radio side: a local sink that verifies and decodes every datagram, unless the output goes elsewhere.
     const ms = (await loadMessageSet(cfg.messageSet)) as MessageSet;
     const heard: Record<string, number> = {};
+    const unverified: Record<string, number> = {};
     let undecodable = 0;
+    let verified = 0;
     cfg.radio.mode = 'udp-raw';
+    // Signed with a THROWAWAY certificate: ECDSA P-256 in J2735 mode, SM2 in CSAE mode. J2735 assigns the PSM no
+    // PSID here, so the demo gives it a private-range one (a deployment configures its own).
+    if (isJ2735(cfg.messageSet) && cfg.radio.udpRaw.psids.RSM === undefined) cfg.radio.udpRaw.psids.RSM = 0xeffffffe;
+    const psids = messagePsids(cfg.radio, cfg.messageSet);
+    const certs = await ensureDemoCertificates(isJ2735(cfg.messageSet) ? 'nistp256' : 'sm2', (['spat', 'map', 'rsm', 'rsi'] as const).map((t) => psids[t]).filter((p): p is number => p !== undefined));
+    if (certs.made) opts.onNote?.(`made THROWAWAY demo certificates in ${certs.dir} (for the demo only)`);
+    cfg.security = { ...cfg.security, enabled: true, dir: certs.dir };
+    const spduCodec = await securityCodec();
+    const backend = createCryptoBackend();
+    const anchorBytes = readFileSync(certs.anchor);
+    const trust = new MemoryTrustStore(backend, [certificateInfo(spduCodec, backend, spduCodec.decode('Certificate', anchorBytes), anchorBytes)]);
+    const sinkVerifier = new SpduVerifier(spduCodec, backend, trust);
     if (opts.radio) cfg.radio.udpRaw.target = opts.radio.replace(/^udp:\/\//, '');
     else {
       const sink = createSocket('udp4');
@@ -211,7 +241,12 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
       sink.on('message', (b) => {
         try {
-          const t = typeOfFrame(cfg.messageSet, ms.decode('MessageFrame', new Uint8Array(b))) ?? 'other';
+          // A receiver that requires signatures: SN-VERIFY first, the MessageFrame inside decoded after.
+          const r = sinkVerifier.verify(new Uint8Array(b));
+          if (r.ok) verified++;
+          else unverified[r.reason] = (unverified[r.reason] ?? 0) + 1;
+          const frame = r.ok ? r.payload : (r.payload ?? new Uint8Array(b));
+          const t = typeOfFrame(cfg.messageSet, ms.decode('MessageFrame', frame)) ?? 'other';
           heard[t] = (heard[t] ?? 0) + 1;
         } catch {
           undecodable++;
@@ -249,7 +284,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       abort.abort();
       await sim.catch(() => {});
     });
-    return { cfg, daemon, laneMap, socketPath, logFile, mqttCredentialsFile: broker?.credentialsFile, heard, undecodable: () => undecodable, stop: cleanup };
+    return { cfg, daemon, laneMap, socketPath, logFile, mqttCredentialsFile: broker?.credentialsFile, heard, undecodable: () => undecodable, verified: () => verified, unverified, certificates: { dir: certs.dir, made: certs.made }, stop: cleanup };
   } catch (e) {
     await cleanup();
     throw e;

@@ -247,6 +247,45 @@ export interface RadioSection {
   receive: { listen: string };
 }
 
+/** Message types the RSU signs (SPAT, MAP, RSM, RSI/TIM; RSM is the PSM in J2735 mode). */
+export const SIGNED_MESSAGE_TYPES = ['spat', 'map', 'rsm', 'rsi'] as const;
+export type SignedMessageType = (typeof SIGNED_MESSAGE_TYPES)[number];
+
+/** How one message type is signed (IEEE 1609.2 SN-SIGN). */
+export interface SigningPolicy {
+  /** The full certificate as signer at least this often (ms); the HashedId8 digest in between. 0: always the certificate. */
+  certificateEveryMs: number;
+  /** expiryTime = generationTime + this (ms); absent: no expiryTime in the header. */
+  lifetimeMs?: number;
+}
+
+/**
+ * IEEE 1609.2 / YD/T 3957 signing of outgoing messages and verification of received ones (runtime/security).
+ * Signing is on unless `enabled: false` is written; an unsigned RSU raises an alarm in status either way.
+ */
+export interface SecuritySection {
+  enabled: boolean;
+  /** Certificate directory: rsu.cert (C-OER), rsu.key.pem, chain/*.cert (nearest issuer first by name), anchors/*.cert. */
+  dir?: string;
+  /** Explicit files, each overriding the directory's. */
+  certificate?: string;
+  key?: string;
+  chain?: string[];
+  anchors?: string[];
+  /** While the certificate is not usable (expired, untrusted, missing): withhold messages (default) or send them unsigned. */
+  whenUnusable: 'withhold' | 'send-unsigned';
+  /** Days before expiry at which the certificate alarm is raised. */
+  warnDays: number;
+  messages: Record<SignedMessageType, SigningPolicy>;
+  receive: {
+    /** Received messages that are unsigned or fail verification: dropped, or passed to the uplink marked unverified. */
+    unverified: 'drop' | 'mark';
+    /** generationTime window of received SPDUs, ms. */
+    maxAgeMs: number;
+    maxFutureMs: number;
+  };
+}
+
 export interface TlsFiles {
   ca?: string;
   cert?: string;
@@ -593,6 +632,7 @@ export interface RsuConfig {
   perception: PerceptionSection;
   time: TimeSection;
   radio: RadioSection;
+  security: SecuritySection;
   uplink: UplinkSection;
   applications: ApplicationsSection;
   logging: { level: LogLevel };

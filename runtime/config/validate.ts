@@ -61,6 +61,8 @@ import {
   PHASE_OUTPUT_TYPES,
   EVENT_SOURCES,
   SIGN_KINDS,
+  type SecuritySection,
+  type SigningPolicy,
   type LatLonPoint,
   type RsiNodeRef,
   type RsiReferenceLink,
@@ -384,6 +386,58 @@ const radioSection = obj<RadioSection>({
   ),
   receive: section(obj<RadioSection['receive']>({ listen: def(hostPort({ allowZeroPort: true }), '127.0.0.1:15031') })),
 });
+
+// ---------------------------------------------------------------------------------------------------------------
+// Security (IEEE 1609.2 / YD/T 3957 signing and verification)
+
+const signingPolicy = (certificateEveryMs: number, lifetimeMs?: number) =>
+  def(
+    obj<SigningPolicy>({
+      certificateEveryMs: def(num({ int: true, min: 0, max: 60_000 }), certificateEveryMs),
+      lifetimeMs: lifetimeMs === undefined ? opt(num({ int: true, min: 1, max: 86_400_000 })) : def(num({ int: true, min: 1, max: 86_400_000 }), lifetimeMs),
+    }),
+    {},
+  );
+
+// Defaults (README "Signing"): SAE J2945/1's rule for BSM (the full certificate once a second, the digest in between)
+// applied to the 10 Hz messages SPAT and RSM, and YD/T 3957's "certificate at least once per second"; MAP and RSI,
+// sent once a second, carry the certificate every time. RSI/TIM carries an expiryTime of 60 s: it is re-signed every
+// second, so a short lifetime bounds replay (jpo-ode#370's 4 h default is what not to do).
+const securitySection = obj<SecuritySection>(
+  {
+    enabled: def(bool, true),
+    dir: opt(filePath()),
+    certificate: opt(filePath()),
+    key: opt(filePath()),
+    chain: opt(arr(filePath(), { max: 8 })),
+    anchors: opt(arr(filePath(), { max: 32 })),
+    whenUnusable: def(oneOf(['withhold', 'send-unsigned'] as const), 'withhold'),
+    warnDays: def(num({ int: true, min: 0, max: 365 }), 30),
+    messages: section(
+      obj<SecuritySection['messages']>({
+        spat: signingPolicy(1000),
+        map: signingPolicy(0),
+        rsm: signingPolicy(1000),
+        rsi: signingPolicy(0, 60_000),
+      } as never),
+    ),
+    receive: section(
+      obj<SecuritySection['receive']>({
+        unverified: def(oneOf(['drop', 'mark'] as const), 'mark'),
+        maxAgeMs: def(num({ int: true, min: 100, max: 3_600_000 }), 30_000),
+        maxFutureMs: def(num({ int: true, min: 0, max: 600_000 }), 5_000),
+      }),
+    ),
+  },
+  (s, path, ctx) => {
+    if (!s.enabled) {
+      warn(ctx, [...path, 'enabled'], 'signing is turned off: every message goes out unsigned (an alarm in status)');
+      return;
+    }
+    // No certificate configured: the running daemon says UNSIGNED as an alarm in status (not a config warning, so
+    // configs written before signing existed still check clean).
+  },
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Uplink
@@ -974,6 +1028,7 @@ const configObj = obj<RsuConfig>(
     perception: section(obj<PerceptionSection>({ fusion: def(oneOf(FUSION_MODES), 'onnx'), model: opt(filePath()), tracker: section(trackerSection) })),
     time: section(timeSection),
     radio: section(radioSection),
+    security: section(securitySection),
     uplink: section(uplinkSection),
     applications: section(applicationsSection),
     logging: section(loggingSection),

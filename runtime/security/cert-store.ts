@@ -6,7 +6,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import type { CryptoBackend } from './backend.js';
-import { certificateInfo, MemoryTrustStore, type CertificateInfo, type CertificateProvider, type Oer1609Codec } from './certificates.js';
+import { certificateInfo, MemoryTrustStore, type CertificateInfo, type CertificateProvider, type Oer1609Codec, type TrustStore } from './certificates.js';
 import { SecurityError } from './errors.js';
 import type { PrivateKey } from './types.js';
 
@@ -168,6 +168,16 @@ export class FileCertificateStore implements CertificateProvider {
   current(): { certificate: CertificateInfo; key: PrivateKey } {
     if (this.loaded === undefined || !this.lastStatus.usable) throw new SecurityError('sign-failed', `no usable certificate: ${this.lastStatus.problems.map((p) => p.message).join('; ')}`);
     return { certificate: this.loaded.certificate, key: this.loaded.key };
+  }
+
+  /** The anchors and chain of the files in use, followed across reloads (for SN-VERIFY of what the radio hears). */
+  trustStore(): TrustStore {
+    const cur = () => this.loaded?.trust;
+    return {
+      byHashedId8: (id) => cur()?.byHashedId8(id),
+      remember: (c) => cur()?.remember(c),
+      chainProblem: (c, now) => (cur() ? cur()!.chainProblem(c, now) : 'no trust anchors loaded'),
+    };
   }
 
   private fileStamp(): string {

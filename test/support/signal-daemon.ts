@@ -32,3 +32,6 @@ export async function radioSink(t: { teardown(fn: () => unknown): void }): Promi
   });
   return { port: sink.address().port, spats };
 }
+
+/** The alarms besides the UNSIGNED one these unsigned test daemons raise by design (runtime/security). */
+export const alarmsBesidesUnsigned = (alarms: string[]): string[] => alarms.filter((a) => !a.startsWith('UNSIGNED'));
