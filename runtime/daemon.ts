@@ -19,7 +19,7 @@ import { FixedTimePlan, type SignalSnapshot } from './apps/signal-plan.js';
 import { buildMap } from './apps/map.js';
 import { isJ2735, MESSAGE_TYPES, type MessageType } from './apps/messages.js';
 import { configChanges } from './config/diff.js';
-import type { ApplicationsSection, RsiEvent, RsuConfig, UplinkSection } from './config/types.js';
+import { REMOTE_CONFIG_KEYS, type ApplicationsSection, type RsiEvent, type RsuConfig, type UplinkSection } from './config/types.js';
 import { splitHostPort } from './config/schema.js';
 import { parseConfigDownlink, RsiEvents, validateRsiDownlink } from './downlinks.js';
 import { loadLaneMap, type LaneMap } from './map/index.js';
@@ -232,13 +232,7 @@ export async function perceptionFromConfig(cfg: RsuConfig, logger: Logger): Prom
 
 /** The config keys a reload (SIGHUP) changes in the running daemon; any other change needs a restart. */
 export const RELOADABLE_KEYS: readonly string[] = [
-  'logging.level',
-  'applications.rsm.enabled',
-  'applications.spat.enabled',
-  'applications.map.enabled',
-  'applications.rsi.enabled',
-  'applications.rsi.events',
-  'applications.rsi.signs',
+  ...REMOTE_CONFIG_KEYS,
   'uplink.alarms.linkDownS',
   'uplink.alarms.undeliveredS',
 ];
