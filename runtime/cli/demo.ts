@@ -13,6 +13,7 @@ import { messagePsids } from '../../hw/radio/index.js';
 import { DetectionSender } from '../../hw/sensors/index.js';
 import { createCryptoBackend, MemoryTrustStore, certificateInfo } from '../security/index.js';
 import { ensureDemoCertificates } from '../security/demo-certs.js';
+import type { Curve } from '../security/types.js';
 import { securityCodec } from '../security/rsu-security.js';
 import { SpduVerifier } from '../security/spdu.js';
 import { readFileSync } from 'node:fs';
@@ -49,7 +50,9 @@ cyclists and pedestrians following the lanes and the signal plan. Ctrl-C stops i
   --radio udp://HOST:PORT   send the radio output (udp-raw) there instead of the local sink
   --kafka BROKERS           also publish to Kafka (HOST:PORT,...)
   --seed N       simulation seed (default 1)
-  --fusion F     onnx (the learned fusion, default) | plain (rule-based: boards where onnxruntime cannot run)`;
+  --fusion F     onnx (the learned fusion, default) | plain (rule-based: boards where onnxruntime cannot run)
+  --curve C      the demo certificate's algorithm: sm2 (CSAE default) | nistp256 (J2735 default; also where the
+                 SM2 addon is not built, e.g. arm64 under qemu)`;
 
 export async function demoCommand(argv: string[], io: Io): Promise<number> {
   const { values } = parseArgs({
@@ -63,6 +66,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
       radio: { type: 'string' },
       kafka: { type: 'string' },
       fusion: { type: 'string' },
+      curve: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -77,7 +81,9 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
   const fusion = values.fusion;
   if (fusion !== undefined && fusion !== 'onnx' && fusion !== 'plain') throw new UsageError(`--fusion ${fusion}: expected onnx or plain`);
   const configure = fusion ? (c: RsuConfig) => void (c.perception.fusion = fusion) : undefined;
-  const demo = await startDemo({ std: values.std as StdName | undefined, seed: Number(values.seed), mqtt: values.mqtt, radio: values.radio, kafka: values.kafka, configure, onNote: (m) => io.err(m) });
+  const curve = values.curve;
+  if (curve !== undefined && curve !== 'sm2' && curve !== 'nistp256') throw new UsageError(`--curve ${curve}: expected sm2 or nistp256`);
+  const demo = await startDemo({ std: values.std as StdName | undefined, seed: Number(values.seed), mqtt: values.mqtt, radio: values.radio, kafka: values.kafka, curve, configure, onNote: (m) => io.err(m) });
   const { cfg, daemon, heard, logFile, socketPath, mqttCredentialsFile } = demo;
   const cleanups: (() => Promise<void> | void)[] = [() => demo.stop()];
   const cleanup = async () => {
@@ -116,7 +122,7 @@ export async function demoCommand(argv: string[], io: Io): Promise<number> {
     if (!values.radio) {
       io.out(table(['radio message', 'received', 'per second'], rows));
       const total = Object.values(heard).reduce((a, b) => a + b, 0);
-      io.out(`signed and verified: ${demo.verified()} of ${total} datagrams (IEEE 1609.2, ${isJ2735(cfg.messageSet) ? 'ECDSA P-256' : 'SM2/SM3'}, demo certificate in ${demo.certificates.dir})${Object.keys(demo.unverified).length ? `; NOT verified: ${JSON.stringify(demo.unverified)}` : ''}`);
+      io.out(`signed and verified: ${demo.verified()} of ${total} datagrams (IEEE 1609.2, ${demo.curve === 'nistp256' ? 'ECDSA P-256' : 'SM2/SM3'}, demo certificate in ${demo.certificates.dir})${Object.keys(demo.unverified).length ? `; NOT verified: ${JSON.stringify(demo.unverified)}` : ''}`);
     }
     const up = st.uplink as { mqtt?: { acked: number; pending: number } } | undefined;
     io.out(`uplink: ${up?.mqtt?.acked ?? 0} records acknowledged by the broker, ${up?.mqtt?.pending ?? 0} waiting; tracks at the end: ${(st.perception as { confirmedTracks?: number }).confirmedTracks ?? 0} (fusion: ${(st.perception as { mode?: string }).mode ?? '?'})`);
@@ -135,6 +141,8 @@ export interface DemoOptions {
   /** Send the radio output (udp-raw) to udp://HOST:PORT instead of a local decoding sink. */
   radio?: string;
   kafka?: string;
+  /** The demo certificate's algorithm; default SM2 for the CSAE sets, ECDSA P-256 for J2735. */
+  curve?: Curve;
   /** Status socket (default defaultSocketPath(); without one when another daemon holds it); false: none. */
   socketPath?: string | false;
   /** Adjust the demo configuration before the daemon starts (tests, `rsu view --demo`). */
@@ -159,6 +167,8 @@ export interface Demo {
   unverified: Record<string, number>;
   /** The demo certificate directory (security.dir) and whether this start made it. */
   certificates: { dir: string; made: boolean };
+  /** The algorithm everything is signed with. */
+  curve: Curve;
   undecodable(): number;
   /** Stop the simulation, the daemon, the sink and the broker, and remove the spool (the log stays). */
   stop(): Promise<void>;
@@ -226,7 +236,8 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
     // PSID here, so the demo gives it a private-range one (a deployment configures its own).
     if (isJ2735(cfg.messageSet) && cfg.radio.udpRaw.psids.RSM === undefined) cfg.radio.udpRaw.psids.RSM = 0xeffffffe;
     const psids = messagePsids(cfg.radio, cfg.messageSet);
-    const certs = await ensureDemoCertificates(isJ2735(cfg.messageSet) ? 'nistp256' : 'sm2', (['spat', 'map', 'rsm', 'rsi'] as const).map((t) => psids[t]).filter((p): p is number => p !== undefined));
+    const curve: Curve = opts.curve ?? (isJ2735(cfg.messageSet) ? 'nistp256' : 'sm2');
+    const certs = await ensureDemoCertificates(curve, (['spat', 'map', 'rsm', 'rsi'] as const).map((t) => psids[t]).filter((p): p is number => p !== undefined));
     if (certs.made) opts.onNote?.(`made THROWAWAY demo certificates in ${certs.dir} (for the demo only)`);
     cfg.security = { ...cfg.security, enabled: true, dir: certs.dir };
     const spduCodec = await securityCodec();
@@ -284,7 +295,7 @@ export async function startDemo(opts: DemoOptions = {}): Promise<Demo> {
       abort.abort();
       await sim.catch(() => {});
     });
-    return { cfg, daemon, laneMap, socketPath, logFile, mqttCredentialsFile: broker?.credentialsFile, heard, undecodable: () => undecodable, verified: () => verified, unverified, certificates: { dir: certs.dir, made: certs.made }, stop: cleanup };
+    return { cfg, daemon, laneMap, socketPath, logFile, mqttCredentialsFile: broker?.credentialsFile, heard, undecodable: () => undecodable, verified: () => verified, unverified, certificates: { dir: certs.dir, made: certs.made }, curve, stop: cleanup };
   } catch (e) {
     await cleanup();
     throw e;

@@ -109,7 +109,10 @@ for (const protocolVersion of [4, 5] as const) {
     t.equal(st.disconnects, 0, 'the connection was never dropped');
     t.match(acks.at(-1), { msgId: 'after-big', accepted: true });
     const grew = Math.max(peak, process.resourceUsage().maxRSS * 1024) - Math.max(rssBefore, peakBefore);
-    t.ok(grew < 64 * MiB, `peak RSS grew by ${(grew / MiB).toFixed(1)} MiB while 200 MiB went by (${Date.now() - t0} ms)`);
+    // Buffering the packet whole (the defect) needs the 200 MiB payload at least (+395 MiB measured before the
+    // guard); what is left is socket read buffers already dropped but not yet collected, which depends on the GC
+    // (Node 20: +38-40 MiB, Node 24 on a loaded machine: +96 MiB).
+    t.ok(grew < 150 * MiB, `peak RSS grew by ${(grew / MiB).toFixed(1)} MiB while 200 MiB went by (${Date.now() - t0} ms)`);
     t.comment(`${name}: RSS before ${(rssBefore / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB`);
   });
 }
