@@ -188,7 +188,7 @@ t.test('rsu view in headless Chromium', { skip, timeout: 120_000 }, async (t) =>
   t.equal((await labelCheck()).scale, atDefault.scale, '"fit" returns to the default view');
 
   // The health panels: the demo's camera_north (every detection dropped above the horizon) unhealthy; the uplink's
-  // link, the time source; no signing panel, since the daemon's status says nothing about signing.
+  // link, the time source; signing with the demo's certificate.
   await page.waitForSelector('#sensors tr[data-sensor="camera_north"][data-state="unhealthy"]', { timeout: 20_000 });
   t.match(await page.locator('#sensors').textContent(), /camera_north unhealthy.*100 %.*above_horizon/, 'camera_north unhealthy, with why');
   t.ok(await page.locator('#sensors tr[data-sensor="lidar_north"][data-state="ok"]').count(), 'lidar_north healthy');
@@ -200,7 +200,9 @@ t.test('rsu view in headless Chromium', { skip, timeout: 120_000 }, async (t) =>
   t.match(oldest, /^\d+ s$/, `its oldest undelivered: ${oldest}`);
   t.match(await page.locator('#alarms').textContent(), /uplink kafka down for \d+ s: \d+ record\(s\) waiting/, 'and the alarm');
   t.match(await page.locator('#time').textContent(), /system clock · no GNSS time source: offset not measured/, 'the time source');
-  t.equal(await page.locator('#signing-panel').isVisible(), false, 'no signing panel without signing in the status');
+  // the demo signs with its throwaway certificate (status.security)
+  t.equal(await page.locator('#signing-panel').isVisible(), true, 'the signing panel: the daemon reports signing');
+  t.match(await page.locator('#signing').textContent(), /signing: signed.*certificate [0-9a-f]{16}: usable, expires in \d+ days/, 'signed, with the certificate and its days to expiry');
   t.same(problems, [], 'no script errors, no CSP violations');
 });
 

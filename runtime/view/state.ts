@@ -561,7 +561,8 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 /**
  * The health panels from a daemon's status, read defensively: an older daemon (or one attached over the socket)
  * may lack any part. Signing is read from `status.security` ({ signing: boolean | string, certificate?: the
- * certificate store's status }) when present; no daemon reports it yet, and then there is no signing panel.
+ * certificate's health }) when present (runtime/security/rsu-security.ts SecurityStatus); an older daemon has none,
+ * and then there is no signing panel.
  */
 export function healthOf(status: unknown): ViewHealth {
   const st: Obj = isObj(status) ? status : {};
