@@ -102,7 +102,7 @@ async function load(name: StdName, opts: LoadOptions): Promise<MessageSet> {
     mod = await compileCached(name, dir, opts.cacheDir);
     checkModules(name, dir, mod.typeNames);
   }
-  return wrap(name, mod);
+  return wrapSet(name, mod, UPER()) as MessageSet;
 }
 
 /** Types every J2735 edition (2016, 2020) defines and the CSAE sets do not: a directory without them is not J2735. */
@@ -156,27 +156,57 @@ export async function compileCached(name: string, dir: string, cacheDir?: string
 
 const RUNTIME_URL = new URL('./per/runtime.js', import.meta.url).href;
 
-function wrap(name: StdName, mod: GeneratedModule): MessageSet {
-  const codecs = new Map<string, Codec>(Object.entries(mod.codecs));
-  const writer = new BitWriter(4096);
-  const codec = (typeName: string): Codec => {
+/** What differs between the encoding rules around the generated code: buffers, and where a value's bytes end. */
+interface Rule<W extends { reset(): void; finish(): Uint8Array }, R> {
+  rule: 'uper' | 'coer';
+  writer: W;
+  reader(bytes: Uint8Array): R;
+  /** Bytes taken by the value just read (throws for input too short to hold one). */
+  used(r: R, bytes: Uint8Array): number;
+  /** How the rule counts offsets in errors. */
+  unit: 'bit' | 'byte';
+}
+
+const UPER: () => Rule<BitWriter, BitReader> = () => ({
+  rule: 'uper',
+  writer: new BitWriter(4096),
+  reader: (bytes) => new BitReader(bytes),
+  used(r, bytes) {
+    const used = Math.max(1, (r.pos + 7) >>> 3);
+    if (used > bytes.length) throw new DecodeError('empty input', 0);
+    return used;
+  },
+  unit: 'bit',
+});
+
+const COER: () => Rule<OerWriter, OerReader> = () => ({
+  rule: 'coer',
+  writer: new OerWriter(1024),
+  reader: (bytes) => new OerReader(bytes),
+  used: (r) => r.pos,
+  unit: 'byte',
+});
+
+/** A message set over a generated module's [encoder, decoder] pairs, for one encoding rule. */
+function wrapSet<N extends string, W extends { reset(): void; finish(): Uint8Array }, R>(name: N, mod: GeneratedModule, rule: Rule<W, R>): MessageSet<Record<string, unknown>, N> {
+  type AnyCodec = [(w: W, v: unknown) => void, (r: R) => unknown];
+  const codecs = new Map<string, AnyCodec>(Object.entries(mod.codecs) as unknown as [string, AnyCodec][]);
+  const { writer } = rule;
+  const codec = (typeName: string): AnyCodec => {
     const c = codecs.get(typeName);
     if (!c) throw new Error(`${name} has no type ${JSON.stringify(typeName)}`);
     return c;
   };
   const decodePrefix = (typeName: string, bytes: Uint8Array): DecodeResult<unknown> => {
     const [, dec] = codec(typeName);
-    const r = new BitReader(bytes);
-    let value: unknown;
+    const r = rule.reader(bytes);
     try {
-      value = dec(r);
+      const value = dec(r);
+      return { value, trailing: bytes.subarray(rule.used(r, bytes)) };
     } catch (e) {
       if (e instanceof DecodeError) throw e.finish(typeName);
       throw e;
     }
-    const used = Math.max(1, (r.pos + 7) >>> 3);
-    if (used > bytes.length) throw new DecodeError('empty input', 0).finish(typeName);
-    return { value, trailing: bytes.subarray(used) };
   };
   const encode = (typeName: string, value: unknown, strict: boolean): Uint8Array => {
     const [enc] = codec(typeName);
@@ -194,14 +224,14 @@ function wrap(name: StdName, mod: GeneratedModule): MessageSet {
   };
   return {
     name,
-    rule: 'uper',
+    rule: rule.rule,
     typeNames: mod.typeNames,
     has: (t) => codecs.has(t),
     encode: (typeName, value) => encode(typeName, value, true),
     encodeTrusted: (typeName, value) => encode(typeName, value, false),
     decode(typeName, bytes) {
       const { value, trailing } = decodePrefix(typeName, bytes);
-      if (trailing.length) throw new TrailingBytesError(value, trailing, (bytes.length - trailing.length) * 8).finish(typeName);
+      if (trailing.length) throw new TrailingBytesError(value, trailing, (bytes.length - trailing.length) * 8, rule.unit).finish(typeName);
       return value as never;
     },
     decodePrefix: decodePrefix as MessageSet['decodePrefix'],
@@ -270,7 +300,7 @@ export function loadOerModules(dir: string, opts: { cacheDir?: string; name?: Oe
   let p = oerLoaded.get(key);
   if (!p) {
     const name: OerSetName = opts.name ?? `oer:${dir}`;
-    p = compileCachedOer(name, readModuleDir(dir), opts.cacheDir).then((mod) => wrapOer(name, mod));
+    p = compileCachedOer(name, readModuleDir(dir), opts.cacheDir).then((mod) => wrapSet(name, mod, COER()));
     oerLoaded.set(key, p);
     p.catch(() => oerLoaded.delete(key));
   }
@@ -283,7 +313,7 @@ function loadBuiltinOer(edition: 'builtin' | 'builtin-china'): Promise<MessageSe
   let p = builtinLoaded.get(edition);
   if (!p) {
     const mod = edition === 'builtin' ? import('./generated/ieee1609dot2.js') : import('./generated/ieee1609dot2-china.js');
-    p = mod.then((m) => wrapOer(`ieee1609dot2-${edition}` as OerSetName, m as unknown as GeneratedModule));
+    p = mod.then((m) => wrapSet(`ieee1609dot2-${edition}` as OerSetName, m as unknown as GeneratedModule, COER()));
     builtinLoaded.set(edition, p);
   }
   return p;
@@ -306,60 +336,6 @@ async function compileCachedOer(name: string, sources: Source[], cacheDir?: stri
     writeFileSync(file.replace(/\.mjs$/, '.d.ts'), gen.types);
   }
   return (await import(pathToFileURL(file).href)) as GeneratedModule;
-}
-
-type OerCodec = [(w: OerWriter, v: unknown) => void, (r: OerReader) => unknown];
-
-function wrapOer<N extends string>(name: N, mod: GeneratedModule): MessageSet<Record<string, unknown>, N> {
-  const codecs = new Map<string, OerCodec>(Object.entries(mod.codecs) as unknown as [string, OerCodec][]);
-  const writer = new OerWriter(1024);
-  const codec = (typeName: string): OerCodec => {
-    const c = codecs.get(typeName);
-    if (!c) throw new Error(`${name} has no type ${JSON.stringify(typeName)}`);
-    return c;
-  };
-  const decodePrefix = (typeName: string, bytes: Uint8Array): DecodeResult<unknown> => {
-    const [, dec] = codec(typeName);
-    const r = new OerReader(bytes);
-    let value: unknown;
-    try {
-      value = dec(r);
-    } catch (e) {
-      if (e instanceof DecodeError) throw e.finish(typeName);
-      throw e;
-    }
-    return { value, trailing: bytes.subarray(r.pos) };
-  };
-  const encode = (typeName: string, value: unknown, strict: boolean): Uint8Array => {
-    const [enc] = codec(typeName);
-    writer.reset();
-    checks.unknownKeys = strict;
-    try {
-      enc(writer, value);
-    } catch (e) {
-      if (e instanceof EncodeError) throw e.finish(typeName);
-      throw e;
-    } finally {
-      checks.unknownKeys = true;
-    }
-    return writer.finish();
-  };
-  return {
-    name,
-    rule: 'coer',
-    typeNames: mod.typeNames,
-    has: (t) => codecs.has(t),
-    encode: (typeName, value) => encode(typeName, value, true),
-    encodeTrusted: (typeName, value) => encode(typeName, value, false),
-    decode(typeName, bytes) {
-      const { value, trailing } = decodePrefix(typeName, bytes);
-      if (trailing.length) {
-        throw new TrailingBytesError(value, trailing, (bytes.length - trailing.length) * 8, 'byte').finish(typeName);
-      }
-      return value as never;
-    },
-    decodePrefix: decodePrefix as MessageSet['decodePrefix'],
-  };
 }
 
 /**
