@@ -8,32 +8,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultIeee1609Dot2Edition, fromHex, loadIeee1609Dot2, toHex, type MessageSet } from '../codecs/index.js';
 import { spduVectors, wsmpPcap } from '../test/support/ieee1609dot2.js';
+import { rate, ROUNDS } from './rate.js';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const TARGET_MS = Number(process.env.BENCH_ROUND_MS ?? 300);
 const TSHARK_FRAMES = Number(process.env.BENCH_TSHARK_FRAMES ?? 20_000);
-
-/** Operations per second: the median of ROUNDS timed rounds, each about TARGET_MS long. */
-function rate(fn: () => void): number {
-  let n = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) fn();
-    const dt = performance.now() - t0;
-    if (dt > 50) {
-      n = Math.max(1, Math.round((n * TARGET_MS) / dt));
-      break;
-    }
-    n *= 4;
-  }
-  const rates: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) fn();
-    rates.push(n / ((performance.now() - t0) / 1000));
-  }
-  return rates.sort((a, b) => a - b)[Math.floor(rates.length / 2)]!;
-}
 
 const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)}M` : x >= 1e3 ? `${Math.round(x / 1e3)}k` : x.toFixed(0));
 

@@ -142,9 +142,21 @@ export async function compileCached(name: string, dir: string, cacheDir?: string
   const h = createHash('sha256');
   h.update(`v${CODEGEN_VERSION}\0`);
   for (const s of sources) h.update(s.text).update('\0');
-  const file = join(cacheDir ?? process.env.RSU_CODEC_CACHE ?? join(homedir(), '.cache', 'rsu', 'codecs'), `${name}-${h.digest('hex').slice(0, 16)}.mjs`);
-  if (!existsSync(file) || !readFileSync(file, 'utf8').includes(RUNTIME_URL)) {
-    const gen = compileSources(sources, RUNTIME_URL);
+  const file = join(codecCacheDir(cacheDir), `${name}-${h.digest('hex').slice(0, 16)}.mjs`);
+  return importCached(file, RUNTIME_URL, () => compileSources(sources, RUNTIME_URL));
+}
+
+function codecCacheDir(cacheDir?: string): string {
+  return cacheDir ?? process.env.RSU_CODEC_CACHE ?? join(homedir(), '.cache', 'rsu', 'codecs');
+}
+
+/**
+ * The generated module in `file`, generated first when missing or built against another runtime (`runtimeUrl`, which
+ * the code imports); written to a temporary name and renamed, so a concurrent reader never sees half a file.
+ */
+async function importCached(file: string, runtimeUrl: string, generate: () => { js: string; types: string }): Promise<GeneratedModule> {
+  if (!existsSync(file) || !readFileSync(file, 'utf8').includes(runtimeUrl)) {
+    const gen = generate();
     mkdirSync(join(file, '..'), { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, gen.js);
@@ -326,16 +338,8 @@ async function compileCachedOer(name: string, sources: Source[], cacheDir?: stri
   h.update(`coer v${OER_CODEGEN_VERSION}.${CODEGEN_VERSION}\0`);
   for (const s of sources) h.update(s.text).update('\0');
   const safe = name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40);
-  const file = join(cacheDir ?? process.env.RSU_CODEC_CACHE ?? join(homedir(), '.cache', 'rsu', 'codecs'), `${safe}-coer-${h.digest('hex').slice(0, 16)}.mjs`);
-  if (!existsSync(file) || !readFileSync(file, 'utf8').includes(OER_RUNTIME_URL)) {
-    const gen = generateOer(compileToIR(sources), OER_RUNTIME_URL);
-    mkdirSync(join(file, '..'), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, gen.js);
-    renameSync(tmp, file);
-    writeFileSync(file.replace(/\.mjs$/, '.d.ts'), gen.types);
-  }
-  return (await import(pathToFileURL(file).href)) as GeneratedModule;
+  const file = join(codecCacheDir(cacheDir), `${safe}-coer-${h.digest('hex').slice(0, 16)}.mjs`);
+  return importCached(file, OER_RUNTIME_URL, () => generateOer(compileToIR(sources), OER_RUNTIME_URL));
 }
 
 /**
