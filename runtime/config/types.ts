@@ -110,6 +110,22 @@ export interface SensorConfig {
    * intrinsics). A track outside it is not counted missed by this sensor. Default 360.
    */
   fov: number;
+  /**
+   * Cameras: height of the ground in the local frame where this camera sees it, m (a camera's boxes are placed
+   * where their bottom edge's ray meets the ground). Default: the stage's ground, 0 (the site reference's height).
+   */
+  groundHeightM?: number;
+  /**
+   * Cameras: take the ground from the lidar: a plane fitted to the bottoms of the lidar boxes this camera sees
+   * (recent ones weigh most), starting from groundHeightM. Default false.
+   */
+  groundFromLidar?: boolean;
+  /**
+   * Cameras: standard deviation of the ground's height where the camera places objects, m (how far the real ground
+   * may be from the model). It widens the placement's stated uncertainty along the viewing ray by range/height ×
+   * this. Default 0.1.
+   */
+  groundStdM?: number;
 }
 
 export interface SensorSource {
@@ -181,6 +197,12 @@ export interface TrackerConfig {
   headingFromBox?: boolean;
   /** Detections of one class group never update, or suppress, tracks of another (one detector model per class; default false). */
   separateClassGroups?: boolean;
+  /** A camera detection does not move a track a lidar or radar box updated within this time, ms (default 300; 0: it always does). */
+  cameraPositionHoldMs?: number;
+  /** Weight of a camera's view in the confidence of a track it covers, 0..1 (default 0.5; 0: the box detector's confidence alone). */
+  cameraConfidenceWeight?: number;
+  /** A camera box no track claims starts a track inside a lidar's coverage too (default true; false: only where no lidar looks). */
+  cameraBirthsInLidarCoverage?: boolean;
 }
 
 export const TIME_SOURCES = ['system', 'gpsd', 'nmea'] as const;

@@ -229,9 +229,14 @@ const sensor = obj<SensorConfig>(
     maxRangeM: def(num({ unit: 'meters', min: 0, minExclusive: true, max: 5000 }), 300),
     source: opt(sensorSource),
     fov: def(degrees(0, 360), 360),
+    groundHeightM: opt(num({ unit: 'meters', min: -1000, max: 9000 })),
+    groundFromLidar: opt(bool),
+    groundStdM: opt(num({ unit: 'meters', min: 0, max: 10 })),
   },
   (s, path, ctx) => {
     if (s.intrinsics && s.kind !== 'camera') fail(ctx, [...path, 'intrinsics'], `only cameras have intrinsics; this sensor is a ${s.kind}`);
+    for (const k of ['groundHeightM', 'groundFromLidar', 'groundStdM'] as const)
+      if (s[k] !== undefined && s.kind !== 'camera') fail(ctx, [...path, k], `only cameras place detections on the ground; this sensor is a ${s.kind}`);
     if (s.calibration) {
       try {
         const c = loadTumtrafCalibration(s.calibration.file, s.kind);
@@ -1009,6 +1014,9 @@ const trackerSection = obj<TrackerConfig>(
     confirmConfidence: opt(num({ min: 0, max: 2 })),
     headingFromBox: opt(bool),
     separateClassGroups: opt(bool),
+    cameraPositionHoldMs: opt(ms(0, 10_000)),
+    cameraConfidenceWeight: opt(num({ min: 0, max: 1 })),
+    cameraBirthsInLidarCoverage: opt(bool),
   },
   (t, path, ctx) => {
     if (t.reportMaxCoastMs !== undefined && t.maxCoastMs !== undefined && t.reportMaxCoastMs > t.maxCoastMs)

@@ -3,7 +3,8 @@
 // - project(): local 3D point → pixel, with distortion (for the simulator and the learned fusion).
 // - undistort(): pixel → normalized undistorted image coordinates, by Newton iteration on the distortion model.
 // - placeOnGround(): a 2D detection box → the point where the viewing ray of its bottom-centre pixel meets the
-//   ground plane z = groundZ of the local frame, or a reason why it cannot be placed.
+//   ground (the plane z = groundZ of the local frame, or a sloped plane: ground.ts), or a reason why it cannot be
+//   placed.
 //
 // Frames: the camera body frame (config convention: x forward along the optical axis, y left, z up) and the
 // optical frame (x right, y down, z forward) related by OPTICAL_IN_BODY.
@@ -15,6 +16,7 @@
 
 import type { CameraIntrinsics } from '../../runtime/config/types.js';
 import { hyp2, hyp3, RigidTransform, type Vec3 } from './georef.js';
+import type { GroundPlane } from './ground.js';
 
 export interface Pixel {
   u: number;
@@ -214,19 +216,25 @@ export class CameraModel {
   }
 
   /**
-   * The point where the viewing ray of pixel (u, v) meets the plane z = groundZ. Rejected when the ray does not
-   * descend to the plane ('above_horizon': includes a camera at or below the plane), when the point is farther
-   * than maxRangeM horizontally ('beyond_range'), or when the pixel cannot be undistorted ('outside_lens_model').
+   * The point where the viewing ray of pixel (u, v) meets the ground: the plane z = groundZ, or a sloped plane
+   * (ground.ts). Rejected when the ray does not descend to the plane ('above_horizon': includes a camera at or
+   * below the plane), when the point is farther than maxRangeM horizontally ('beyond_range'), or when the pixel
+   * cannot be undistorted ('outside_lens_model').
    */
-  groundPoint(u: number, v: number, groundZ = 0, maxRangeM = Infinity): GroundResult {
-    if (!Number.isFinite(u) || !Number.isFinite(v) || !Number.isFinite(groundZ)) return { ok: false, reason: 'non_finite' };
+  groundPoint(u: number, v: number, ground: number | GroundPlane = 0, maxRangeM = Infinity): GroundResult {
+    const pl = typeof ground === 'number' ? { a: ground, b: 0, c: 0, cx: this.center.x, cy: this.center.y } : ground;
+    if (!Number.isFinite(u) || !Number.isFinite(v) || !Number.isFinite(pl.a) || !Number.isFinite(pl.b) || !Number.isFinite(pl.c)) return { ok: false, reason: 'non_finite' };
     const d = this.pixelRay(u, v);
     if (!d) return { ok: false, reason: 'outside_lens_model' };
-    const height = this.center.z - groundZ;
-    // A ray within 0.1° of the horizontal meets the plane kilometres away: treat it as the horizon.
-    if (!(height > 0) || !(d.z < -1.7e-3)) return { ok: false, reason: 'above_horizon' };
-    const t = -height / d.z;
-    const point = { x: this.center.x + t * d.x, y: this.center.y + t * d.y, z: groundZ };
+    // Height of the camera above the plane at its foot; the ray descends relative to the plane when dz < slope·d.
+    const height = this.center.z - (pl.a + pl.b * (this.center.x - pl.cx) + pl.c * (this.center.y - pl.cy));
+    const descent = d.z - pl.b * d.x - pl.c * d.y;
+    // A ray within 0.1° of the plane meets it kilometres away: treat it as the horizon.
+    if (!(height > 0) || !(descent < -1.7e-3)) return { ok: false, reason: 'above_horizon' };
+    const t = -height / descent;
+    const x = this.center.x + t * d.x;
+    const y = this.center.y + t * d.y;
+    const point = { x, y, z: pl.a + pl.b * (x - pl.cx) + pl.c * (y - pl.cy) };
     const range = hyp2(point.x - this.center.x, point.y - this.center.y);
     if (!(range <= maxRangeM)) return { ok: false, reason: 'beyond_range' };
     return { ok: true, point, range, azimuth: Math.atan2(d.y, d.x), depression: Math.asin(-d.z), height };

@@ -8,6 +8,7 @@ import type { RsuConfig, SensorConfig, SensorKind } from '../../runtime/config/t
 import type { DetectedObject, DetectionFrame, ObjectClass } from '../../hw/sensors/frame.js';
 import { CameraModel } from './camera.js';
 import { Georef, hyp2, hyp3, RigidTransform, type Vec3 } from './georef.js';
+import { GroundModel } from './ground.js';
 import type { Cov2 } from './kalman.js';
 
 /** Why a detection was not used. */
@@ -58,6 +59,8 @@ export interface MeasurementOptions {
    * 'never'.
    */
   useSensorVelocity: 'with-covariance' | 'always' | 'never';
+  /** Standard deviation of the ground's height under a camera's detections, m, unless sensors[].groundStdM says. */
+  groundStdM: number;
   /** Pixel standard deviation of a camera box's bottom edge. Default 2 px. */
   cameraPixelStd: number;
   /** Camera detections are placed on the ground only within this horizontal range (and the sensor's maxRangeM), m. */
@@ -85,6 +88,7 @@ export const DEFAULT_MEASUREMENT_OPTIONS: MeasurementOptions = {
   radarPosStdM: 1.0,
   velocityStdMs: 1.0,
   useSensorVelocity: 'with-covariance',
+  groundStdM: 0.1,
   cameraPixelStd: 2,
   cameraMaxRangeM: 120,
   cameraFootprintOffset: true,
@@ -135,6 +139,10 @@ export class SensorModel {
   /** Sensor origin in the local frame. */
   readonly origin: Vec3;
   readonly camera?: CameraModel;
+  /** Cameras: the ground their boxes are placed on (fixed, or fitted to the lidar's boxes). */
+  readonly ground?: GroundModel;
+  /** Cameras: standard deviation of the ground's height, m (widens the placement's σ along the ray). */
+  readonly groundStdM: number;
   /** Horizontal range within which a track is expected to be seen, m. */
   readonly coverageRangeM: number;
 
@@ -149,7 +157,11 @@ export class SensorModel {
     this.enabled = config.enabled;
     this.toLocal = georef.sensorToLocal(config.pose);
     this.origin = { x: this.toLocal.t[0]!, y: this.toLocal.t[1]!, z: this.toLocal.t[2]! };
-    if (config.kind === 'camera' && config.intrinsics) this.camera = new CameraModel(config.intrinsics, this.toLocal);
+    if (config.kind === 'camera' && config.intrinsics) {
+      this.camera = new CameraModel(config.intrinsics, this.toLocal);
+      this.ground = new GroundModel(config.groundHeightM ?? opts.groundZ, config.groundFromLidar === true, this.camera.center);
+    }
+    this.groundStdM = config.groundStdM ?? opts.groundStdM;
     const cap = config.kind === 'camera' ? Math.min(opts.cameraMaxRangeM, opts.coverageRangeM.camera) : opts.coverageRangeM[config.kind];
     this.coverageRangeM = Math.min(config.maxRangeM, cap);
   }
@@ -171,6 +183,23 @@ export class SensorModel {
     if (!(fov < 360)) return true;
     const p = (this.fromLocal ??= this.toLocal.inverse()).apply({ x, y, z });
     return Math.abs(Math.atan2(p.y, p.x)) <= (fov * Math.PI) / 360;
+  }
+
+  /**
+   * Cameras fitting their ground to the lidar: the bottoms of a lidar frame's boxes that this camera sees within
+   * its placement range.
+   */
+  observeGround(ms: readonly Measurement[], timeMs: number): void {
+    const cam = this.camera;
+    const g = this.ground;
+    if (!cam || !g?.fromLidar) return;
+    const pts: Vec3[] = [];
+    for (const m of ms) {
+      if (!m.size || !(hyp2(m.x - cam.center.x, m.y - cam.center.y) <= this.cameraRangeM)) continue;
+      const px = cam.project(m);
+      if (px && cam.inImage(px)) pts.push({ x: m.x, y: m.y, z: m.z });
+    }
+    g.observe(pts, timeMs);
   }
 
   /** Camera ground placement range, m. */
@@ -343,7 +372,7 @@ function cameraMeasurement(o: DetectedObject | undefined, sensor: SensorModel, o
   // Bottom centre, clamped into the image (a box cut by the image border keeps its visible bottom).
   const u = Math.min(k.width, Math.max(0, b.x + b.width / 2));
   const v = Math.min(k.height, Math.max(0, b.y + b.height));
-  const g = cam.groundPoint(u, v, opts.groundZ, sensor.cameraRangeM);
+  const g = cam.groundPoint(u, v, sensor.ground ? sensor.ground.plane() : opts.groundZ, sensor.cameraRangeM);
   if (!g.ok) return g.reason;
   const m = blank(o!);
   const prior = CLASS_SIZE_PRIORS[m.classification];
@@ -354,11 +383,12 @@ function cameraMeasurement(o: DetectedObject | undefined, sensor: SensorModel, o
   m.y = g.point.y + offset * sa;
   m.z = g.point.z;
   m.range = g.range + offset;
-  // Angular noise σθ = σpx / f. Range R = H / tan(depression): σR = (H² + R²)/H · σθ; across: slant · σθ.
+  // Angular noise σθ = σpx / f. Range R = H / tan(depression): σR = (H² + R²)/H · σθ; across: slant · σθ. A
+  // ground σg off in height moves the point by R/H · σg along the ray.
   const sTheta = opts.cameraPixelStd / cam.focal;
   const h = g.height;
   const slant2 = h * h + g.range * g.range;
-  const sAlong = hyp3((slant2 / h) * sTheta, Math.max(prior.length, prior.width) / 4, 0.15);
+  const sAlong = Math.hypot((slant2 / h) * sTheta, Math.max(prior.length, prior.width) / 4, 0.15, (g.range / h) * sensor.groundStdM);
   const sAcross = hyp3(Math.sqrt(slant2) * sTheta, prior.width / 4, 0.15);
   m.cov = alongAcross(g.azimuth, sAlong, sAcross);
   if (o!.velocity) {

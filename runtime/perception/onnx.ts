@@ -8,8 +8,9 @@
 // probability, a class distribution and an existence probability. Then:
 //   - assignment: the Hungarian method on −ln p(assoc), each detection against the tracks and its own "no track"
 //     option (cost −ln p(no track)); pairs below `assocMinProb` are not allowed;
-//   - an associated detection updates its track (Kalman update of the ground placement; its covariance inflated
-//     when it lies outside the ground gate: the image said "same object", the ground placement is off), with the
+//   - an associated detection updates its track (Kalman update of the ground placement, only inside the ground
+//     gate: outside it the image said "same object" but the placement is off, so it updates identity, class and
+//     existence, not the position; nor while a lidar box holds the track, tracker.cameraPositionHoldMs), with the
 //     model's class as the vote and its existence probability for the track's existence and confirmation (a hit
 //     does not count below `existLow`, counts double above `existHigh` for a track with a lidar box);
 //   - a detection left alone starts a camera-only tentative track on the ground plane (the calibration's
@@ -231,7 +232,7 @@ export class OnnxFusion implements FusionBackend {
     const tracksAtStart = tr.tracks;
     tr.births = [];
     try {
-      tr.process({ sensorId: batch.sensorId, sensorKind: batch.sensorKind, timeMs: batch.timeMs, measurements: ms, covers: batch.covers });
+      tr.process({ sensorId: batch.sensorId, sensorKind: batch.sensorKind, timeMs: batch.timeMs, measurements: ms, covers: batch.covers, lidarCovers: batch.lidarCovers });
     } finally {
       tr.forced = null;
     }
@@ -294,20 +295,17 @@ export class OnnxFusion implements FusionBackend {
       if (this.o.modelPlacement) this.place(mm, batch, s, pk);
       if (col >= 0 && col < nt) {
         const track = tracks[col]!;
-        // Outside the ground gate the image association stands; the ground placement counts for little.
-        let r = mm.cov;
-        let d2 = track.kf.gateDistance(mm.x, mm.y, r[0], r[1], r[2]);
-        if (!(d2 <= this.gateChi2)) {
-          const f = (Number.isFinite(d2) ? d2 : 1e6) / this.gateChi2;
-          r = [r[0] * f, r[1] * f, r[2] * f];
-          d2 = this.gateChi2;
-        }
+        // Outside the ground gate the image association stands (identity, class, existence), but the placement
+        // contradicts the track: it does not move it (inflating R to the gate edge still dragged good lidar tracks).
+        const r = mm.cov;
+        const d2 = track.kf.gateDistance(mm.x, mm.y, r[0], r[1], r[2]);
+        const positionless = !(d2 <= this.gateChi2);
         // Existence feeds confirmation.
         if (!track.confirmed) {
           if (pe < this.o.existLow) track.hits--;
           else if (pe > this.o.existHigh && track.sizeFromBox) track.hits++;
         }
-        forced.push({ t: col, m: kept.length, cost: cost[j * cols + col]!, zx: mm.x, zy: mm.y, r, d2 });
+        forced.push({ t: col, m: kept.length, cost: cost[j * cols + col]!, zx: mm.x, zy: mm.y, r, d2: positionless ? this.gateChi2 : d2, positionless });
         exist.push(pe);
         kept.push(mm);
         this.st.associated++;
@@ -359,7 +357,10 @@ export class OnnxFusion implements FusionBackend {
     const az = Math.atan2(m.y - c.y, m.x - c.x);
     const along = s.place[2 * k]!;
     const across = s.place[2 * k + 1]!;
-    const sa = Math.max(PLACE_MIN_STD_M, Math.exp(s.placeLogStd[2 * k]!));
+    // The model learned its σ on the simulator's flat ground: the ground's own uncertainty (range/height × σg, as in
+    // the calibration's rule) comes on top along the ray.
+    const h = Math.max(0.1, c.z - m.z);
+    const sa = Math.hypot(Math.max(PLACE_MIN_STD_M, Math.exp(s.placeLogStd[2 * k]!)), (m.range / h) * batch.sensor.groundStdM);
     const sc = Math.max(PLACE_MIN_STD_M, Math.exp(s.placeLogStd[2 * k + 1]!));
     if (!(Number.isFinite(along) && Number.isFinite(across) && Number.isFinite(sa) && Number.isFinite(sc))) return;
     const ca = Math.cos(az);

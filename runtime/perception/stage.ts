@@ -93,6 +93,8 @@ class Stage implements PerceptionStage {
   readonly mode: string;
   private readonly georef: Georef;
   private readonly sensors = new Map<string, SensorCounters>();
+  private readonly groundFromLidar: SensorModel[];
+  private readonly lidarCovers: (x: number, y: number, z: number) => boolean;
   private readonly backend: FusionBackend;
   private readonly meas: MeasurementOptions;
   private readonly lateToleranceMs: number;
@@ -134,6 +136,9 @@ class Stage implements PerceptionStage {
         lastTimeMs: null,
       });
     }
+    this.groundFromLidar = models.filter((m) => m.ground?.fromLidar);
+    const lidars = models.filter((m) => m.kind === 'lidar' && m.enabled);
+    this.lidarCovers = (x, y, z) => lidars.some((l) => l.covers(x, y, z));
     const factory = opts.backend ?? FUSION_MODES.get(o.mode);
     if (!factory) throw new Error(`unknown perception mode ${JSON.stringify(o.mode)} (known: ${fusionModes().join(', ')})`);
     this.backend = factory({ config: cfg, georef: this.georef, sensors: models, measurement: this.meas, tracker });
@@ -182,6 +187,8 @@ class Stage implements PerceptionStage {
     if ((s.lastTimeMs !== null && timeMs < s.lastTimeMs) || timeMs < this.latest - this.lateToleranceMs) return this.drop('out_of_order', s);
 
     const conv = toMeasurements(frame, s.model, this.meas);
+    // Cameras that take their ground from the lidar: this frame's boxes on the ground, before the next camera frame.
+    if (s.kind === 'lidar') for (const c of this.groundFromLidar) c.observeGround(conv.measurements, timeMs);
     try {
       this.backend.process({
         frame,
@@ -191,6 +198,7 @@ class Stage implements PerceptionStage {
         timeMs,
         measurements: conv.measurements,
         covers: (x, y, z) => s.model.covers(x, y, z),
+        lidarCovers: this.lidarCovers,
       });
     } catch (e) {
       return this.drop('internal_error', s, e instanceof Error ? e.message : String(e));

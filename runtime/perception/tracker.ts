@@ -80,8 +80,31 @@ export interface TrackerOptions {
    * never stop one from starting beside it: for detectors that run one model per class (their boxes overlap).
    */
   separateClassGroups: boolean;
+  /**
+   * A camera detection associated with a track that a lidar or radar box updated within this time, ms, updates the
+   * track's class, existence and confirmation, not its position: a camera's ground placement is metres off where
+   * the ground is not where it is assumed, a box is centimetres off, so the camera would only drag a good track
+   * (the fusion is never worse than the lidar alone). 0: camera detections always update the position.
+   */
+  cameraPositionHoldMs: number;
+  /**
+   * How much a camera's view weighs in a track's confidence, 0..1: once a camera has covered the track, its
+   * confidence is scaled by 1 − w + w·s, s the exponentially weighted camera evidence (the camera box's confidence
+   * when one was associated, 0 when the camera covered the track and missed it). A box detector's false objects
+   * that no camera sees rank below the objects both see.
+   */
+  cameraConfidenceWeight: number;
+  /**
+   * A camera box no track claims starts a track inside a lidar's coverage too (default: roadside lidars miss
+   * pedestrians with few points that a camera sees). Off, a camera starts tracks only where no lidar looks: for a
+   * lidar detector reliable in its range, whose tracks a camera-started one, placed metres off wherever the ground
+   * is not where it is assumed, would only duplicate.
+   */
+  cameraBirthsInLidarCoverage: boolean;
 }
 
+/** Weight of the newest frame in a track's per-kind support. */
+const SUPPORT_ALPHA = 0.3;
 export type ClassGroup = 'vehicle' | 'twoWheeler' | 'pedestrian';
 
 export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
@@ -108,6 +131,9 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   confirmConfidence: 2,
   headingFromBox: false,
   separateClassGroups: false,
+  cameraPositionHoldMs: 300,
+  cameraConfidenceWeight: 0.5,
+  cameraBirthsInLidarCoverage: true,
 };
 
 /** A track's state as a backend reports it, in the local frame (the stage adds WGS-84 and true headings). */
@@ -153,6 +179,8 @@ export interface MeasurementBatch {
   measurements: Measurement[];
   /** Whether the sensor should have seen an object at this local position (for counting misses). */
   covers(x: number, y: number, z: number): boolean;
+  /** Whether some enabled lidar covers the position (cameraBirthsInLidarCoverage); absent: none does. */
+  lidarCovers?(x: number, y: number, z: number): boolean;
 }
 
 export interface StepResult {
@@ -179,6 +207,8 @@ interface Edge {
   r: Cov2;
   /** Squared Mahalanobis distance. */
   d2: number;
+  /** The measurement updates identity and existence only, not the position (an untrusted camera placement). */
+  positionless?: boolean;
 }
 
 let nextTrackId = 1;
@@ -232,6 +262,11 @@ export class TrackState {
   existence: number;
   /** Exponentially weighted confidence of the detections that updated the track. */
   score: number;
+  /**
+   * Per sensor kind (SOURCE_KINDS order), exponentially weighted evidence: the detection's confidence when one was
+   * associated, 0 when a sensor of that kind covered the track and missed it; NaN before any covered it.
+   */
+  readonly support = new Float64Array(SOURCE_KINDS.length).fill(NaN);
   /** Whether yaw comes from detector boxes (TrackerOptions.headingFromBox). */
   yawFromBox = false;
   /** Time of the last update by each sensor kind (index in SOURCE_KINDS), -Infinity when never. */
@@ -450,6 +485,8 @@ export class Tracker {
       if (trackHit[i]) continue;
       const tr = tracks[i]!;
       if (!batch.covers(tr.x, tr.y, tr.z) || !this.countsMiss(tr, batch)) continue;
+      const sk = kindIndex(batch.sensorKind);
+      tr.support[sk] = Number.isNaN(tr.support[sk]!) ? 0 : tr.support[sk]! * (1 - SUPPORT_ALPHA);
       tr.misses++;
       tr.existence *= 0.8;
     }
@@ -460,7 +497,7 @@ export class Tracker {
     for (let j = 0; j < ms.length; j++) {
       if (measUsed[j]) continue;
       const m = ms[j]!;
-      if (tracks.length + born.length >= o.maxTracks || near[j] || (this.insideFootprint(m) && !this.startsInsideFootprint(m)) || born.some((b) => b.kf.gateDistance(m.x, m.y, m.cov[0], m.cov[1], m.cov[2]) <= o.birthSuppressChi2)) {
+      if ((m.sensorKind === 'camera' && !o.cameraBirthsInLidarCoverage && batch.lidarCovers?.(m.x, m.y, m.z)) || tracks.length + born.length >= o.maxTracks || near[j] || (this.insideFootprint(m) && !this.startsInsideFootprint(m)) || born.some((b) => b.kf.gateDistance(m.x, m.y, m.cov[0], m.cov[1], m.cov[2]) <= o.birthSuppressChi2)) {
         result.suppressed++;
         continue;
       }
@@ -577,7 +614,11 @@ export class Tracker {
   private update(tr: TrackState, m: Measurement, e: Edge, lag: number, batch: MeasurementBatch): void {
     const o = this.opts;
     const kf = tr.kf;
-    if (m.velocity && m.velCov) {
+    const held = m.sensorKind === 'camera' && batch.timeMs - Math.max(tr.sourceLast[0]!, tr.sourceLast[1]!) <= o.cameraPositionHoldMs;
+    const positionless = e.positionless === true || held;
+    if (positionless) {
+      // Identity and existence only (cameraPositionHoldMs, or an association the fusion made outside the gate).
+    } else if (m.velocity && m.velCov) {
       const vc: Cov2 = m.velCov;
       kf.updatePositionVelocity([e.zx, e.zy, m.velocity.x, m.velocity.y], e.r, vc);
     } else {
@@ -586,11 +627,15 @@ export class Tracker {
     tr.hits++;
     tr.misses = 0;
     const t = batch.timeMs;
-    if (t > tr.lastUpdateMs) tr.lastUpdateMs = t;
+    // The output policy and the coast limit are about the position's age: an update that left it alone (a camera
+    // box on a lidar track) does not make a coasting position current.
+    if (t > tr.lastUpdateMs && !positionless) tr.lastUpdateMs = t;
     const ki = kindIndex(m.sensorKind);
     if (t > tr.sourceLast[ki]!) tr.sourceLast[ki] = t;
+    tr.support[ki] = Number.isNaN(tr.support[ki]!) ? m.confidence : tr.support[ki]! + SUPPORT_ALPHA * (m.confidence - tr.support[ki]!);
     tr.existence = tr.existence + (1 - tr.existence) * 0.5 * m.confidence;
-    tr.score += 0.5 * (m.confidence - tr.score);
+    // A camera's confidence is another detector's scale: it counts through cameraSupport on a track with a box.
+    if (m.sensorKind !== 'camera' || !tr.sizeFromBox) tr.score += 0.5 * (m.confidence - tr.score);
     if (m.size) {
       const a = o.sizeAlpha;
       if (!tr.sizeFromBox) {
@@ -605,6 +650,7 @@ export class Tracker {
       }
     }
     this.vote(tr, m);
+    if (positionless) return;
     this.updateYaw(tr, m);
     this.updateAccel(tr, this.now - lag * 1000);
   }
@@ -693,6 +739,23 @@ export class Tracker {
   }
 
   /** Tracks predicted to atMs (the state is not changed). Confirmed tracks only unless `all`. */
+  /**
+   * The other kind of sensor's word on a track, 1 − w + w·support (w = cameraConfidenceWeight): the camera's for a
+   * track with a lidar or radar box (its score is the box detector's), the lidar's and radar's for a camera-only
+   * track inside their coverage; 1 where no other kind covered it.
+   */
+  private crossSupport(tr: TrackState): number {
+    const w = this.opts.cameraConfidenceWeight;
+    if (!(w > 0)) return 1;
+    let f = 1;
+    for (let k = 0; k < SOURCE_KINDS.length; k++) {
+      const s = tr.support[k]!;
+      if (Number.isNaN(s) || (k === 2) !== tr.sizeFromBox) continue;
+      f *= 1 - w + w * s;
+    }
+    return f;
+  }
+
   /** Live, confirmed and ever-created tracks: what a FusionBackend reports as counts(). */
   counts(): { live: number; confirmed: number; created: number } {
     let confirmed = 0;
@@ -748,7 +811,7 @@ export class Tracker {
         firstSeenMs: tr.firstSeenMs,
         lastUpdateMs: tr.lastUpdateMs,
         coasting: tr.misses > 0,
-        confidence: tr.score * Math.exp(-coast / Math.max(1, o.reportMaxCoastMs)),
+        confidence: tr.score * this.crossSupport(tr) * Math.exp(-coast / Math.max(1, o.reportMaxCoastMs)),
       });
     }
     out.sort((a, b) => a.id - b.id);

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, OUTPUT_CLASSES, PLACE_FEATURES } from '../../runtime/perception/fusion-features.js';
 import { onnxFusionFactory } from '../../runtime/perception/onnx.js';
-import type { TrackState } from '../../runtime/perception/tracker.js';
+import { labelPairs, newPairCounts, placeTargets, TrackVotes } from './pairs.js';
 import { runScenario, spawnFor } from './run-sim.js';
 import { parseSeeds } from './seeds.js';
 
@@ -28,7 +28,7 @@ const fOut = createWriteStream(join(out, 'features.f32'));
 const lOut = createWriteStream(join(out, 'labels.i32'));
 const pOut = createWriteStream(join(out, 'place.f32'));
 let rows = 0;
-const counts = { pairs: 0, assocPos: 0, nullPairs: 0, nullPos: 0, existPos: 0, placed: 0 };
+const counts = newPairCounts();
 
 for (const seed of seeds) {
   /** Truth ids of the current frame of each sensor (by object index), and the class of each truth id. */
@@ -36,29 +36,7 @@ for (const seed of seeds) {
   const truthClass = new Map<number, string>();
   /** Ground position of each truth object at each sensor's current frame. */
   const frameTruthPos = new Map<string, Map<number, { x: number; y: number }>>();
-  /** Votes for each track's truth object (null = clutter). */
-  const votes = new Map<TrackState, Map<number | null, number>>();
-  const trackTruth = (t: TrackState): number | null | undefined => {
-    const v = votes.get(t);
-    if (!v) return undefined;
-    let best: number | null | undefined;
-    let bw = 0;
-    let sum = 0;
-    for (const [k, w] of v) {
-      sum += w;
-      if (w > bw) {
-        bw = w;
-        best = k;
-      }
-    }
-    return bw > 0.5 * sum ? best : null;
-  };
-  const vote = (t: TrackState, id: number | null, w: number) => {
-    let v = votes.get(t);
-    if (!v) votes.set(t, (v = new Map()));
-    for (const [k, x] of v) v.set(k, x * 0.9);
-    v.set(id, (v.get(id) ?? 0) + w);
-  };
+  const votes = new TrackVotes();
   const fBuf: Float32Array[] = [];
   const lBuf: Int32Array[] = [];
   const pBuf: Float32Array[] = [];
@@ -69,68 +47,21 @@ for (const seed of seeds) {
         const ids = frameTruth.get(batch.sensorId) ?? [];
         const ms = batch.measurements;
         const detTruth = ms.map((m) => ids[m.objectIndex] ?? null);
-        const tTruth = tracks.map((t) => trackTruth(t));
-        const tracked = new Set(tTruth.filter((x): x is number => typeof x === 'number'));
-        const n = set.pairs.length;
-        const lab = new Int32Array(n * 5);
-        const detHasPos = new Uint8Array(ms.length);
-        set.pairs.forEach((p, k) => {
-          if (p.t < 0) return;
-          const dt = detTruth[p.m];
-          const tt = tTruth[p.t];
-          if (dt !== null && dt !== undefined && tt === dt) {
-            lab[k * 5] = 1;
-            detHasPos[p.m] = 1;
-          }
-        });
-        set.pairs.forEach((p, k) => {
-          const dt = detTruth[p.m] ?? null;
-          const o = k * 5;
-          let cls: string | undefined;
-          if (p.t < 0) {
-            lab[o] = detHasPos[p.m] ? 0 : 1;
-            lab[o + 1] = dt !== null && !tracked.has(dt) ? 1 : 0;
-            cls = dt !== null ? truthClass.get(dt) : undefined;
-            counts.nullPairs++;
-            counts.nullPos += lab[o]!;
-          } else {
-            const tt = tTruth[p.t];
-            lab[o + 1] = typeof tt === 'number' && dt !== null ? 1 : 0;
-            cls = typeof tt === 'number' ? truthClass.get(tt) : dt !== null ? truthClass.get(dt) : undefined;
-            lab[o + 3] = 1;
-            counts.assocPos += lab[o]!;
-          }
-          lab[o + 2] = cls ? OUTPUT_CLASSES.indexOf(cls as (typeof OUTPUT_CLASSES)[number]) : -1;
-          lab[o + 4] = seed;
-          counts.existPos += lab[o + 1]!;
-        });
+        const tTruth = tracks.map((t) => votes.truth(t));
+        const lab = labelPairs(set, detTruth, tTruth, (id) => truthClass.get(id), seed, counts);
         // Placement targets: the true centre relative to the detection's calibration placement, in ray coordinates.
         const pos = frameTruthPos.get(batch.sensorId);
-        const cam = batch.sensor.camera!.center;
-        const place = new Float32Array(n * 2).fill(NaN);
-        set.pairs.forEach((p, k) => {
-          const dt = detTruth[p.m];
-          const g = dt !== null && dt !== undefined ? pos?.get(dt) : undefined;
-          if (!g) return;
-          const m = ms[p.m]!;
-          const az = Math.atan2(m.y - cam.y, m.x - cam.x);
-          const dx = g.x - m.x;
-          const dy = g.y - m.y;
-          place[2 * k] = dx * Math.cos(az) + dy * Math.sin(az);
-          place[2 * k + 1] = -dx * Math.sin(az) + dy * Math.cos(az);
-          counts.placed++;
-        });
-        counts.pairs += n;
+        const place = placeTargets(set, ms, batch.sensor.camera!.center, detTruth, (id) => pos?.get(id), counts);
         fBuf.push(set.features.slice());
         lBuf.push(lab);
         pBuf.push(place);
-        rows += n;
+        rows += set.pairs.length;
       },
       applied(batch, updated, born) {
         const ids = frameTruth.get(batch.sensorId) ?? [];
         const w = batch.sensorKind === 'camera' ? 0.5 : 1;
-        for (const u of updated) vote(u.track, ids[u.m.objectIndex] ?? null, w);
-        for (const b of born) vote(b.track, ids[b.m.objectIndex] ?? null, w);
+        for (const u of updated) votes.vote(u.track, ids[u.m.objectIndex] ?? null, w);
+        for (const b of born) votes.vote(b.track, ids[b.m.objectIndex] ?? null, w);
       },
     },
   });

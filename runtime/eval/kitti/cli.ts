@@ -12,7 +12,8 @@ import { parseArgs } from 'node:util';
 import type { TrackerConfig } from '../../config/index.js';
 import { DEV_SEQUENCES, HELD_OUT_SEQUENCES, loadSequence, type Sequence } from './data.js';
 import { parsePrSummary, renderPrSvg } from './pr.js';
-import { baselineToCamera, runOurs, writeBaselineInput, type FrameMode } from './run.js';
+import { neesTable, proxyScore, readLabelRows, readLabels, type NeesRow, type ProxyScore } from './proxy.js';
+import { baselineToCamera, runOurs, writeBaselineInput, type FrameMode, type OursOptions, type Placement } from './run.js';
 
 const USAGE = `usage: npm run eval:kitti -- --data DIR [options]
   --data DIR          KITTI tracking data (layout: docs/eval/KITTI.md)
@@ -23,6 +24,11 @@ const USAGE = `usage: npm run eval:kitti -- --data DIR [options]
   --iou LIST          3D IoU thresholds (default 0.5,0.25)
   --trackers LIST     ours,ab3dmot (default both)
   --tracker JSON      perception.tracker settings for ours, e.g. '{"reportMaxCoastMs":200}'
+  --fusion MODE       ours with: lidar (one lidar, default), plain or onnx (the lidar and the P2 camera's RRC
+                      boxes, rule-based or learned fusion; sensor frame only)
+  --camera JSON       extra settings of the camera sensor, e.g. '{"groundFromLidar":true,"groundStdM":0.2}'
+  --model FILE        fusion model for --fusion onnx (default models/fusion.onnx)
+  --proxy             no evaluate.py: a quick CLEAR MOT stand-in by range, and the camera placements' NEES (tuning)
   --work DIR          where results and scores go (default $TMPDIR/rsu-eval-kitti)
   --jobs N            scorer processes at once (default 2)
   --json              the last line of output is one JSON object
@@ -113,6 +119,10 @@ async function main(argv: string[]): Promise<number> {
       iou: { type: 'string' },
       trackers: { type: 'string' },
       tracker: { type: 'string' },
+      fusion: { type: 'string' },
+      camera: { type: 'string' },
+      model: { type: 'string' },
+      proxy: { type: 'boolean' },
       work: { type: 'string' },
       jobs: { type: 'string' },
       json: { type: 'boolean' },
@@ -136,6 +146,15 @@ async function main(argv: string[]): Promise<number> {
   const ious = (values.iou ?? '0.5,0.25').split(',').map(Number);
   const trackers = (values.trackers ?? 'ours,ab3dmot').split(',').map((s) => s.trim());
   const trackerCfg = values.tracker ? (JSON.parse(values.tracker) as TrackerConfig) : {};
+  const fusion = (values.fusion ?? 'lidar') as NonNullable<OursOptions['fusion']>;
+  if (!['lidar', 'plain', 'onnx'].includes(fusion)) throw new Error(`--fusion: expected lidar, plain or onnx, got ${fusion}`);
+  if (fusion !== 'lidar' && frames.includes('world')) throw new Error('--fusion plain|onnx runs in the sensor frame only: give --frames sensor');
+  const ours: OursOptions = {
+    tracker: trackerCfg,
+    fusion,
+    camera: values.camera ? (JSON.parse(values.camera) as Record<string, unknown>) : undefined,
+    model: values.model ? resolve(values.model) : undefined,
+  };
   const work = resolve(values.work ?? join(tmpdir(), 'rsu-eval-kitti'));
   const jobs = Number(values.jobs ?? 2);
   const ab3dmot = values.ab3dmot ? resolve(values.ab3dmot) : undefined;
@@ -146,6 +165,7 @@ async function main(argv: string[]): Promise<number> {
   const env = { ...process.env, PYTHONPATH: [ab3dmot, values.pythonpath, process.env['PYTHONPATH']].filter(Boolean).join(':') };
 
   const loaded: Sequence[] = seqs.map((s) => loadSequence(data, s));
+  if (values.proxy) return proxyRun(data, loaded, frames, ious, ours, values.json === true);
   if (frames.includes('world')) for (const s of loaded) if (!s.poses) throw new Error(`sequence ${s.name}: no poses (DIR/poses/${s.name}.txt) for the world frame`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -164,7 +184,7 @@ async function main(argv: string[]): Promise<number> {
       if (tracker === 'ours') {
         let nFrames = 0;
         for (const s of loaded) {
-          writeFileSync(join(out, `${s.name}.txt`), runOurs(s, frame, trackerCfg).filter(Boolean).join('\n') + '\n');
+          writeFileSync(join(out, `${s.name}.txt`), runOurs(s, frame, ours).filter(Boolean).join('\n') + '\n');
           nFrames += s.frames;
         }
         timing[`ours/${frame}`] = (performance.now() - t0) / nFrames;
@@ -218,6 +238,35 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const f1 = (v: number) => (100 * v).toFixed(1);
+
+/** --proxy: ours only, scored by the quick stand-in (proxy.ts), with MOTA and recall by range and the NEES. */
+function proxyRun(data: string, seqs: Sequence[], frames: FrameMode[], ious: number[], ours: OursOptions, json: boolean): number {
+  const out: { frame: FrameMode; iou: number; scores: ProxyScore[] }[] = [];
+  let nees: NeesRow[] = [];
+  for (const frame of frames) {
+    const items: Parameters<typeof neesTable>[0] = [];
+    const runs = seqs.map((s) => {
+      const placements: Placement[] = [];
+      const lines = runOurs(s, frame, { ...ours, onPlacement: (p) => placements.push(p) }).filter(Boolean);
+      const labels = readLabels(join(data, 'label_02', `${s.name}.txt`));
+      items.push({ placements, dets2d: s.dets2d, labels });
+      return { labels, results: readLabelRows(lines.join('\n')) };
+    });
+    if (ours.fusion !== 'lidar') nees = neesTable(items);
+    for (const iou of ious) out.push({ frame, iou, scores: (['Car', 'Pedestrian', 'Cyclist'] as const).map((c) => proxyScore(c, runs, iou)) });
+  }
+  for (const o of out)
+    for (const sc of o.scores)
+      process.stdout.write(
+        `proxy ${o.frame} iou ${o.iou} ${sc.cls}: MOTA ${f1(sc.mota)} (FP ${sc.fp}, FN ${sc.fn}, IDS ${sc.ids}, GT ${sc.gt}, threshold ${sc.threshold.toFixed(3)}); by range: ${sc.bins.map((b) => `${b.range} MOTA ${f1(b.mota)} recall ${f1(b.recall)} (GT ${b.gt}, FP ${b.fp})`).join('; ')}\n`,
+      );
+  for (const r of nees)
+    process.stdout.write(
+      `placement ${r.source} ${r.cls}: n ${r.n}, median error ${r.medianErrM.toFixed(2)} m, mean NEES ${r.meanNees.toFixed(1)} (2 when calibrated), within 1σ along ${f1(r.along1)} % across ${f1(r.across1)} %, within 3σ along ${f1(r.along3)} % across ${f1(r.across3)} %\n`,
+    );
+  if (json) process.stdout.write(JSON.stringify({ proxy: out, nees }) + '\n');
+  return 0;
+}
 
 export function renderTable(rows: ScoreRow[]): string {
   const order = ['car', 'pedestrian', 'cyclist'];
