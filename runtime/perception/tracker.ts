@@ -634,7 +634,7 @@ export class Tracker {
     if (t > tr.sourceLast[ki]!) tr.sourceLast[ki] = t;
     tr.support[ki] = Number.isNaN(tr.support[ki]!) ? m.confidence : tr.support[ki]! + SUPPORT_ALPHA * (m.confidence - tr.support[ki]!);
     tr.existence = tr.existence + (1 - tr.existence) * 0.5 * m.confidence;
-    // A camera's confidence is another detector's scale: it counts through cameraSupport on a track with a box.
+    // A camera's confidence is another detector's scale: on a track with a box it counts through `support`.
     if (m.sensorKind !== 'camera' || !tr.sizeFromBox) tr.score += 0.5 * (m.confidence - tr.score);
     if (m.size) {
       const a = o.sizeAlpha;
@@ -738,7 +738,6 @@ export class Tracker {
     tr.accelSpeed = speed;
   }
 
-  /** Tracks predicted to atMs (the state is not changed). Confirmed tracks only unless `all`. */
   /**
    * The other kind of sensor's word on a track, 1 − w + w·support (w = cameraConfidenceWeight): the camera's for a
    * track with a lidar or radar box (its score is the box detector's), the lidar's and radar's for a camera-only
@@ -756,6 +755,7 @@ export class Tracker {
     return f;
   }
 
+  /** Tracks predicted to atMs (the state is not changed). Confirmed tracks only unless `all`. */
   /** Live, confirmed and ever-created tracks: what a FusionBackend reports as counts(). */
   counts(): { live: number; confirmed: number; created: number } {
     let confirmed = 0;
