@@ -152,6 +152,26 @@ t.test('sensors[].groundHeightM, groundFromLidar and groundStdM: cameras only, v
   t.match(bad.errors.map((e) => e.path).join('\n'), /groundStdM/);
 });
 
+t.test('a camera whose detector does not report a class counts no miss on its tracks (sensors[].classes)', async (t) => {
+  const ped: GroundTruthObject = { id: 2, classification: 'pedestrian', x: 15, y: -1, z: 0, yaw: 0, length: 0.6, width: 0.6, height: 1.7 };
+  const confidenceOf = (classes?: string[]) => {
+    const cfg = cfgWith(classes ? { classes } : {});
+    const [lidar, cam] = buildSensorModels(cfg, new Georef(cfg.rsu.reference, cfg.rsu.stationFrame), DEFAULT_MEASUREMENT_OPTIONS);
+    const p = createPerception(cfg, { mode: 'plain' });
+    for (let i = 0; i < 20; i++) {
+      p.push(synthFrame(lidar!, [ped], 1_000_000 + i * 100, i));
+      p.push(synthFrame(cam!, [], 1_000_001 + i * 100, i));
+    }
+    return p.tracks(1_001_901)[0]?.confidence ?? 0;
+  };
+  const all = confidenceOf();
+  const carsOnly = confidenceOf(['car']);
+  t.ok(carsOnly > 1.5 * all, `a car-only camera: pedestrian track confidence ${carsOnly.toFixed(3)}, a camera that should see it and misses: ${all.toFixed(3)}`);
+  const bad = validateConfig({ rsu: { reference: { lat: 48, lon: 11, elevation: 500 }, stationFrame: {} }, perception: { fusion: 'plain' }, sensors: [{ ...kittiCamera(P2), classes: ['car', 'dragon'] }] });
+  t.notOk(bad.ok);
+  t.match(bad.errors.map((e) => e.path).join('\n'), /classes/);
+});
+
 t.test('3D IoU of the quick scorer', async (t) => {
   const b = { h: 1.5, w: 1.6, l: 4, x: 2, y: 1.7, z: 20, ry: 0.4 };
   t.ok(Math.abs(iou3d(b, b) - 1) < 1e-9, 'itself: 1');

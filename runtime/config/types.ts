@@ -6,6 +6,7 @@
 
 import type { ActuatedStage } from '../../hw/signal/simulated.js';
 import type { PhaseMapping } from '../../hw/signal/types.js';
+import type { ObjectClass } from '../../hw/sensors/frame.js';
 
 export type { ActuatedStage, PhaseMapping };
 
@@ -126,6 +127,11 @@ export interface SensorConfig {
    * this. Default 0.1.
    */
   groundStdM?: number;
+  /**
+   * The classes this sensor's detector reports (e.g. a camera detector for cars and pedestrians only): a track of
+   * another class that it does not detect counts no miss against it. Default: every class.
+   */
+  classes?: ObjectClass[];
 }
 
 export interface SensorSource {

@@ -41,6 +41,7 @@ import {
   type Path,
   type Spec,
 } from './schema.js';
+import { OBJECT_CLASSES } from '../../hw/sensors/frame.js';
 import { CalibrationError, loadTumtrafCalibration, loadTumtrafStationFrame } from './tumtraf.js';
 import { isoTimeMs } from '../apps/clock.js';
 import { eventCodeProblem, signCodeProblem } from '../apps/events/codes.js';
@@ -232,6 +233,7 @@ const sensor = obj<SensorConfig>(
     groundHeightM: opt(num({ unit: 'meters', min: -1000, max: 9000 })),
     groundFromLidar: opt(bool),
     groundStdM: opt(num({ unit: 'meters', min: 0, max: 10 })),
+    classes: opt(arr(oneOf(OBJECT_CLASSES), { min: 1 })),
   },
   (s, path, ctx) => {
     if (s.intrinsics && s.kind !== 'camera') fail(ctx, [...path, 'intrinsics'], `only cameras have intrinsics; this sensor is a ${s.kind}`);

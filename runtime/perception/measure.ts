@@ -166,6 +166,11 @@ export class SensorModel {
     this.coverageRangeM = Math.min(config.maxRangeM, cap);
   }
 
+  /** Whether the sensor's detector reports this class (sensors[].classes). */
+  detects(cls: ObjectClass): boolean {
+    return !this.config.classes || this.config.classes.includes(cls);
+  }
+
   /** Whether this sensor should see an object whose bottom centre is at (x, y, z) in the local frame. */
   covers(x: number, y: number, z: number): boolean {
     const range = hyp2(x - this.origin.x, y - this.origin.y);

@@ -177,8 +177,8 @@ export interface MeasurementBatch {
   sensorKind: SensorKind;
   timeMs: number;
   measurements: Measurement[];
-  /** Whether the sensor should have seen an object at this local position (for counting misses). */
-  covers(x: number, y: number, z: number): boolean;
+  /** Whether the sensor should have seen an object (of that class) at this local position (for counting misses). */
+  covers(x: number, y: number, z: number, cls?: ObjectClass): boolean;
   /** Whether some enabled lidar covers the position (cameraBirthsInLidarCoverage); absent: none does. */
   lidarCovers?(x: number, y: number, z: number): boolean;
 }
@@ -484,7 +484,7 @@ export class Tracker {
     for (let i = 0; i < tracks.length; i++) {
       if (trackHit[i]) continue;
       const tr = tracks[i]!;
-      if (!batch.covers(tr.x, tr.y, tr.z) || !this.countsMiss(tr, batch)) continue;
+      if (!batch.covers(tr.x, tr.y, tr.z, tr.classification) || !this.countsMiss(tr, batch)) continue;
       const sk = kindIndex(batch.sensorKind);
       tr.support[sk] = Number.isNaN(tr.support[sk]!) ? 0 : tr.support[sk]! * (1 - SUPPORT_ALPHA);
       tr.misses++;

@@ -81,6 +81,8 @@ export function kittiCamera(p2: Mat34): Record<string, unknown> {
     // KITTI's images are 1224-1242 x 370-376 px; boxes beyond the smaller ones are clamped by the placement.
     intrinsics: { width: 1242, height: 375, fx, fy, cx, cy, distortion: [] },
     maxRangeM: 120,
+    // RRC's boxes: cars and pedestrians (a cyclist it does not detect is no camera miss).
+    classes: ['car', 'pedestrian'],
   };
 }
 
