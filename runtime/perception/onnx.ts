@@ -31,7 +31,7 @@ import { OrtScorer, defaultModelPath, type FusionScorer, type FusionScores } fro
 import { hungarian } from './hungarian.js';
 import { alongAcross, type Measurement } from './measure.js';
 import { registerFusion } from './stage.js';
-import { Tracker, insideFootprint, kindIndex, type MeasurementBatch, type TrackEstimate, type TrackState } from './tracker.js';
+import { Tracker, insideFootprint, kindIndex, sameClassGroup, type MeasurementBatch, type TrackEstimate, type TrackState } from './tracker.js';
 import type { FusionBackend, FusionBatch, FusionContext } from './types.js';
 
 type Edge = ReturnType<Tracker['gate']>[number];
@@ -249,6 +249,7 @@ export class OnnxFusion implements FusionBackend {
     const nt = tracks.length;
     const nm = ms.length;
     const C = OUTPUT_CLASSES.length;
+    const separate = tr.opts.separateClassGroups;
     // Cost matrix: rows = detections, columns = tracks then one "no track" column per detection.
     const cols = nt + nm;
     const cost = new Float64Array(nm * cols).fill(Infinity);
@@ -264,6 +265,8 @@ export class OnnxFusion implements FusionBackend {
         pairAt[p.m * cols + nt + p.m] = k;
         continue;
       }
+      // One detector model per class (separateClassGroups): the model may not join classes the tracker keeps apart.
+      if (separate && !sameClassGroup(tracks[p.t]!.classification, ms[p.m]!.classification)) continue;
       if (pa > bestClaim[p.m]!) bestClaim[p.m] = pa;
       if (pa < this.o.assocMinProb) continue;
       cost[p.m * cols + p.t] = -Math.log(pa);

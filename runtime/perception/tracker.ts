@@ -234,6 +234,13 @@ const GROUPS: Record<ObjectClass, number> = {
 const CLASS_INDEX = new Map<ObjectClass, number>(OBJECT_CLASSES.map((c, i) => [c, i]));
 /** Kinds in the order `sources` lists them. */
 const SOURCE_KINDS = ['lidar', 'radar', 'camera'] as const satisfies readonly SensorKind[];
+/** Whether two classes may share a track under separateClassGroups (an unknown class goes with any). */
+export function sameClassGroup(a: ObjectClass, b: ObjectClass): boolean {
+  const ga = GROUPS[a];
+  const gb = GROUPS[b];
+  return ga < 0 || gb < 0 || ga === gb;
+}
+
 export const kindIndex = (k: SensorKind): number => (k === 'lidar' ? 0 : k === 'radar' ? 1 : 2);
 
 export class TrackState {
