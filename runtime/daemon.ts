@@ -32,6 +32,7 @@ import { createPerception, type PerceptionStage, type PerceptionStats } from './
 import { Scheduler, type Outgoing } from './scheduler.js';
 import { RsuSecurity, type SecurityStatus } from './security/rsu-security.js';
 import { defaultSocketPath, serveStatus, type RecordEvent, type StatusServerStats, type TailEvent } from './status.js';
+import { Latencies } from './latencies.js';
 import { Uplink, type LinkHealth } from './uplink/index.js';
 import { buildInfo, softwareVersion, type BuildInfo } from './version.js';
 import { daemonInfo, type DaemonInfo } from './view/source.js';
@@ -115,28 +116,6 @@ class Rates {
     for (const e of this.events) out[e.type] = (out[e.type] ?? 0) + 1000 / windowMs;
     for (const k of Object.keys(out)) out[k] = Math.round(out[k]! * 10) / 10;
     return out;
-  }
-}
-
-/** The last n sensor-frame-to-radio latencies, for percentiles in the status. */
-export class Latencies {
-  private buf: Float64Array;
-  private n = 0;
-  constructor(size: number) {
-    this.buf = new Float64Array(size);
-  }
-  add(ms: number): void {
-    this.buf[this.n++ % this.buf.length] = ms;
-  }
-  /** Percentiles of the samples added after the first `since` (as far as the buffer still holds them). */
-  summary(since = 0): { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null } {
-    const k = Math.min(this.n - since, this.buf.length);
-    if (k <= 0) return { count: this.n, p50Ms: null, p99Ms: null, maxMs: null };
-    const a: number[] = [];
-    for (let i = this.n - k; i < this.n; i++) a.push(this.buf[i % this.buf.length]!);
-    a.sort((x, y) => x - y);
-    const q = (f: number) => Math.round(a[Math.min(k - 1, Math.floor(f * k))]! * 1000) / 1000;
-    return { count: this.n, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: q(1) };
   }
 }
 

@@ -7,11 +7,13 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultIeee1609Dot2Edition, loadIeee1609Dot2 } from '../../codecs/index.js';
+import { Latencies } from '../latencies.js';
 import { SIGNED_MESSAGE_TYPES, type SecuritySection, type SignedMessageType } from '../config/types.js';
 import { createCryptoBackend } from './composite.js';
 import type { CryptoBackend } from './backend.js';
 import type { Oer1609Codec } from './certificates.js';
 import { FileCertificateStore, type CertStoreFiles, type CertStoreStatus } from './cert-store.js';
+import type { SigningStats } from './types.js';
 import { SpduSigner, SpduVerifier, VERIFY_FAILURES, type VerifyResult } from './spdu.js';
 
 /**
@@ -55,6 +57,10 @@ export interface SecurityStatus {
   signFailures: Record<string, number>;
   receive: { policy: 'drop' | 'mark'; verified: number; unverified: Record<string, number> };
   reloads: number;
+  /** SN-SIGN's time per SPDU in the frame path (encode, hash, sign, assemble), µs, over the last 1024 signed. */
+  signTimeUs?: { count: number; p50: number; p99: number; max: number };
+  /** The current key's pre-computed signatures: from the pool vs made directly (pool empty or off). */
+  signPool?: SigningStats;
 }
 
 const HOUR = 3_600_000;
@@ -80,6 +86,7 @@ export class RsuSecurity {
   private readonly unverified: Record<string, number> = {};
   private verified = 0;
   private reloads = 0;
+  private readonly signTimes = new Latencies(1024);
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
 
@@ -145,7 +152,9 @@ export class RsuSecurity {
     const last = this.lastCertMs.get(type);
     const full = policy.certificateEveryMs === 0 || last === undefined || atMs - last >= policy.certificateEveryMs || atMs < last;
     try {
+      const t0 = process.hrtime.bigint();
       const bytes = this.signer.sign({ payload, psid, signer: full ? 'certificate' : 'digest', generationTimeMs: atMs, ...(policy.lifetimeMs !== undefined ? { lifetimeMs: policy.lifetimeMs } : {}) });
+      this.signTimes.add(Number(process.hrtime.bigint() - t0) / 1000);
       if (full) this.lastCertMs.set(type, atMs);
       this.signedCount[type] = (this.signedCount[type] ?? 0) + 1;
       return { bytes, signed: true };
@@ -218,7 +227,15 @@ export class RsuSecurity {
       signFailures: { ...this.signFailures },
       receive: { policy: this.section.receive.unverified, verified: this.verified, unverified: { ...this.unverified } },
       reloads: this.reloads,
+      ...this.signingTimes(),
     };
+  }
+
+  private signingTimes(): Pick<SecurityStatus, 'signTimeUs' | 'signPool'> {
+    const q = this.signTimes.quantiles();
+    const r = (x: number) => Math.round(x * 10) / 10;
+    const pool = this.store?.status().usable ? this.store.current().key.signingStats?.() : undefined;
+    return { ...(q.p50 !== null ? { signTimeUs: { count: q.count, p50: r(q.p50), p99: r(q.p99!), max: r(q.max!) } } : {}), ...(pool ? { signPool: pool } : {}) };
   }
 
   /** The status alarms: unsigned, withheld, certificate problems (expiry 30 days ahead included). */
