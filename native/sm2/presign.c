@@ -39,6 +39,7 @@
 #include <openssl/obj_mac.h>
 #include <openssl/x509.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -162,7 +163,11 @@ done:
 
 static void *refill(void *arg) {
   pool_t *p = arg;
-  /* Idle time: the lowest priority, so that the frame path preempts it (Linux: per-thread nice). */
+  /* Idle time: the lowest priority, so that the frame path preempts it (Linux: per-thread nice). A thread inherits
+   * its creator's policy: under a real-time daemon (chrt, systemd CPUSchedulingPolicy=fifo) it would otherwise run
+   * whole refills ahead of the frame path on the same core, so it drops to SCHED_OTHER first. */
+  struct sched_param normal = { 0 };
+  pthread_setschedparam(pthread_self(), SCHED_OTHER, &normal);
   setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
   EC_GROUP *g = EC_GROUP_new_by_curve_name(p->sm2 ? NID_sm2 : NID_X9_62_prime256v1);
   BN_CTX *ctx = BN_CTX_secure_new();
