@@ -211,7 +211,7 @@ class Gen extends GenBase {
   // ---- SEQUENCE: extension bit and presence bitmap, root components, then additions as open types (X.691 19)
   protected seqEnc(f: string, ir: IR & { k: 'seq' }): string {
     const s = this.seqValue(ir);
-    const body = s.lines;
+    const body = [...s.lines];
     // The preamble (extension bit, then a presence bit per optional root component) in one write.
     for (let i = 0; i < s.pre.length; i += 24) {
       const chunk = s.pre.slice(i, i + 24);

@@ -244,7 +244,7 @@ export abstract class GenBase {
     return [...head, 'try {', ...body, `} catch (e) { throw withPath(e, ${path}); }`, '}'].join('\n');
   }
 
-  /** The start of a SEQUENCE encoder: shape check, component variables, unknown keys, presence conditions. */
+  /** The first statements of a SEQUENCE encoder's body: component variables, unknown keys, presence conditions. */
   protected seqValue(ir: IR & { k: 'seq' }): SeqValue {
     const allFields = [...ir.fields, ...ir.adds.flatMap((a) => ('group' in a ? a.group : [a.field]))];
     const lines: string[] = [];
@@ -272,6 +272,7 @@ export abstract class GenBase {
     return { lines, allFields, vars, present, addPresent, pre };
   }
 
+  /** A SEQUENCE encoder's head: its signature and the check that the value is an object. */
   protected seqEncHead(f: string): string[] {
     return [`function e_${f}(w, v) {`, `if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('a SEQUENCE as an object', v);`, `let p = '';`];
   }
