@@ -625,6 +625,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }, 'certificate');
     metrics.counter('rsu_spdu_signed_total', 'Messages sent as signed SPDUs, per type', () => security.status().signed, 'type');
     metrics.counter('rsu_spdu_sign_failures_total', 'Messages not signed, per reason (withheld, or sent unsigned by security.whenUnusable)', () => security.status().signFailures, 'reason');
+    metrics.counter('rsu_spdu_signatures_total', 'Signatures made, per source: precomputed (from the key\'s nonce pool, ~3 µs) or direct (the pool was empty or off)', (): Record<string, number> => {
+      const p = security.status().signPool;
+      return p ? { precomputed: p.pooled, direct: p.direct } : {};
+    }, 'source');
     metrics.counter('rsu_spdu_verified_total', 'Received SPDUs that verified', () => security.status().receive.verified);
     metrics.counter('rsu_spdu_unverified_total', 'Received messages that did not verify, per reason (unsigned included)', () => security.status().receive.unverified, 'reason');
     metrics.gauge('rsu_signing_active', 'Outgoing messages are signed (1) or not (0: off, no certificate, or withheld)', () => (security.status().signing === 'signed' ? 1 : 0));

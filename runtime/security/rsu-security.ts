@@ -13,7 +13,7 @@ import { createCryptoBackend } from './composite.js';
 import type { CryptoBackend } from './backend.js';
 import type { Oer1609Codec } from './certificates.js';
 import { FileCertificateStore, type CertStoreFiles, type CertStoreStatus } from './cert-store.js';
-import type { SigningStats } from './types.js';
+import type { PrivateKey, SigningStats } from './types.js';
 import { SpduSigner, SpduVerifier, VERIFY_FAILURES, type VerifyResult } from './spdu.js';
 
 /**
@@ -59,7 +59,7 @@ export interface SecurityStatus {
   reloads: number;
   /** SN-SIGN's time per SPDU in the frame path (encode, hash, sign, assemble), µs, over the last 1024 signed. */
   signTimeUs?: { count: number; p50: number; p99: number; max: number };
-  /** The current key's pre-computed signatures: from the pool vs made directly (pool empty or off). */
+  /** Signatures from the keys' pre-computed pools vs made directly (pool empty or off), since start; the current key's pool size and entries ready. */
   signPool?: SigningStats;
 }
 
@@ -87,6 +87,8 @@ export class RsuSecurity {
   private verified = 0;
   private reloads = 0;
   private readonly signTimes = new Latencies(1024);
+  /** Signatures of keys replaced by a reload (the counts in status and metrics go on across keys). */
+  private retiredKeys = { pooled: 0, direct: 0 };
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
 
@@ -121,8 +123,11 @@ export class RsuSecurity {
     if (!this.store) return;
     const store = this.store;
     const poll = setInterval(() => {
+      const oldKey = this.currentKey();
       if (store.reloadIfChanged()) {
         this.reloads++;
+        const old = oldKey !== this.currentKey() ? oldKey?.signingStats?.() : undefined;
+        if (old) this.retiredKeys = { pooled: this.retiredKeys.pooled + old.pooled, direct: this.retiredKeys.direct + old.direct };
         this.lastCertMs.clear(); // a new certificate goes out in full first
         this.opts.onReload?.(store.status());
       }
@@ -231,10 +236,15 @@ export class RsuSecurity {
     };
   }
 
+  private currentKey(): PrivateKey | undefined {
+    return this.store?.status().usable ? this.store.current().key : undefined;
+  }
+
   private signingTimes(): Pick<SecurityStatus, 'signTimeUs' | 'signPool'> {
     const q = this.signTimes.quantiles();
     const r = (x: number) => Math.round(x * 10) / 10;
-    const pool = this.store?.status().usable ? this.store.current().key.signingStats?.() : undefined;
+    const cur = this.currentKey()?.signingStats?.();
+    const pool = cur && { ...cur, pooled: cur.pooled + this.retiredKeys.pooled, direct: cur.direct + this.retiredKeys.direct };
     return { ...(q.p50 !== null ? { signTimeUs: { count: q.count, p50: r(q.p50), p99: r(q.p99!), max: r(q.max!) } } : {}), ...(pool ? { signPool: pool } : {}) };
   }
 
