@@ -3,7 +3,8 @@
 // hash and three multiplications modulo n (~3 µs instead of ~25 µs for P-256 and ~250 µs for SM2). Each pool
 // entry is used once and zeroed; an empty pool (a burst larger than it, a starved thread) or a missing addon
 // answers undefined and the backend signs directly. The pool belongs to this key object: a new key (certificate
-// rotation) gets a new pool, and dispose() stops and zeroes the old one.
+// rotation) gets a new pool, and dispose() stops and zeroes the old one. The pool starts at the key's second
+// signature, so keys that sign once (a CA issuing a certificate) never start a thread.
 
 import type { KeyObject } from 'node:crypto';
 import { HandlePrivateKey, type HandlePublicKey } from './keys.js';
@@ -40,9 +41,12 @@ export class PresignedKey<H> extends HandlePrivateKey<H> {
     this.state = this.capacity > 0 ? 'idle' : 'closed';
   }
 
-  /** r‖s of `data` from the pool; undefined when it has none ready (the caller signs directly). Starts the pool. */
+  /**
+   * r‖s of `data` from the pool; undefined when it has none ready (the caller signs directly). The second signature
+   * starts the pool: a key that signs once (a CA issuing one certificate) never gets a thread.
+   */
   signFromPool(data: Uint8Array): RawSignature | undefined {
-    if (this.state === 'idle') this.start();
+    if (this.state === 'idle' && this.direct > 0) this.start();
     const rs = this.pool ? this.pool.addon.presignSign(this.pool.handle, data) : null;
     if (rs === null) {
       this.direct++;
