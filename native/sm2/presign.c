@@ -41,6 +41,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,7 +269,13 @@ static napi_value presign_pool(napi_env env, napi_callback_info info) {
   EVP_PKEY_free(k); k = NULL;
   pthread_mutex_lock(&pools_lock);
   if (!exit_hook) { atexit(stop_all_at_exit); exit_hook = 1; }
-  if (pthread_create(&p->thread, NULL, refill, p) != 0) { pthread_mutex_unlock(&pools_lock); err = "sign-failed: cannot start the refill thread"; goto fail; }
+  /* The thread blocks every signal (it inherits the mask at creation): the daemon's handlers run on Node's thread. */
+  sigset_t all, prev;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &prev);
+  int started = pthread_create(&p->thread, NULL, refill, p) == 0;
+  pthread_sigmask(SIG_SETMASK, &prev, NULL);
+  if (!started) { pthread_mutex_unlock(&pools_lock); err = "sign-failed: cannot start the refill thread"; goto fail; }
   p->joined = 0;
   p->next = pools; if (pools) pools->prev = p; pools = p;
   pthread_mutex_unlock(&pools_lock);
