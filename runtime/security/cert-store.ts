@@ -9,6 +9,7 @@ import type { CryptoBackend } from './backend.js';
 import { certificateInfo, MemoryTrustStore, type CertificateInfo, type CertificateProvider, type Oer1609Codec, type TrustStore } from './certificates.js';
 import { SecurityError } from './errors.js';
 import type { PrivateKey } from './types.js';
+import { isX509, parseX509, type X509Info } from './x509.js';
 
 export interface CertStoreFiles {
   /** The RSU's certificate, C-OER. */
@@ -17,7 +18,7 @@ export interface CertStoreFiles {
   chain?: readonly string[];
   /** PEM private key of the certificate. */
   key: string;
-  /** Trust anchors, C-OER. */
+  /** Trust anchors, C-OER; X.509 ones (DER or PEM, for the China profile's X.509 signers) are told by their content. */
   anchors: readonly string[];
 }
 
@@ -117,7 +118,19 @@ export class FileCertificateStore implements CertificateProvider {
       }
     };
     this.mtimes = this.fileStamp();
-    const anchors = this.files.anchors.map((p) => cert(p, 'trust anchor')).filter((c): c is CertificateInfo => c !== undefined);
+    const x509Anchors: X509Info[] = [];
+    const anchors = this.files.anchors
+      .map((p) => {
+        const b = read(p, 'trust anchor');
+        if (b === undefined || !isX509(b)) return b === undefined ? undefined : cert(p, 'trust anchor');
+        try {
+          x509Anchors.push(parseX509(b, `X.509 trust anchor ${p}`));
+        } catch (e) {
+          problems.push({ code: 'bad-certificate', message: (e as Error).message });
+        }
+        return undefined;
+      })
+      .filter((c): c is CertificateInfo => c !== undefined);
     const chain = (this.files.chain ?? []).map((p) => cert(p, 'chain certificate')).filter((c): c is CertificateInfo => c !== undefined);
     const own = cert(this.files.certificate, 'certificate');
     const keyBytes = read(this.files.key, 'key');
@@ -137,7 +150,7 @@ export class FileCertificateStore implements CertificateProvider {
       if (!same) problems.push({ code: 'key-mismatch', message: `key ${this.files.key} is not the key of certificate ${own.hashedId8}` });
     }
     if (own && key && !problems.some((p) => p.code === 'key-mismatch')) {
-      const trust = new MemoryTrustStore(this.backend, anchors);
+      const trust = new MemoryTrustStore(this.backend, anchors, undefined, x509Anchors);
       for (const c of chain) trust.remember(c);
       this.loaded = { certificate: own, key, trust };
       this.fileProblems = problems;
@@ -177,6 +190,7 @@ export class FileCertificateStore implements CertificateProvider {
       byHashedId8: (id) => cur()?.byHashedId8(id),
       remember: (c) => cur()?.remember(c),
       chainProblem: (c, now) => (cur() ? cur()!.chainProblem(c, now) : 'no trust anchors loaded'),
+      x509Anchors: () => cur()?.x509Anchors() ?? [],
     };
   }
 

@@ -22,16 +22,19 @@ export function securityCodec(): Promise<Oer1609Codec & { name: string }> {
   return loadIeee1609Dot2(defaultIeee1609Dot2Edition('ieee'));
 }
 
-/** The files of a `security` section: explicit files, else the directory's rsu.cert, rsu.key.pem, chain/, anchors/. */
+/**
+ * The files of a `security` section: explicit files, else the directory's rsu.cert, rsu.key.pem, chain/*.cert,
+ * anchors/*.cert (C-OER) and anchors/*.pem|crt|der (X.509 anchors for X.509 signers, China profile).
+ */
 export function certStoreFiles(s: SecuritySection): CertStoreFiles | undefined {
-  const inDir = (sub: string): string[] => {
+  const inDir = (sub: string, ext: RegExp): string[] => {
     if (s.dir === undefined || !existsSync(join(s.dir, sub))) return [];
-    return readdirSync(join(s.dir, sub)).filter((f) => f.endsWith('.cert')).sort().map((f) => join(s.dir!, sub, f));
+    return readdirSync(join(s.dir, sub)).filter((f) => ext.test(f)).sort().map((f) => join(s.dir!, sub, f));
   };
   const certificate = s.certificate ?? (s.dir !== undefined ? join(s.dir, 'rsu.cert') : undefined);
   const key = s.key ?? (s.dir !== undefined ? join(s.dir, 'rsu.key.pem') : undefined);
   if (certificate === undefined || key === undefined) return undefined;
-  return { certificate, key, chain: s.chain ?? inDir('chain'), anchors: s.anchors ?? inDir('anchors') };
+  return { certificate, key, chain: s.chain ?? inDir('chain', /\.cert$/), anchors: s.anchors ?? inDir('anchors', /\.(cert|pem|crt|der)$/) };
 }
 
 export type SignOutcome = { bytes: Uint8Array; signed: boolean } | { withheld: string };
