@@ -83,7 +83,7 @@ export function regionContains(region: unknown, lat: number, lon: number): boole
 }
 
 export class FileCertificateStore implements CertificateProvider {
-  private loaded: { certificate: CertificateInfo; key: PrivateKey; trust: MemoryTrustStore } | undefined;
+  private loaded: { certificate: CertificateInfo; key: PrivateKey; trust: MemoryTrustStore; issuers: CertificateInfo[] } | undefined;
   private mtimes = '';
   private fileProblems: CertProblem[] = [];
   private lastStatus: CertStoreStatus = { usable: false, problems: [{ code: 'unreadable', message: 'not loaded yet' }] };
@@ -152,7 +152,7 @@ export class FileCertificateStore implements CertificateProvider {
     if (own && key && !problems.some((p) => p.code === 'key-mismatch')) {
       const trust = new MemoryTrustStore(this.backend, anchors, undefined, x509Anchors);
       for (const c of chain) trust.remember(c);
-      this.loaded = { certificate: own, key, trust };
+      this.loaded = { certificate: own, key, trust, issuers: [...chain, ...anchors] };
       this.fileProblems = problems;
     } else if (this.loaded !== undefined) {
       // The files now in place are not usable: keep signing with what was loaded before, and say so.
@@ -181,6 +181,18 @@ export class FileCertificateStore implements CertificateProvider {
   current(): { certificate: CertificateInfo; key: PrivateKey } {
     if (this.loaded === undefined || !this.lastStatus.usable) throw new SecurityError('sign-failed', `no usable certificate: ${this.lastStatus.problems.map((p) => p.message).join('; ')}`);
     return { certificate: this.loaded.certificate, key: this.loaded.key };
+  }
+
+  /**
+   * The certificate in use and its issuers (chain and anchors) by HashedId3 (hex, the last 3 octets of the
+   * HashedId8): what a receiver's inlineP2pcdRequest can ask for (1609.2 8.4).
+   */
+  byHashedId3(id3: string): { own: boolean; certificate: CertificateInfo } | undefined {
+    const l = this.loaded;
+    if (l === undefined) return undefined;
+    if (l.certificate.hashedId8.endsWith(id3)) return { own: true, certificate: l.certificate };
+    const c = l.issuers.find((i) => i.hashedId8.endsWith(id3));
+    return c === undefined ? undefined : { own: false, certificate: c };
   }
 
   /** The anchors and chain of the files in use, followed across reloads (for SN-VERIFY of what the radio hears). */

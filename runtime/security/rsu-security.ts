@@ -10,7 +10,7 @@ import { defaultIeee1609Dot2Edition, loadIeee1609Dot2 } from '../../codecs/index
 import { SIGNED_MESSAGE_TYPES, type SecuritySection, type SignedMessageType } from '../config/types.js';
 import { createCryptoBackend } from './composite.js';
 import type { CryptoBackend } from './backend.js';
-import type { Oer1609Codec } from './certificates.js';
+import type { CertificateInfo, Oer1609Codec } from './certificates.js';
 import { FileCertificateStore, type CertStoreFiles, type CertStoreStatus } from './cert-store.js';
 import { SpduSigner, SpduVerifier, VERIFY_FAILURES, type VerifyResult } from './spdu.js';
 
@@ -58,6 +58,12 @@ export interface SecurityStatus {
   signFailures: Record<string, number>;
   receive: { policy: 'drop' | 'mark'; verified: number; unverified: Record<string, number> };
   reloads: number;
+  /**
+   * Receivers' certificate requests (HeaderInfo.inlineP2pcdRequest, 1609.2 8.4): SPDUs heard with one, requests
+   * naming this RSU's certificate (answered by the next message of each type carrying it whole) or one of its
+   * issuers (answered by HeaderInfo.requestedCertificate), and issuer certificates sent so.
+   */
+  certificateRequests: { heard: number; own: number; issuer: number; sent: number };
 }
 
 const HOUR = 3_600_000;
@@ -83,6 +89,9 @@ export class RsuSecurity {
   private readonly unverified: Record<string, number> = {};
   private verified = 0;
   private reloads = 0;
+  /** Issuer certificates a receiver asked for, each sent once as requestedCertificate in the next signed message. */
+  private readonly requested = new Map<string, CertificateInfo>();
+  private readonly requests = { heard: 0, own: 0, issuer: 0, sent: 0 };
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
 
@@ -147,9 +156,21 @@ export class RsuSecurity {
     const policy = this.section.messages[type];
     const last = this.lastCertMs.get(type);
     const full = policy.certificateEveryMs === 0 || last === undefined || atMs - last >= policy.certificateEveryMs || atMs < last;
+    const [requested] = this.requested.values();
     try {
-      const bytes = this.signer.sign({ payload, psid, signer: full ? 'certificate' : 'digest', generationTimeMs: atMs, ...(policy.lifetimeMs !== undefined ? { lifetimeMs: policy.lifetimeMs } : {}) });
+      const bytes = this.signer.sign({
+        payload,
+        psid,
+        signer: full ? 'certificate' : 'digest',
+        generationTimeMs: atMs,
+        ...(policy.lifetimeMs !== undefined ? { lifetimeMs: policy.lifetimeMs } : {}),
+        ...(requested !== undefined ? { requestedCertificate: requested } : {}),
+      });
       if (full) this.lastCertMs.set(type, atMs);
+      if (requested !== undefined) {
+        this.requested.delete(requested.hashedId8);
+        this.requests.sent++;
+      }
       this.signedCount[type] = (this.signedCount[type] ?? 0) + 1;
       return { bytes, signed: true };
     } catch (e) {
@@ -163,6 +184,26 @@ export class RsuSecurity {
   }
 
   /**
+   * HashedId3s a received SPDU asks for (HeaderInfo.inlineP2pcdRequest), verified or not (1609.2 8.4: a receiver
+   * missing a certificate asks in its own messages). This RSU's certificate: the next message of every type
+   * carries it whole as signer; one of its issuers: the next signed message carries it as requestedCertificate.
+   */
+  p2pcdRequest(ids: readonly string[]): void {
+    this.requests.heard++;
+    for (const id of ids) {
+      const hit = /^[0-9a-f]{6}$/.test(id) ? this.store?.byHashedId3(id) : undefined;
+      if (hit === undefined) continue;
+      if (hit.own) {
+        this.requests.own++;
+        this.certificateRequested();
+      } else {
+        this.requests.issuer++;
+        if (this.requested.size < 8) this.requested.set(hit.certificate.hashedId8, hit.certificate);
+      }
+    }
+  }
+
+  /**
    * The radio receiver's SPDU handler: SN-VERIFY, each failure counted by reason; by policy a failure drops the
    * message ('drop') or passes it on marked unverified ('mark'). Bare (unsigned) frames are the daemon's to judge.
    */
@@ -171,6 +212,7 @@ export class RsuSecurity {
     if (!verifier) return undefined;
     return (spdu) => {
       const r: VerifyResult = verifier.verify(spdu);
+      if (r.p2pcdRequest !== undefined && r.p2pcdRequest.length > 0) this.p2pcdRequest(r.p2pcdRequest);
       if (r.ok) {
         this.verified++;
         return { ok: true, payload: r.payload, psid: r.psid, signer: r.signer.hashedId8 };
@@ -221,6 +263,7 @@ export class RsuSecurity {
       signFailures: { ...this.signFailures },
       receive: { policy: this.section.receive.unverified, verified: this.verified, unverified: { ...this.unverified } },
       reloads: this.reloads,
+      certificateRequests: { ...this.requests },
     };
   }
 
