@@ -13,6 +13,7 @@ import type { CryptoBackend } from './backend.js';
 import type { CertificateInfo, Oer1609Codec } from './certificates.js';
 import { FileCertificateStore, type CertStoreFiles, type CertStoreStatus } from './cert-store.js';
 import { SpduSigner, SpduVerifier, VERIFY_FAILURES, type VerifyResult } from './spdu.js';
+import { TlsCertificateMonitor, type TlsCertificateHealth, type TlsCertificateSource } from './tls-certs.js';
 
 /**
  * The one place the daemon chooses its 1609.2 codec: the deployer's 2022 modules when RSU_IEEE1609DOT2_ASN1_DIR
@@ -64,6 +65,8 @@ export interface SecurityStatus {
    * issuers (answered by HeaderInfo.requestedCertificate), and issuer certificates sent so.
    */
   certificateRequests: { heard: number; own: number; issuer: number; sent: number };
+  /** The uplinks' TLS client certificates (uplink.mqtt.tls.cert, uplink.kafka.tls.cert): days to expiry, problems. */
+  tls: TlsCertificateHealth[];
 }
 
 const HOUR = 3_600_000;
@@ -78,6 +81,8 @@ export interface RsuSecurityOptions {
   onReload?: (status: CertStoreStatus) => void;
   /** False when nothing goes on the air (radio.mode off): being unsigned is then no alarm. Default true. */
   transmits?: boolean;
+  /** The uplinks' TLS client certificates, watched for expiry (security.warnDays ahead). */
+  tlsCertificates?: readonly TlsCertificateSource[];
 }
 
 export class RsuSecurity {
@@ -94,6 +99,7 @@ export class RsuSecurity {
   private readonly requests = { heard: 0, own: 0, issuer: 0, sent: 0 };
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
+  private readonly tls: TlsCertificateMonitor;
 
   private constructor(
     readonly section: SecuritySection,
@@ -104,6 +110,7 @@ export class RsuSecurity {
     private readonly opts: RsuSecurityOptions,
   ) {
     this.now = opts.now ?? Date.now;
+    this.tls = new TlsCertificateMonitor(opts.tlsCertificates ?? [], section.warnDays, this.now);
     if (codec && backend && store) this.signer = new SpduSigner(codec, backend, store, this.now);
     if (codec && backend && store) this.verifier = new SpduVerifier(codec, backend, store.trustStore(), { maxAgeMs: section.receive.maxAgeMs, maxFutureMs: section.receive.maxFutureMs }, this.now);
   }
@@ -123,6 +130,9 @@ export class RsuSecurity {
 
   /** Hourly checks (validity, chain, expiry) and the file watch for a new certificate. */
   start(): void {
+    const tlsHourly = setInterval(() => this.tls.check(), HOUR);
+    tlsHourly.unref?.();
+    this.timers.push(tlsHourly);
     if (!this.store) return;
     const store = this.store;
     const poll = setInterval(() => {
@@ -264,12 +274,21 @@ export class RsuSecurity {
       receive: { policy: this.section.receive.unverified, verified: this.verified, unverified: { ...this.unverified } },
       reloads: this.reloads,
       certificateRequests: { ...this.requests },
+      tls: this.tls.status(),
     };
   }
 
-  /** The status alarms: unsigned, withheld, certificate problems (expiry 30 days ahead included). */
+  /** Seconds to expiry by certificate: the RSU's (`rsu`) and the uplinks' TLS client certificates (`mqtt-tls`, `kafka-tls`). */
+  certificateExpirySeconds(): Record<string, number> {
+    const rsu = this.expirySeconds();
+    const out: Record<string, number> = rsu === undefined ? {} : { rsu };
+    for (const [uplink, sec] of Object.entries(this.tls.expirySeconds())) out[`${uplink}-tls`] = sec;
+    return out;
+  }
+
+  /** The status alarms: unsigned, withheld, certificate problems (expiry 30 days ahead included), TLS client certificates. */
   alarms(): string[] {
-    const out: string[] = [];
+    const out: string[] = this.tls.alarms();
     if (this.opts.transmits === false) return out;
     if (!this.section.enabled) out.push('UNSIGNED: signing is turned off (security.enabled: false): receivers that require 1609.2 signatures drop every message');
     else if (!this.signer) out.push('UNSIGNED: no certificate configured (security.dir or certificate/key/anchors): messages go out unsigned');
