@@ -654,6 +654,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     metrics.counter('rsu_spdu_sign_failures_total', 'Messages not signed, per reason (withheld, or sent unsigned by security.whenUnusable)', () => security.status().signFailures, 'reason');
     metrics.counter('rsu_spdu_verified_total', 'Received SPDUs that verified', () => security.status().receive.verified);
     metrics.counter('rsu_spdu_unverified_total', 'Received messages that did not verify, per reason (unsigned included)', () => security.status().receive.unverified, 'reason');
+    metrics.counter('rsu_certificate_requests_total', 'Receivers\' certificate requests (inlineP2pcdRequest): SPDUs heard with one (heard), naming this RSU\'s certificate (own) or an issuer (issuer), issuer certificates sent (sent)', () => security.status().certificateRequests, 'kind');
     metrics.gauge('rsu_signing_active', 'Outgoing messages are signed (1) or not (0: off, no certificate, or withheld)', () => (security.status().signing === 'signed' ? 1 : 0));
     metrics.gauge('rsu_alarms', 'Alarms active (rsu status lists them)', () => status().alarms.length);
     // Absent while the offset is unknown (no fix yet, or source system): 0 would claim a perfect clock.
