@@ -15,6 +15,8 @@ import { signatureValue } from '../runtime/security/certificates.js';
 import { assembleSignedData } from '../runtime/security/spdu-octets.js';
 import { SpduVerifier } from '../runtime/security/spdu.js';
 import { parseX509, x509ChainProblem, x509SignedBy, type X509Info } from '../runtime/security/x509.js';
+import { PassThrough } from 'node:stream';
+import { main } from '../runtime/cli/main.js';
 import { opensslMissing, runShell } from './support/openssl.js';
 import { tmpDir } from './support/wait.js';
 
@@ -133,6 +135,23 @@ t.test('X.509 with asn1js against openssl-made certificates', { skip: missing },
       }
     }
     t.equal(others, 0, 'prefixes and bit flips: nothing but SecurityError');
+  });
+
+  t.test('rsu cert show reads X.509 (PEM and DER); a key file is named', async (t) => {
+    const rsu = async (...argv: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(argv, { stdin: new PassThrough(), out: (l) => out.push(l), err: (l) => err.push(l) });
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    };
+    const pem = await rsu('cert', 'show', path.join(dir, 'sm2-obu.pem'));
+    t.equal(pem.code, 0);
+    t.match(pem.out, /X\.509 +CN=sm2-obu, O=rsu-edge test\nissuer +CN=sm2 root, O=rsu-edge test, C=CN\nkey +EC SM2, signed SM2-with-SM3\nvalid .*\(364 days left\)\nCA +no/, pem.out);
+    const der = await rsu('cert', 'show', '--json', path.join(dir, 'sm2-obu.der'));
+    t.equal(JSON.parse(der.out).sha256, certs['sm2-obu.pem']!.sha256, 'DER, --json');
+    const key = await rsu('cert', 'show', path.join(dir, 'sm2-obu.key'));
+    t.equal(key.code, 1);
+    t.match(key.err, /sm2-obu\.key: holds a private key, not a certificate/);
   });
 
   t.test('China profile: an SPDU with an X.509 signer (SignerIdentifier.x509)', async (t) => {
