@@ -6,11 +6,15 @@
 // and an SPDU of the China profile with an X.509 signer (SignerIdentifier.x509) verifies, each failure by reason.
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { loadIeee1609Dot2 } from '../codecs/index.js';
-import { createCryptoBackend, MemoryTrustStore, SecurityError, sign1609, sm2AddonStatus, time64FromUnixMs, type Curve } from '../runtime/security/index.js';
+import { CHINA_PROFILE, createCryptoBackend, MemoryTrustStore, SecurityError, sign1609, sm2AddonStatus, time64FromUnixMs, type Curve, type Oer1609Codec } from '../runtime/security/index.js';
+import { securityCodec } from '../runtime/security/rsu-security.js';
+import { issueTestCertificate } from '../runtime/security/test-ca.js';
+import { startDemo } from '../runtime/cli/demo.js';
+import { createSocket } from 'node:dgram';
 import { signatureValue } from '../runtime/security/certificates.js';
 import { assembleSignedData } from '../runtime/security/spdu-octets.js';
 import { SpduVerifier } from '../runtime/security/spdu.js';
@@ -18,7 +22,7 @@ import { parseX509, x509ChainProblem, x509SignedBy, type X509Info } from '../run
 import { PassThrough } from 'node:stream';
 import { main } from '../runtime/cli/main.js';
 import { opensslMissing, runShell } from './support/openssl.js';
-import { tmpDir } from './support/wait.js';
+import { tmpDir, until } from './support/wait.js';
 
 const missing = opensslMissing() ?? (sm2AddonStatus().ok ? undefined : 'the SM2 addon is not built (npm run build)');
 const backend = createCryptoBackend();
@@ -48,6 +52,14 @@ async function makePki(dir: string): Promise<void> {
     ].join('\n'),
     dir,
   );
+}
+
+/** A China-profile SPDU (V2XSecData) signed by the key in `keyPem` with an X.509 signer carrying `der`. */
+function x509Spdu(codec: Oer1609Codec, keyPem: Uint8Array, der: Uint8Array, curve: Curve, o: { gen?: number } = {}): Uint8Array {
+  const key = backend.privateKey(keyPem);
+  const tbs = codec.encode('ToBeSignedData', { payload: { data: { protocolVersion: 3, content: { unsecuredData: 'c0ffee' } } }, headerInfo: { aid: 111, generationTime: time64FromUnixMs(o.gen ?? Date.now()) } });
+  const sig = sign1609(backend, key, tbs, { certificate: der });
+  return assembleSignedData(codec, { hashId: curve === 'sm2' ? 'sm3' : 'sha256', tbsData: tbs, signer: { x509: Buffer.from(der).toString('hex') }, signature: signatureValue(sig, CHINA_PROFILE) });
 }
 
 t.test('X.509 with asn1js against openssl-made certificates', { skip: missing }, async (t) => {
@@ -154,18 +166,45 @@ t.test('X.509 with asn1js against openssl-made certificates', { skip: missing },
     t.match(key.err, /sm2-obu\.key: holds a private key, not a certificate/);
   });
 
+  const codec = await loadIeee1609Dot2('builtin-china');
+
+  t.test('daemon: X.509-signed China SPDUs through the radio receive path, each failure counted by reason', async (t) => {
+    const ieee = await securityCodec();
+    const sec = tmpDir(t, 'rsu-x509-sec-');
+    const root = issueTestCertificate(ieee, backend, { curve: 'nistp256', name: 'test-root.invalid', validHours: 24 * 400 });
+    const rsuCert = issueTestCertificate(ieee, backend, { curve: 'nistp256', name: 'test-rsu.invalid', validHours: 24 * 200, psids: [3618, 3619, 3620, 3623] }, root);
+    mkdirSync(path.join(sec, 'anchors'));
+    writeFileSync(path.join(sec, 'anchors', 'root.cert'), root.certificate.encoded);
+    for (const n of ['sm2-root.pem', 'p256-root.pem']) writeFileSync(path.join(sec, 'anchors', n), f(n));
+    writeFileSync(path.join(sec, 'rsu.cert'), rsuCert.certificate.encoded);
+    writeFileSync(path.join(sec, 'rsu.key.pem'), rsuCert.keyPem);
+    process.env.RSU_DEMO_CERT_DIR = tmpDir(t, 'rsu-democert-');
+    const demo = await startDemo({ std: 'csae2020', socketPath: false, configure: (cfg) => void (cfg.security = { ...cfg.security, dir: sec, receive: { ...cfg.security.receive, unverified: 'drop' } }) });
+    t.teardown(() => demo.stop());
+    const tx = createSocket('udp4');
+    t.teardown(() => tx.close());
+    const tampered = Buffer.from(x509Spdu(codec, f('sm2-obu.key'), certs['sm2-obu.pem']!.der, 'sm2'));
+    tampered[tampered.length - 5]! ^= 1;
+    const sent = [
+      x509Spdu(codec, f('sm2-obu.key'), certs['sm2-obu.pem']!.der, 'sm2'),
+      x509Spdu(codec, f('p256-obu.key'), certs['p256-obu.pem']!.der, 'nistp256'),
+      tampered,
+      x509Spdu(codec, f('sm2-obu.key'), certs['sm2-obu.pem']!.der.subarray(0, 150), 'sm2'),
+      x509Spdu(codec, f('p256-obu.key'), certs['p384-obu.pem']!.der, 'nistp256'),
+    ];
+    for (const b of sent) tx.send(b, demo.daemon.radioRxPort!, '127.0.0.1');
+    const rx = () => demo.daemon.status().security.receive;
+    await until('five received', () => rx().verified + Object.values(rx().unverified).reduce((a, b) => a + b, 0) >= 5, 5000, 20);
+    t.equal(rx().verified, 2, 'the SM2 and the P-256 X.509 signers verified against the X.509 anchors in anchors/');
+    t.same(rx().unverified, { 'bad-signature': 1, malformed: 1, unsupported: 1 }, 'tampered: bad-signature; truncated DER: malformed; P-384 signer: unsupported');
+    t.ok(demo.daemon.status().alarms.every((a) => !/bad-certificate/.test(a)), 'the X.509 anchors loaded without a problem');
+  });
+
   t.test('China profile: an SPDU with an X.509 signer (SignerIdentifier.x509)', async (t) => {
-    const codec = await loadIeee1609Dot2('builtin-china');
     const anchors = [certs['sm2-root.pem']!, certs['p256-root.pem']!];
     const trust = new MemoryTrustStore(backend, [], undefined, anchors);
     const now = Date.now();
-    const spdu = (certName: string, keyName: string, curve: Curve, o: { gen?: number; der?: Uint8Array; aid?: number } = {}) => {
-      const key = backend.privateKey(f(keyName));
-      const der = o.der ?? certs[certName]!.der;
-      const tbs = codec.encode('ToBeSignedData', { payload: { data: { protocolVersion: 3, content: { unsecuredData: 'c0ffee' } } }, headerInfo: { aid: o.aid ?? 111, generationTime: time64FromUnixMs(o.gen ?? now) } });
-      const sig = sign1609(backend, key, tbs, { certificate: der });
-      return assembleSignedData(codec, { hashId: curve === 'sm2' ? 'sm3' : 'sha256', tbsData: tbs, signer: { x509: Buffer.from(der).toString('hex') }, signature: signatureValue(sig, { name: 'china', envelope: 'V2XSecData', appId: 'aid', uncompressedPoint: 'uncompressed' }) });
-    };
+    const spdu = (certName: string, keyName: string, curve: Curve, o: { gen?: number; der?: Uint8Array } = {}) => x509Spdu(codec, f(keyName), o.der ?? certs[certName]!.der, curve, { gen: o.gen ?? now });
     const v = new SpduVerifier(codec, backend, trust, {}, () => now);
     const ok = v.verify(spdu('sm2-obu.pem', 'sm2-obu.key', 'sm2'));
     t.ok(ok.ok, `SM2/SM3 X.509 signer verifies: ${ok.ok ? '' : ok.detail}`);

@@ -88,6 +88,8 @@ export interface RsuSecurityOptions {
 export class RsuSecurity {
   private readonly signer?: SpduSigner;
   private readonly verifier?: SpduVerifier;
+  /** The China profile's SN-VERIFY, for SPDUs whose signer is an X.509 certificate (an alternative 1609.2 lacks). */
+  private readonly x509Verifier?: SpduVerifier;
   private readonly lastCertMs = new Map<string, number>();
   private readonly signedCount: Record<string, number> = {};
   private readonly signFailures: Record<string, number> = {};
@@ -108,11 +110,14 @@ export class RsuSecurity {
     codec: Oer1609Codec | undefined,
     backend: CryptoBackend | undefined,
     private readonly opts: RsuSecurityOptions,
+    chinaCodec?: Oer1609Codec,
   ) {
     this.now = opts.now ?? Date.now;
     this.tls = new TlsCertificateMonitor(opts.tlsCertificates ?? [], section.warnDays, this.now);
+    const window = { maxAgeMs: section.receive.maxAgeMs, maxFutureMs: section.receive.maxFutureMs };
     if (codec && backend && store) this.signer = new SpduSigner(codec, backend, store, this.now);
-    if (codec && backend && store) this.verifier = new SpduVerifier(codec, backend, store.trustStore(), { maxAgeMs: section.receive.maxAgeMs, maxFutureMs: section.receive.maxFutureMs }, this.now);
+    if (codec && backend && store) this.verifier = new SpduVerifier(codec, backend, store.trustStore(), window, this.now);
+    if (chinaCodec && backend && store) this.x509Verifier = new SpduVerifier(chinaCodec, backend, store.trustStore(), window, this.now);
   }
 
   /** Loads the codec and the certificate store (problems go to status, not thrown). */
@@ -125,7 +130,7 @@ export class RsuSecurity {
     const psids = [...new Set(SIGNED_MESSAGE_TYPES.map((t) => opts.psids[t]).filter((p): p is number => p !== undefined))];
     const store = new FileCertificateStore(codec, backend, files, { psids, position: opts.position, warnDays: section.warnDays }, opts.now);
     store.load();
-    return new RsuSecurity(section, codec.name, store, codec, backend, opts);
+    return new RsuSecurity(section, codec.name, store, codec, backend, opts, await loadIeee1609Dot2('builtin-china'));
   }
 
   /** Hourly checks (validity, chain, expiry) and the file watch for a new certificate. */
@@ -221,7 +226,9 @@ export class RsuSecurity {
     const verifier = this.verifier;
     if (!verifier) return undefined;
     return (spdu) => {
-      const r: VerifyResult = verifier.verify(spdu);
+      let r: VerifyResult = verifier.verify(spdu);
+      // SignerIdentifier's fourth alternative: China's x509 (the DER of the signer), unknown to 1609.2's modules.
+      if (!r.ok && r.reason === 'malformed' && this.x509Verifier && /signedData\.signer: unknown extension alternative with tag \[3\]/.test(r.detail)) r = this.x509Verifier.verify(spdu);
       if (r.p2pcdRequest !== undefined && r.p2pcdRequest.length > 0) this.p2pcdRequest(r.p2pcdRequest);
       if (r.ok) {
         this.verified++;
