@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { loadIeee1609Dot2 } from '../codecs/index.js';
-import { CHINA_PROFILE, createCryptoBackend, MemoryTrustStore, SecurityError, sign1609, sm2AddonStatus, time64FromUnixMs, type Curve, type Oer1609Codec } from '../runtime/security/index.js';
+import { CHINA_PROFILE, createCryptoBackend, FileCertificateStore, MemoryTrustStore, SecurityError, sign1609, sm2AddonStatus, time64FromUnixMs, type Curve, type Oer1609Codec } from '../runtime/security/index.js';
 import { securityCodec } from '../runtime/security/rsu-security.js';
 import { issueTestCertificate } from '../runtime/security/test-ca.js';
 import { startDemo } from '../runtime/cli/demo.js';
@@ -198,6 +198,21 @@ t.test('X.509 with asn1js against openssl-made certificates', { skip: missing },
     t.equal(rx().verified, 2, 'the SM2 and the P-256 X.509 signers verified against the X.509 anchors in anchors/');
     t.same(rx().unverified, { 'bad-signature': 1, malformed: 1, unsupported: 1 }, 'tampered: bad-signature; truncated DER: malformed; P-384 signer: unsupported');
     t.ok(demo.daemon.status().alarms.every((a) => !/bad-certificate/.test(a)), 'the X.509 anchors loaded without a problem');
+  });
+
+  t.test('certificate store: X.509 anchors loaded beside C-OER ones; a broken one is a named problem', async (t) => {
+    const ieee = await securityCodec();
+    const sec = tmpDir(t, 'rsu-x509-store-');
+    const root = issueTestCertificate(ieee, backend, { curve: 'nistp256', name: 'test-root.invalid', validHours: 24 * 400 });
+    const rsuCert = issueTestCertificate(ieee, backend, { curve: 'nistp256', name: 'test-rsu.invalid', validHours: 24 * 200, psids: [32] }, root);
+    const w = (n: string, b: Uint8Array | string) => (writeFileSync(path.join(sec, n), b), path.join(sec, n));
+    const files = { certificate: w('rsu.cert', rsuCert.certificate.encoded), key: w('rsu.key.pem', rsuCert.keyPem) };
+    const good = new FileCertificateStore(ieee, backend, { ...files, anchors: [w('root.cert', root.certificate.encoded), w('sm2-root.pem', f('sm2-root.pem'))] }, { psids: [32] });
+    t.ok(good.load().usable, 'usable');
+    t.same(good.trustStore().x509Anchors?.().map((a) => a.subject), ['CN=sm2 root, O=rsu-edge test, C=CN'], 'the X.509 anchor is in the trust store');
+    const cut = w('cut.pem', f('sm2-root.pem').toString('latin1').replace(/\n[A-Za-z0-9+/=]+\n-----END/, '\n-----END'));
+    const bad = new FileCertificateStore(ieee, backend, { ...files, anchors: [path.join(sec, 'root.cert'), cut] }, { psids: [32] }).load();
+    t.match(bad.problems, [{ code: 'bad-certificate', message: /X\.509 trust anchor .*cut\.pem: DER does not decode/ }], 'a truncated X.509 anchor: bad-certificate, the file named');
   });
 
   t.test('China profile: an SPDU with an X.509 signer (SignerIdentifier.x509)', async (t) => {

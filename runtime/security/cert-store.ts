@@ -107,8 +107,8 @@ export class FileCertificateStore implements CertificateProvider {
         return undefined;
       }
     };
-    const cert = (path: string, what: string): CertificateInfo | undefined => {
-      const b = read(path, what);
+    const cert = (path: string, what: string, bytes?: Uint8Array): CertificateInfo | undefined => {
+      const b = bytes ?? read(path, what);
       if (b === undefined) return undefined;
       try {
         return certificateInfo(this.codec, this.backend, this.codec.decode('Certificate', b), b);
@@ -122,7 +122,8 @@ export class FileCertificateStore implements CertificateProvider {
     const anchors = this.files.anchors
       .map((p) => {
         const b = read(p, 'trust anchor');
-        if (b === undefined || !isX509(b)) return b === undefined ? undefined : cert(p, 'trust anchor');
+        if (b === undefined) return undefined;
+        if (!isX509(b)) return cert(p, 'trust anchor', b);
         try {
           x509Anchors.push(parseX509(b, `X.509 trust anchor ${p}`));
         } catch (e) {
