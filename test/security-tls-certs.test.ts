@@ -93,6 +93,9 @@ t.test('TLS client certificates', { skip: missing }, async (t) => {
     writeFileSync(cut, readFileSync(f('client-365.pem'), 'latin1').replace(/\n[A-Za-z0-9+/=]+\n-----END/, '\n-----END'));
     t.match(String((err(yaml(cut, f('client-365.key'))) as Error).message), /uplink\.mqtt\.tls\.cert: .*cut\.pem: DER does not decode/, 'a truncated PEM certificate: asn1js says why');
     t.equal(err(yaml(f('client-365.pem'), f('client-365.key'))), undefined, 'the right files load');
+    const kafka = f('kafka.yaml');
+    writeFileSync(kafka, `uplink: { mqtt: { enabled: false }, kafka: { enabled: true, brokers: ["127.0.0.1:9093"], tls: { cert: "${f('client-365.key')}", key: "${f('client-365.key')}" } }, spool: { dir: "${spool}" } }\n`);
+    t.match(String((err(kafka) as Error).message), /uplink\.kafka\.tls\.cert: .*client-365\.key holds a private key, not a PEM certificate/, 'Kafka alike');
     t.equal(tlsFileProblem('cert', f('nope.pem')), undefined, 'an unreadable file is left to the readability check');
     // Files changed after the check: the uplink's error names them rather than OpenSSL's bare "no start line".
     const e = (() => {
