@@ -105,6 +105,8 @@ export class SpduVerifier {
   private readonly maxAgeMs: number;
   private readonly maxFutureMs: number;
   private readonly profile: SecurityProfile;
+  private readonly x509Seen = new Map<string, X509Info>();
+  private readonly x509Links = new Set<string>();
 
   constructor(
     private readonly codec: Oer1609Codec,
@@ -193,11 +195,17 @@ export class SpduVerifier {
    * validity checked). An X.509 certificate carries no AID permissions, so none are checked.
    */
   private verifyX509(sd: SignedData, tbsData: Uint8Array, der: Uint8Array, psid: number, payload: Uint8Array, fail: (r: VerifyFailure, d: string) => VerifyResult): VerifyResult {
-    let cert: X509Info;
-    try {
-      cert = parseX509(der, 'X.509 signer');
-    } catch (e) {
-      return fail('malformed', (e as Error).message);
+    // Vehicles repeat their signer: parsed certificates are kept by their octets (bounded).
+    const key = Buffer.from(der).toString('base64');
+    let cert = this.x509Seen.get(key);
+    if (cert === undefined) {
+      try {
+        cert = parseX509(der, 'X.509 signer');
+      } catch (e) {
+        return fail('malformed', (e as Error).message);
+      }
+      if (this.x509Seen.size >= 256) this.x509Seen.delete(this.x509Seen.keys().next().value!);
+      this.x509Seen.set(key, cert);
     }
     if (cert.curve === undefined) return fail('unsupported', `X.509 signer "${cert.subject}" has a ${cert.keyAlgorithm}${cert.curveName ? ` ${cert.curveName}` : ''} key (P-256 or SM2 only)`);
     const sig = signatureOf(sd.signature);
@@ -207,7 +215,7 @@ export class SpduVerifier {
     if (!verify1609(this.backend, x509PublicKey(this.backend, cert, 'X.509 signer'), tbsData, { certificate: der }, sig)) return fail('bad-signature', `signature by X.509 "${cert.subject}" (${signer.hashedId8}) does not verify`);
     const now = this.now();
     const anchors = this.trust.x509Anchors?.() ?? [];
-    const chain = anchors.length === 0 ? 'no X.509 trust anchors loaded' : x509ChainProblem(this.backend, cert, anchors, now);
+    const chain = anchors.length === 0 ? 'no X.509 trust anchors loaded' : x509ChainProblem(this.backend, cert, anchors, now, this.x509Links);
     if (chain !== undefined) return fail('untrusted', chain);
     return this.timely(sd, now, psid, payload, signer, fail);
   }

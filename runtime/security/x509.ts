@@ -240,17 +240,26 @@ export function x509SignedBy(backend: CryptoBackend, cert: X509Info, issuer: X50
   return backend.verify(x509PublicKey(backend, issuer, 'issuer'), cert.tbs, rawFromDerSignature(cert.signature));
 }
 
-/** Why `cert` does not chain to one of `anchors` at `nowMs` (each link's validity and signature), or undefined. */
-export function x509ChainProblem(backend: CryptoBackend, cert: X509Info, anchors: readonly X509Info[], nowMs: number): string | undefined {
+/**
+ * Why `cert` does not chain to one of `anchors` at `nowMs` (each link's validity and signature), or undefined.
+ * `verifiedLinks` (optional, the caller's) remembers links whose signature verified, so a signer heard again costs
+ * no signature verification.
+ */
+export function x509ChainProblem(backend: CryptoBackend, cert: X509Info, anchors: readonly X509Info[], nowMs: number, verifiedLinks?: Set<string>): string | undefined {
   let c = cert;
   for (let depth = 0; depth < 8; depth++) {
     if (nowMs < c.validFrom || nowMs > c.validUntil) return `X.509 certificate "${c.subject}" is not valid now (${new Date(c.validFrom).toISOString()} to ${new Date(c.validUntil).toISOString()})`;
     if (anchors.some((a) => a.sha256 === c.sha256)) return undefined;
     const issuers = anchors.filter((a) => Buffer.from(a.subjectDer).equals(Buffer.from(c.issuerDer)));
     if (issuers.length === 0) return `issuer "${c.issuer}" of X.509 certificate "${c.subject}" is not a trust anchor`;
-    const issuer = issuers.find((a) => x509SignedBy(backend, c, a));
+    const link = (a: X509Info) => `${c.sha256}<${a.sha256}`;
+    const issuer = issuers.find((a) => verifiedLinks?.has(link(a))) ?? issuers.find((a) => x509SignedBy(backend, c, a));
     if (issuer === undefined) return `the ${c.signatureAlgorithm} signature of X.509 certificate "${c.subject}" does not verify under its issuer "${c.issuer}"`;
     if (!issuer.isCA) return `issuer "${issuer.subject}" is not a CA (basicConstraints)`;
+    if (verifiedLinks !== undefined && !verifiedLinks.has(link(issuer))) {
+      if (verifiedLinks.size >= 4096) verifiedLinks.clear();
+      verifiedLinks.add(link(issuer));
+    }
     c = issuer;
   }
   return `X.509 chain of "${cert.subject}" is longer than 8`;
