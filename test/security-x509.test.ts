@@ -9,7 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { loadIeee1609Dot2 } from '../codecs/index.js';
+import { loadIeee1609Dot2, loadMessageSet, type MessageSet } from '../codecs/index.js';
 import { CHINA_PROFILE, createCryptoBackend, FileCertificateStore, MemoryTrustStore, SecurityError, sign1609, sm2AddonStatus, time64FromUnixMs, type Curve, type Oer1609Codec } from '../runtime/security/index.js';
 import { securityCodec } from '../runtime/security/rsu-security.js';
 import { issueTestCertificate } from '../runtime/security/test-ca.js';
@@ -55,9 +55,9 @@ async function makePki(dir: string): Promise<void> {
 }
 
 /** A China-profile SPDU (V2XSecData) signed by the key in `keyPem` with an X.509 signer carrying `der`. */
-function x509Spdu(codec: Oer1609Codec, keyPem: Uint8Array, der: Uint8Array, curve: Curve, o: { gen?: number } = {}): Uint8Array {
+function x509Spdu(codec: Oer1609Codec, keyPem: Uint8Array, der: Uint8Array, curve: Curve, o: { gen?: number; payload?: Uint8Array } = {}): Uint8Array {
   const key = backend.privateKey(keyPem);
-  const tbs = codec.encode('ToBeSignedData', { payload: { data: { protocolVersion: 3, content: { unsecuredData: 'c0ffee' } } }, headerInfo: { aid: 111, generationTime: time64FromUnixMs(o.gen ?? Date.now()) } });
+  const tbs = codec.encode('ToBeSignedData', { payload: { data: { protocolVersion: 3, content: { unsecuredData: o.payload ? Buffer.from(o.payload).toString('hex') : 'c0ffee' } } }, headerInfo: { aid: 111, generationTime: time64FromUnixMs(o.gen ?? Date.now()) } });
   const sig = sign1609(backend, key, tbs, { certificate: der });
   return assembleSignedData(codec, { hashId: curve === 'sm2' ? 'sm3' : 'sha256', tbsData: tbs, signer: { x509: Buffer.from(der).toString('hex') }, signature: signatureValue(sig, CHINA_PROFILE) });
 }
@@ -68,6 +68,7 @@ t.test('X.509 with asn1js against openssl-made certificates', { skip: missing },
   const f = (n: string) => readFileSync(path.join(dir, n));
   const certs: Record<string, X509Info> = {};
   for (const n of ['sm2-root.pem', 'p256-root.pem', 'sm2-obu.pem', 'p256-obu.pem', 'p384-obu.pem', 'short-lived.pem']) certs[n] = parseX509(f(n), n);
+  const codec = await loadIeee1609Dot2('builtin-china');
 
   t.test('fields agree with Node X509Certificate and openssl', async (t) => {
     for (const [n, c] of Object.entries(certs)) {
@@ -149,7 +150,7 @@ t.test('X.509 with asn1js against openssl-made certificates', { skip: missing },
     t.equal(others, 0, 'prefixes and bit flips: nothing but SecurityError');
   });
 
-  t.test('rsu cert show reads X.509 (PEM and DER); a key file is named', async (t) => {
+  t.test('rsu cert show reads X.509 (PEM and DER); a key file is named; rsu decode shows and verifies an X.509 signer', async (t) => {
     const rsu = async (...argv: string[]) => {
       const out: string[] = [];
       const err: string[] = [];
@@ -164,9 +165,17 @@ t.test('X.509 with asn1js against openssl-made certificates', { skip: missing },
     const key = await rsu('cert', 'show', path.join(dir, 'sm2-obu.key'));
     t.equal(key.code, 1);
     t.match(key.err, /sm2-obu\.key: holds a private key, not a certificate/);
+    // rsu decode: a China SPDU with an X.509 signer, verified against an X.509 anchor given with --anchor.
+    const ms = (await loadMessageSet('csae2020')) as MessageSet;
+    const frame = ms.encode('MessageFrame', { bsmFrame: { msgCnt: 1, id: 'CA7CA7CA7CA7CA7C', secMark: 0, pos: { lat: 482495000, long: 116389000 }, transmission: 'forwardGears', speed: 500, heading: 7200, accelSet: { long: 0, lat: 0, vert: 0, yaw: 0 }, brakes: {}, size: { width: 180, length: 450 }, vehicleClass: { classification: 10 } } } as never);
+    const spdu = Buffer.from(x509Spdu(codec, f('sm2-obu.key'), certs['sm2-obu.pem']!.der, 'sm2', { payload: frame }));
+    const dec = await rsu('decode', '--std', 'csae2020', '--verify', '--anchor', path.join(dir, 'sm2-root.pem'), spdu.toString('hex'));
+    t.equal(dec.code, 0, dec.err);
+    t.match(JSON.parse(dec.out), { spdu: { psid: 111, signer: { x509: { subject: 'CN=sm2-obu, O=rsu-edge test', sha256: certs['sm2-obu.pem']!.sha256 } }, verified: true }, value: { bsmFrame: { id: 'CA7CA7CA7CA7CA7C' } } }, 'rsu decode: AID, the X.509 signer, verified, the frame inside');
+    spdu[spdu.length - 3]! ^= 1;
+    const bad = await rsu('decode', '--std', 'csae2020', '--verify', '--anchor', path.join(dir, 'sm2-root.pem'), spdu.toString('hex'));
+    t.match(JSON.parse(bad.out), { spdu: { verified: { ok: false, reason: 'bad-signature' } } }, 'rsu decode: tampered, bad-signature');
   });
-
-  const codec = await loadIeee1609Dot2('builtin-china');
 
   t.test('daemon: X.509-signed China SPDUs through the radio receive path, each failure counted by reason', async (t) => {
     const ieee = await securityCodec();
