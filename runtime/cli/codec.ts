@@ -23,7 +23,7 @@ import { unwrap } from '../../hw/radio/netlayer.js';
 import { certificateInfo, createCryptoBackend, MemoryTrustStore, unixMsFromTime64 } from '../security/index.js';
 import { demoCertDir } from '../security/demo-certs.js';
 import { securityCodec } from '../security/rsu-security.js';
-import { SpduVerifier } from '../security/spdu.js';
+import { isX509SignerError, SpduVerifier } from '../security/spdu.js';
 import { isX509, parseX509 } from '../security/x509.js';
 import { subcommand, UsageError, type Io } from './io.js';
 
@@ -220,7 +220,7 @@ async function unwrapSpdu(bytes: Uint8Array, anchors: string[] | undefined): Pro
     v = codec.decode('Ieee1609Dot2Data', bytes) as typeof v;
   } catch (e) {
     // China's X.509 signer (SignerIdentifier.x509) is an alternative 1609.2's modules do not have.
-    if (!/signedData\.signer: unknown extension alternative with tag \[3\]/.test(String(e))) throw e;
+    if (!isX509SignerError(String(e))) throw e;
     codec = await loadIeee1609Dot2('builtin-china');
     v = codec.decode('V2XSecData', bytes) as typeof v;
   }

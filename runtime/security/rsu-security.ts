@@ -12,7 +12,7 @@ import { createCryptoBackend } from './composite.js';
 import type { CryptoBackend } from './backend.js';
 import type { CertificateInfo, Oer1609Codec } from './certificates.js';
 import { FileCertificateStore, type CertStoreFiles, type CertStoreStatus } from './cert-store.js';
-import { SpduSigner, SpduVerifier, VERIFY_FAILURES, type VerifyResult } from './spdu.js';
+import { isX509SignerError, SpduSigner, SpduVerifier, VERIFY_FAILURES, type VerifyResult } from './spdu.js';
 import { TlsCertificateMonitor, type TlsCertificateHealth, type TlsCertificateSource } from './tls-certs.js';
 
 /**
@@ -228,7 +228,7 @@ export class RsuSecurity {
     return (spdu) => {
       let r: VerifyResult = verifier.verify(spdu);
       // SignerIdentifier's fourth alternative: China's x509 (the DER of the signer), unknown to 1609.2's modules.
-      if (!r.ok && r.reason === 'malformed' && this.x509Verifier && /signedData\.signer: unknown extension alternative with tag \[3\]/.test(r.detail)) r = this.x509Verifier.verify(spdu);
+      if (!r.ok && r.reason === 'malformed' && this.x509Verifier && isX509SignerError(r.detail)) r = this.x509Verifier.verify(spdu);
       if (r.p2pcdRequest !== undefined && r.p2pcdRequest.length > 0) this.p2pcdRequest(r.p2pcdRequest);
       if (r.ok) {
         this.verified++;

@@ -72,6 +72,14 @@ export const VERIFY_FAILURES = [
 ] as const;
 export type VerifyFailure = (typeof VERIFY_FAILURES)[number];
 
+/**
+ * Whether a 1609.2 codec's decode error is only China's X.509 signer (SignerIdentifier's alternative [3], which
+ * 1609.2's modules lack): such an SPDU is read with the China set instead.
+ */
+export function isX509SignerError(message: string): boolean {
+  return /signedData\.signer: unknown extension alternative with tag \[3\]/.test(message);
+}
+
 /** An X.509 signer (China profile, SignerIdentifier.x509): its DER and what was read of it. */
 export interface X509Signer {
   readonly kind: 'x509';
