@@ -181,8 +181,11 @@ export class RsuSecurity {
     if (psid === undefined) return fail('no_psid');
     if (!this.store!.status().usable) return fail('certificate_unusable');
     const policy = this.section.messages[type];
+    // The cadence is of sending, on a monotonic clock: generation times (atMs) come from sensor frames and may run
+    // backwards between frames of different sensors, which must not put the certificate in every message.
+    const now = performance.now();
     const last = this.lastCertMs.get(type);
-    const full = policy.certificateEveryMs === 0 || last === undefined || atMs - last >= policy.certificateEveryMs || atMs < last;
+    const full = policy.certificateEveryMs === 0 || last === undefined || now - last >= policy.certificateEveryMs;
     const [requested] = this.requested.values();
     try {
       const t0 = process.hrtime.bigint();
@@ -195,7 +198,7 @@ export class RsuSecurity {
         ...(requested !== undefined ? { requestedCertificate: requested } : {}),
       });
       this.signTimes.add(Number(process.hrtime.bigint() - t0) / 1000);
-      if (full) this.lastCertMs.set(type, atMs);
+      if (full) this.lastCertMs.set(type, now);
       if (requested !== undefined) {
         this.requested.delete(requested.hashedId8);
         this.requests.sent++;
