@@ -19,6 +19,7 @@ const B = new Float64Array(8);
 const P1 = new Float64Array(32);
 const P2 = new Float64Array(32);
 const H = new Float64Array(32);
+const PTS = new Float64Array(16);
 
 /** Counter-clockwise corners of a box into out[0..7]. */
 function corners(b: GroundBox, out: Float64Array): void {
@@ -48,14 +49,14 @@ function intersectionArea(a: Float64Array, b: Float64Array): number {
   for (let e = 0; e < 4 && n > 0; e++) {
     const ex = b[2 * e]!, ey = b[2 * e + 1]!;
     const fx = b[(2 * e + 2) % 8]!, fy = b[(2 * e + 3) % 8]!;
-    const side = (px: number, py: number): number => (fx - ex) * (py - ey) - (fy - ey) * (px - ex);
+    const ux = fx - ex, uy = fy - ey;
     let m = 0;
     for (let i = 0; i < n; i++) {
       const px = inp[2 * i]!, py = inp[2 * i + 1]!;
-      const j = (i + 1) % n;
+      const j = i + 1 === n ? 0 : i + 1;
       const qx = inp[2 * j]!, qy = inp[2 * j + 1]!;
-      const sp = side(px, py);
-      const sq = side(qx, qy);
+      const sp = ux * (py - ey) - uy * (px - ex);
+      const sq = ux * (qy - ey) - uy * (qx - ex);
       if (sp >= 0) {
         out[2 * m] = px;
         out[2 * m + 1] = py;
@@ -76,26 +77,40 @@ function intersectionArea(a: Float64Array, b: Float64Array): number {
   return n >= 3 ? polygonArea(inp, n) : 0;
 }
 
-/** Area of the convex hull of the eight corners (monotone chain). */
+/** Area of the convex hull of the eight corners (monotone chain; no allocation: this runs per gated pair). */
 function hullArea(a: Float64Array, b: Float64Array): number {
-  const pts: Array<[number, number]> = [];
-  for (let i = 0; i < 4; i++) pts.push([a[2 * i]!, a[2 * i + 1]!], [b[2 * i]!, b[2 * i + 1]!]);
-  pts.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
-  const cross = (o: [number, number], p: [number, number], q: [number, number]): number => (p[0] - o[0]) * (q[1] - o[1]) - (p[1] - o[1]) * (q[0] - o[0]);
-  const hull: Array<[number, number]> = [];
-  for (const pass of [pts, [...pts].reverse()]) {
-    const start = hull.length;
-    for (const p of pass) {
-      while (hull.length >= start + 2 && cross(hull[hull.length - 2]!, hull[hull.length - 1]!, p) <= 0) hull.pop();
-      hull.push(p);
+  PTS.set(a, 0);
+  PTS.set(b, 8);
+  // Insertion sort of the 8 points by (x, y).
+  for (let i = 1; i < 8; i++) {
+    const x = PTS[2 * i]!, y = PTS[2 * i + 1]!;
+    let j = i - 1;
+    while (j >= 0 && (PTS[2 * j]! > x || (PTS[2 * j] === x && PTS[2 * j + 1]! > y))) {
+      PTS[2 * j + 2] = PTS[2 * j]!;
+      PTS[2 * j + 3] = PTS[2 * j + 1]!;
+      j--;
     }
-    hull.pop();
+    PTS[2 * j + 2] = x;
+    PTS[2 * j + 3] = y;
   }
-  for (let i = 0; i < hull.length; i++) {
-    H[2 * i] = hull[i]![0];
-    H[2 * i + 1] = hull[i]![1];
+  let n = 0;
+  for (let pass = 0; pass < 2; pass++) {
+    const start = n;
+    for (let k = 0; k < 8; k++) {
+      const i = pass === 0 ? k : 7 - k;
+      const x = PTS[2 * i]!, y = PTS[2 * i + 1]!;
+      while (n >= start + 2) {
+        const ox = H[2 * n - 4]!, oy = H[2 * n - 3]!;
+        if ((H[2 * n - 2]! - ox) * (y - oy) - (H[2 * n - 1]! - oy) * (x - ox) > 0) break;
+        n--;
+      }
+      H[2 * n] = x;
+      H[2 * n + 1] = y;
+      n++;
+    }
+    n--;
   }
-  return polygonArea(H, hull.length);
+  return polygonArea(H, n);
 }
 
 /** Bird's-eye-view IoU and GIoU of two boxes (GIoU in (-1, 1], IoU in [0, 1]). */
