@@ -35,6 +35,9 @@ t.test('the shipped example and the test configs are valid, to Ajv and to config
     t.equal(validateConfig(yamlFile(f), { baseDir: dirname(join(ROOT, f)) }).errors.length, 0, f);
   }
   t.equal(validate({}), true, 'an empty file is the demo');
+  const blocks = [...readFileSync(join(ROOT, 'README.md'), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  t.ok(blocks.length >= 1, 'the README\'s config snippets');
+  for (const b of blocks) t.equal(validate(parse(b)), true, `README snippet ${b.split('\n')[0]}: ${ajv.errorsText(validate.errors)}`);
 });
 
 t.test('the example config names the schema for the YAML language server', async (t) => {
