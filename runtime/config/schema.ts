@@ -134,7 +134,7 @@ function expecting<S extends z.ZodType>(s: S, expected: string): S {
   EXPECTED.set(s, expected);
   return s;
 }
-export const expectedOf = (s: z.ZodType): string => EXPECTED.get(s) ?? 'a value';
+const expectedOf = (s: z.ZodType): string => EXPECTED.get(s) ?? 'a value';
 
 /** Registers a check that needs the whole value and its key path (messages that name other keys). */
 export function checked<T>(spec: Spec<T>, check: Check<T>): Spec<T> {
