@@ -5,7 +5,8 @@ import type { Module } from '../asn1/ast.js';
 import type { MessageSetIR } from '../asn1/ir.js';
 import { parseModules } from '../asn1/parser.js';
 import { resolveModules } from '../asn1/resolve.js';
-import { generate, type Generated } from './codegen.js';
+import { generate } from './codegen.js';
+import type { Generated } from './gen-base.js';
 
 export interface Source {
   file: string;
