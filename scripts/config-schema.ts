@@ -27,7 +27,7 @@ function describe(json: Json, type: ts.Type, checker: ts.TypeChecker): void {
     if (!sym) continue;
     const t = checker.getNonNullableType(checker.getTypeOfSymbol(sym));
     const doc = docOf(sym, checker) || docOf(t.aliasSymbol ?? t.getSymbol(), checker);
-    if (doc && sub['description'] === undefined) sub['description'] = doc;
+    if (doc) sub['description'] = doc;
     describe(sub, t, checker);
   }
   const items = json['items'] as Json | undefined;

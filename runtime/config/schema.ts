@@ -276,7 +276,12 @@ export function toJsonSchema(spec: z.ZodType): Record<string, unknown> {
     io: 'input',
     unrepresentable: 'any',
     override: (c) => {
-      if (COMPUTED_DEFAULTS.has(c.zodSchema as unknown as z.ZodType)) delete c.jsonSchema.default;
+      const s = c.zodSchema as unknown as z.ZodType;
+      if (COMPUTED_DEFAULTS.has(s)) delete c.jsonSchema.default;
+      // What the value is, where the JSON Schema cannot say it (units, formats), for keys without a description.
+      const expected = EXPECTED.get(s);
+      if (expected && !/^(true or false|one of |a string$|a mapping|a list|an? (integer|number)( between| of| greater|$))/.test(expected))
+        c.jsonSchema.description = expected[0]!.toUpperCase() + expected.slice(1);
     },
   }) as Record<string, unknown>;
 }
