@@ -1,4 +1,5 @@
-// The config schema: every key, its type, its default, and the rules that span keys.
+// The config definition: every key, its type, its default, and the rules that span keys. It validates the file
+// (validateConfig) and gives its JSON Schema (configJsonSchema, written to docs/config.schema.json by npm run schema).
 
 import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
