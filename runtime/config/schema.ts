@@ -144,6 +144,9 @@ export function checked<T>(spec: Spec<T>, check: Check<T>): Spec<T> {
 
 // Validation is synchronous: the spec code reaches the context (base directory, warnings) through this.
 let current: Ctx | undefined;
+// The input under validation, to tell problems in a built-in default (keys the file does not have) from the file's.
+let currentInput: unknown;
+let currentBase = 0;
 
 // A message that Zod carries for a key that is absent; turned into `missing required key "k" (expected)`.
 const MISSING = '\0missing:';
@@ -186,8 +189,8 @@ export function refine<A, B = A>(base: Spec<A>, fn: (v: A, path: Path, ctx: Ctx)
  * error (so one run names every problem it can). Errors and warnings go to `ctx`, with key paths under `path`.
  */
 export function parseWith<T>(spec: Spec<T>, input: unknown, path: Path, ctx: Ctx): T | undefined {
-  const prev = current;
-  current = ctx;
+  const prev = [current, currentInput, currentBase] as const;
+  [current, currentInput, currentBase] = [ctx, input, path.length];
   try {
     const r = spec.safeParse(input, { reportInput: true });
     if (!r.success) {
@@ -200,9 +203,20 @@ export function parseWith<T>(spec: Spec<T>, input: unknown, path: Path, ctx: Ctx
     runChecks(spec, r.data, path, ctx);
     return ctx.errors.length === before ? r.data : undefined;
   } finally {
-    current = prev;
+    [current, currentInput, currentBase] = prev;
   }
 }
+
+/** Whether the input lacks `keys` (below the validation's base path): the value there is a built-in default. */
+function inDefault(keys: ReadonlyArray<PropertyKey>): boolean {
+  let v = currentInput;
+  for (const k of keys) {
+    if (v === null || typeof v !== 'object' || (v as Record<PropertyKey, unknown>)[k] == null) return true;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return false;
+}
+const DEFAULT_NOTE = ' (in the built-in default)';
 
 /** Zod's issues as ours: one per key path (the first), unknown keys one each, absent keys named. */
 function zodIssues(err: z.ZodError, base: Path): ConfigIssue[] {
@@ -217,7 +231,8 @@ function zodIssues(err: z.ZodError, base: Path): ConfigIssue[] {
       if (seen.has(path)) return;
       seen.add(path);
       const m = messages[i] ?? messages[0]!;
-      out.push({ path, message: m.startsWith(MISSING) ? `missing required key "${String(keyPath.at(-1))}" (${m.slice(MISSING.length)})` : m });
+      const note = inDefault((iss.path as PropertyKey[]).slice(0, -1)) ? DEFAULT_NOTE : '';
+      out.push({ path, message: (m.startsWith(MISSING) ? `missing required key "${String(keyPath.at(-1))}" (${m.slice(MISSING.length)})` : m) + note });
     });
   }
   return out;
@@ -253,7 +268,9 @@ function runChecks(schema: z.ZodType, v: unknown, path: Path, ctx: Ctx): void {
   const before = ctx.errors.length;
   for (const [s, x, k] of inner(schema, v)) runChecks(s, x, k === undefined ? path : [...path, k], ctx);
   const check = CHECKS.get(schema);
-  if (check && v !== undefined && ctx.errors.length === before) check(v as never, path, ctx);
+  if (!check || v === undefined || ctx.errors.length !== before) return;
+  check(v as never, path, ctx);
+  if (inDefault(path.slice(currentBase))) for (const e of ctx.errors.slice(before)) e.message += DEFAULT_NOTE;
 }
 
 /** After a failed schema pass: runs the checks of the parts of the input that had no error. */
