@@ -420,6 +420,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       psids: messagePsids(cfg.radio, cfg.messageSet),
       position: { lat: cfg.rsu.reference.lat, lon: cfg.rsu.reference.lon },
       transmits: cfg.radio.mode !== 'off',
+      tlsCertificates: [
+        ...(cfg.uplink.mqtt.enabled && cfg.uplink.mqtt.tls?.cert ? [{ uplink: 'mqtt', file: cfg.uplink.mqtt.tls.cert }] : []),
+        ...(cfg.uplink.kafka.enabled && cfg.uplink.kafka.tls?.cert ? [{ uplink: 'kafka', file: cfg.uplink.kafka.tls.cert }] : []),
+      ],
       onReload: (st) => log.warn(`security: certificate files changed, reloaded: ${st.usable ? `signing with ${st.hashedId8}, ${st.daysToExpiry} days to expiry` : `not usable: ${st.problems.map((p) => p.message).join('; ')}`}`),
     });
     security.start();
@@ -642,14 +646,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       registerUplinkMetrics(metrics, uplink);
     }
     if (signals) metrics.gauge('rsu_signal_controller_connected', 'The signal controller has a current state (1) or not (0)', () => (signals.health().connected ? 1 : 0));
-    metrics.gauge('rsu_certificate_expiry_seconds', 'Seconds until the RSU signing certificate expires (negative: expired); absent without one', () => {
-      const s = security.expirySeconds();
-      return s === undefined ? ({} as Record<string, number>) : { rsu: s };
-    }, 'certificate');
+    metrics.gauge(
+      'rsu_certificate_expiry_seconds',
+      'Seconds until a certificate expires (negative: expired): the RSU signing certificate (rsu) and the uplinks\' TLS client certificates (mqtt-tls, kafka-tls); absent without one',
+      () => security.certificateExpirySeconds(),
+      'certificate',
+    );
     metrics.counter('rsu_spdu_signed_total', 'Messages sent as signed SPDUs, per type', () => security.status().signed, 'type');
     metrics.counter('rsu_spdu_sign_failures_total', 'Messages not signed, per reason (withheld, or sent unsigned by security.whenUnusable)', () => security.status().signFailures, 'reason');
     metrics.counter('rsu_spdu_verified_total', 'Received SPDUs that verified', () => security.status().receive.verified);
     metrics.counter('rsu_spdu_unverified_total', 'Received messages that did not verify, per reason (unsigned included)', () => security.status().receive.unverified, 'reason');
+    metrics.counter('rsu_certificate_requests_total', 'Receivers\' certificate requests (inlineP2pcdRequest): SPDUs heard with one (heard), naming this RSU\'s certificate (own) or an issuer (issuer), issuer certificates sent (sent)', () => security.status().certificateRequests, 'kind');
     metrics.gauge('rsu_signing_active', 'Outgoing messages are signed (1) or not (0: off, no certificate, or withheld)', () => (security.status().signing === 'signed' ? 1 : 0));
     metrics.gauge('rsu_alarms', 'Alarms active (rsu status lists them)', () => status().alarms.length);
     // Absent while the offset is unknown (no fix yet, or source system): 0 would claim a perfect clock.

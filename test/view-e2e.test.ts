@@ -329,7 +329,11 @@ t.test('the health panels in headless Chromium: signing and certificate when rep
     time: { source: 'gpsd', connected: false, offsetMs: 850, fix: 'none', satellites: null, lastMessageAgeMs: 12_000, clock: { trusted: false, boundMs: 100, reason: 'offset 850 ms beyond 100 ms' } },
     sensors: { sensors: { radar_east: { kind: 'radar', frames: 0, frameRateHz: 0, lastFrameAgeMs: null } } },
     sensorHealth: { radar_east: { healthy: true, detections: 0, droppedPct: 0 } },
-    security: { signing: true, certificate: { usable: false, daysToExpiry: -2, hashedId8: '0011223344556677', problems: [{ code: 'expired', message: 'the certificate expired 2 days ago' }] } },
+    security: {
+      signing: true,
+      certificate: { usable: false, daysToExpiry: -2, hashedId8: '0011223344556677', problems: [{ code: 'expired', message: 'the certificate expired 2 days ago' }] },
+      tls: [{ uplink: 'mqtt', file: '/etc/rsu/client.pem', subject: 'CN=rsu-1', daysToExpiry: 12, problems: [{ code: 'expiring-soon', message: 'mqtt TLS client certificate expires in 12.0 days' }] }],
+    },
   };
   const src: ViewSource = { info: () => info, status: () => status as unknown as ViewStatus, onTail: () => () => {}, link: () => ({ attached: false, connected: true, sinceMs: Date.now() }) };
   const view = await serveView(src, { urlFile: false, rateHz: 10 });
@@ -342,6 +346,7 @@ t.test('the health panels in headless Chromium: signing and certificate when rep
   t.equal((await page.goto(view.url))?.status(), 200);
   await page.waitForSelector('#signing [data-signing="on"]');
   t.match(await page.locator('#signing').textContent(), /signing: on.*certificate 0011223344556677: not usable, expired 2 days ago.*the certificate expired 2 days ago/s, 'signing and the certificate problem');
+  t.match(await page.locator('#signing [data-tls="mqtt"]').textContent(), 'mqtt TLS client certificate (CN=rsu-1): expires in 12 days', 'the uplink TLS client certificate and its days to expiry');
   t.match(await page.locator('#time').textContent(), /gpsd, not connected · offset 850 ms \(bound 100 ms\).*clock not trusted: SPAT and RSM withheld/s, 'an untrusted clock');
   t.equal(await page.locator('#sensors tr[data-sensor="radar_east"][data-state="silent"]').count(), 1, 'a sensor that never sent: silent');
   t.match(await page.locator('#uplinknote').textContent(), 'no uplink configured');

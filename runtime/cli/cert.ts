@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { defaultIeee1609Dot2Edition, IEEE1609DOT2_EDITIONS, loadIeee1609Dot2, type Ieee1609Dot2Edition } from '../../codecs/index.js';
 import { pDecodePsid } from '../../hw/radio/psid.js';
 import { certificateInfo, createCryptoBackend, FileCertificateStore, issueTestCertificate, type CertificateInfo, type Curve, type Oer1609Codec, type TestIdentity } from '../security/index.js';
+import { isX509, keyDescription, parseX509, type X509Info } from '../security/x509.js';
 import { UsageError, type Io } from './io.js';
 
 export const CERT_HELP = `usage: rsu cert <show|check|make-test-ca|issue> [options]
@@ -15,7 +16,8 @@ DIR or RSU_IEEE1609DOT2_ASN1_DIR) or, without them, the built-in set (codecs/set
 
   rsu cert show FILE [--json]
       The certificate as JER JSON (--json) or a summary: HashedId8, algorithm, issuer, validity and days left,
-      PSIDs, region.
+      PSIDs, region. An X.509 file (PEM or DER: a TLS client certificate, an X.509 anchor): subject, issuer,
+      key, signature algorithm, validity and days left, CA, SHA-256 fingerprint.
   rsu cert check --cert FILE --key FILE --anchor FILE [--anchor FILE ...] [--chain FILE ...] [--psid P ...]
                  [--lat DEG --lon DEG]
       What the daemon checks at load: the key belongs to the certificate, the chain reaches an anchor, validity
@@ -40,6 +42,19 @@ function psidArg(s: string): number {
 }
 
 const jer = (v: unknown): string => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x), 2);
+
+/** A summary of an X.509 certificate, one fact per line. */
+export function describeX509(c: X509Info, now = Date.now()): string[] {
+  const days = (c.validUntil - now) / 86_400_000;
+  return [
+    `X.509       ${c.subject}`,
+    `issuer      ${c.issuer}${c.subject === c.issuer ? ' (self-issued)' : ''}`,
+    `key         ${keyDescription(c)}, signed ${c.signatureAlgorithm}`,
+    `valid       ${new Date(c.validFrom).toISOString()} to ${new Date(c.validUntil).toISOString()} (${days >= 0 ? `${Math.floor(days)} days left` : `EXPIRED ${Math.ceil(-days)} days ago`})`,
+    `CA          ${c.isCA ? 'yes' : 'no'}`,
+    `SHA-256     ${c.sha256}`,
+  ];
+}
 
 /** A summary of a certificate, one fact per line. */
 export function describeCertificate(c: CertificateInfo, now = Date.now()): string[] {
@@ -119,6 +134,12 @@ export async function certCommand(argv: string[], io: Io): Promise<number> {
   if (sub === 'show') {
     if (positionals.length !== 1) throw new UsageError('give one certificate file');
     const bytes = readFileSync(positionals[0]!);
+    if (isX509(bytes)) {
+      const c = parseX509(bytes, positionals[0]);
+      if (values.json) io.out(jer({ subject: c.subject, issuer: c.issuer, serial: c.serialHex, key: keyDescription(c), signatureAlgorithm: c.signatureAlgorithm, validFrom: new Date(c.validFrom).toISOString(), validUntil: new Date(c.validUntil).toISOString(), ca: c.isCA, sha256: c.sha256 }));
+      else for (const l of describeX509(c)) io.out(l);
+      return 0;
+    }
     const value = codec.decode('Certificate', bytes);
     if (values.json) io.out(jer(value));
     else for (const l of describeCertificate(certificateInfo(codec, backend, value, bytes))) io.out(l);

@@ -23,7 +23,8 @@ import { unwrap } from '../../hw/radio/netlayer.js';
 import { certificateInfo, createCryptoBackend, MemoryTrustStore, unixMsFromTime64 } from '../security/index.js';
 import { demoCertDir } from '../security/demo-certs.js';
 import { securityCodec } from '../security/rsu-security.js';
-import { SpduVerifier } from '../security/spdu.js';
+import { isX509SignerError, SpduVerifier } from '../security/spdu.js';
+import { isX509, parseX509 } from '../security/x509.js';
 import { subcommand, UsageError, type Io } from './io.js';
 
 /** The C-OER sets: IEEE 1609.2 editions (the security envelope), `ieee1609dot2-2022` etc. */
@@ -212,29 +213,37 @@ function demoAnchors(): string[] {
 
 /** An SPDU's signer and header, verified against `anchors` when given, and the payload inside. */
 async function unwrapSpdu(bytes: Uint8Array, anchors: string[] | undefined): Promise<{ spdu: Record<string, unknown>; payload: Uint8Array }> {
-  const codec = await securityCodec();
+  let codec = await securityCodec();
   const backend = createCryptoBackend();
-  const v = codec.decode('Ieee1609Dot2Data', bytes) as { content: Record<string, unknown> };
-  const sd = v.content.signedData as { tbsData: { headerInfo: { psid: number; generationTime?: bigint; expiryTime?: bigint }; payload: { data?: { content: { unsecuredData?: string } } } }; signer: Record<string, unknown> } | undefined;
+  let v: { content: Record<string, unknown> };
+  try {
+    v = codec.decode('Ieee1609Dot2Data', bytes) as typeof v;
+  } catch (e) {
+    // China's X.509 signer (SignerIdentifier.x509) is an alternative 1609.2's modules do not have.
+    if (!isX509SignerError(String(e))) throw e;
+    codec = await loadIeee1609Dot2('builtin-china');
+    v = codec.decode('V2XSecData', bytes) as typeof v;
+  }
+  const sd = v.content.signedData as { tbsData: { headerInfo: { psid?: number; aid?: number; generationTime?: bigint; expiryTime?: bigint }; payload: { data?: { content: { unsecuredData?: string } } } }; signer: Record<string, unknown> } | undefined;
   if (!sd) throw new Error(`an SPDU of content ${Object.keys(v.content)[0]}: only signedData carries a message here`);
   const data = sd.tbsData.payload.data?.content.unsecuredData;
   if (data === undefined) throw new Error('a signedData without unsecuredData inside');
   const h = sd.tbsData.headerInfo;
   const [kind, sv] = Object.entries(sd.signer)[0]!;
-  const signer = kind === 'digest' ? { digest: String(sv) } : kind === 'certificate' ? { certificate: certificateInfo(codec, backend, (sv as unknown[])[0]).hashedId8 } : { [kind]: sv };
+  const x509 = kind === 'x509' ? parseX509(Buffer.from(String(sv), 'hex'), 'X.509 signer') : undefined;
+  const signer = kind === 'digest' ? { digest: String(sv) } : kind === 'certificate' ? { certificate: certificateInfo(codec, backend, (sv as unknown[])[0]).hashedId8 } : x509 ? { x509: { subject: x509.subject, issuer: x509.issuer, sha256: x509.sha256 } } : { [kind]: sv };
   const spdu: Record<string, unknown> = {
-    psid: Number(h.psid),
+    psid: Number(h.psid ?? h.aid),
     signer,
     ...(h.generationTime !== undefined ? { generationTime: new Date(unixMsFromTime64(h.generationTime)).toISOString() } : {}),
     ...(h.expiryTime !== undefined ? { expiryTime: new Date(unixMsFromTime64(h.expiryTime)).toISOString() } : {}),
   };
   if (anchors) {
-    const certs = anchors.map((f) => {
-      const b = readFileSync(f);
-      return certificateInfo(codec, backend, codec.decode('Certificate', b), b);
-    });
+    const files = anchors.map((f) => ({ f, b: readFileSync(f) }));
+    const certs = files.filter(({ b }) => !isX509(b)).map(({ b }) => certificateInfo(codec, backend, codec.decode('Certificate', b), b));
+    const x509Anchors = files.filter(({ b }) => isX509(b)).map(({ f, b }) => parseX509(b, f));
     // A message from a capture may be old: the generation time window is not applied here, the expiry is.
-    const r = new SpduVerifier(codec, backend, new MemoryTrustStore(backend, certs), { maxAgeMs: Number.MAX_SAFE_INTEGER, maxFutureMs: Number.MAX_SAFE_INTEGER }).verify(bytes);
+    const r = new SpduVerifier(codec, backend, new MemoryTrustStore(backend, certs, undefined, x509Anchors), { maxAgeMs: Number.MAX_SAFE_INTEGER, maxFutureMs: Number.MAX_SAFE_INTEGER }).verify(bytes);
     spdu.verified = r.ok ? true : { ok: false, reason: r.reason, detail: r.detail };
   } else spdu.verified = 'not checked (--verify)';
   return { spdu, payload: Uint8Array.from(Buffer.from(data, 'hex')) };

@@ -1,16 +1,16 @@
 // What `rsu config check` looks at beyond the config's own shape: the machine and files it will run with. Each of
 // these passed the check and then failed `rsu run` (under systemd, a restart loop): a spool directory the daemon
-// cannot write, two sections on one port, a private key given as the certificate, J2735 without its modules, a
-// reference point with latitude and longitude swapped. Lives in the CLI because it reads the lane map and the
+// cannot write, two sections on one port, J2735 without its modules, a reference point with latitude and longitude
+// swapped (TLS files in the wrong role are the config's own check: runtime/security/tls-certs.ts tlsFileProblem). Lives in the CLI because it reads the lane map and the
 // codec's module directory, which depend on the config, not the reverse.
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { j2735Dir } from '../../codecs/index.js';
 import { parseHostPort, type ConfigIssue, type RsuConfig } from '../config/index.js';
 import { loadLaneMap } from '../map/index.js';
 
 export function deploymentIssues(cfg: RsuConfig): ConfigIssue[] {
-  return [...spoolIssues(cfg), ...portIssues(cfg), ...tlsIssues(cfg), ...modulesIssues(cfg), ...referenceIssues(cfg)];
+  return [...spoolIssues(cfg), ...portIssues(cfg), ...modulesIssues(cfg), ...referenceIssues(cfg)];
 }
 
 function spoolIssues(cfg: RsuConfig): ConfigIssue[] {
@@ -57,29 +57,6 @@ function portIssues(cfg: RsuConfig): ConfigIssue[] {
     const first = bound.slice(0, i).find((a) => a.proto === b.proto && a.port === b.port && (a.host === b.host || ANY.has(a.host) || ANY.has(b.host)));
     if (first) out.push({ path: b.path, message: `port ${b.port}/${b.proto} is also taken by ${first.path}: the daemon would fail to bind it` });
   });
-  return out;
-}
-
-/** PEM files in the wrong role (a private key as the certificate, a certificate as the key) fail only at connect. */
-function tlsIssues(cfg: RsuConfig): ConfigIssue[] {
-  const tls = cfg.uplink.mqtt.enabled ? cfg.uplink.mqtt.tls : undefined;
-  if (!tls) return [];
-  const out: ConfigIssue[] = [];
-  const check = (key: 'ca' | 'cert' | 'key', file: string | undefined, want: RegExp, what: string) => {
-    if (!file) return;
-    let text: string;
-    try {
-      text = readFileSync(file, 'latin1');
-    } catch {
-      return; // unreadable: the config's own check said so
-    }
-    if (want.test(text)) return;
-    const has = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text) ? 'a private key' : /-----BEGIN CERTIFICATE-----/.test(text) ? 'a certificate' : 'no PEM block';
-    out.push({ path: `uplink.mqtt.tls.${key}`, message: `${file} holds ${has}, not ${what}` });
-  };
-  check('ca', tls.ca, /-----BEGIN CERTIFICATE-----/, 'a PEM CA certificate');
-  check('cert', tls.cert, /-----BEGIN CERTIFICATE-----/, 'a PEM certificate');
-  check('key', tls.key, /-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a PEM private key');
   return out;
 }
 

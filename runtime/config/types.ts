@@ -265,7 +265,7 @@ export interface SigningPolicy {
  */
 export interface SecuritySection {
   enabled: boolean;
-  /** Certificate directory: rsu.cert (C-OER), rsu.key.pem, chain/*.cert (nearest issuer first by name), anchors/*.cert. */
+  /** Certificate directory: rsu.cert (C-OER), rsu.key.pem, chain/*.cert (nearest issuer first by name), anchors/*.cert (and X.509 anchors for X.509 signers: anchors/*.pem, *.crt, *.der). */
   dir?: string;
   /** Explicit files, each overriding the directory's. */
   certificate?: string;

@@ -107,6 +107,7 @@ import {
 } from './types.js';
 import { kafkaPropertyProblem } from './kafka-props.js';
 import { redactUrl } from './secrets.js';
+import { tlsFileProblem } from '../security/tls-certs.js';
 
 const given = (p: PasswordRef) => p.password !== undefined || p.passwordFile !== undefined || p.passwordEnv !== undefined;
 
@@ -477,6 +478,11 @@ const tlsFiles = obj<TlsFiles>(
   { ca: opt(filePath()), cert: opt(filePath()), key: opt(filePath()) },
   (t, path, ctx) => {
     if ((t.cert === undefined) !== (t.key === undefined)) fail(ctx, path, `cert and key go together: ${t.cert ? 'key' : 'cert'} is missing`);
+    // A key given as the certificate (or the reverse) fails at load, naming the file, not at every TLS handshake.
+    for (const role of ['ca', 'cert', 'key'] as const) {
+      const problem = t[role] === undefined ? undefined : tlsFileProblem(role, t[role]);
+      if (problem !== undefined) fail(ctx, [...path, role], problem);
+    }
   },
 );
 

@@ -9,6 +9,7 @@ import type { CryptoBackend } from './backend.js';
 import { certificateInfo, MemoryTrustStore, type CertificateInfo, type CertificateProvider, type Oer1609Codec, type TrustStore } from './certificates.js';
 import { SecurityError } from './errors.js';
 import type { PrivateKey } from './types.js';
+import { isX509, parseX509, type X509Info } from './x509.js';
 
 export interface CertStoreFiles {
   /** The RSU's certificate, C-OER. */
@@ -17,7 +18,7 @@ export interface CertStoreFiles {
   chain?: readonly string[];
   /** PEM private key of the certificate. */
   key: string;
-  /** Trust anchors, C-OER. */
+  /** Trust anchors, C-OER; X.509 ones (DER or PEM, for the China profile's X.509 signers) are told by their content. */
   anchors: readonly string[];
 }
 
@@ -82,7 +83,7 @@ export function regionContains(region: unknown, lat: number, lon: number): boole
 }
 
 export class FileCertificateStore implements CertificateProvider {
-  private loaded: { certificate: CertificateInfo; key: PrivateKey; trust: MemoryTrustStore } | undefined;
+  private loaded: { certificate: CertificateInfo; key: PrivateKey; trust: MemoryTrustStore; issuers: CertificateInfo[] } | undefined;
   private mtimes = '';
   private fileProblems: CertProblem[] = [];
   private lastStatus: CertStoreStatus = { usable: false, problems: [{ code: 'unreadable', message: 'not loaded yet' }] };
@@ -106,8 +107,8 @@ export class FileCertificateStore implements CertificateProvider {
         return undefined;
       }
     };
-    const cert = (path: string, what: string): CertificateInfo | undefined => {
-      const b = read(path, what);
+    const cert = (path: string, what: string, bytes?: Uint8Array): CertificateInfo | undefined => {
+      const b = bytes ?? read(path, what);
       if (b === undefined) return undefined;
       try {
         return certificateInfo(this.codec, this.backend, this.codec.decode('Certificate', b), b);
@@ -117,7 +118,20 @@ export class FileCertificateStore implements CertificateProvider {
       }
     };
     this.mtimes = this.fileStamp();
-    const anchors = this.files.anchors.map((p) => cert(p, 'trust anchor')).filter((c): c is CertificateInfo => c !== undefined);
+    const x509Anchors: X509Info[] = [];
+    const anchors = this.files.anchors
+      .map((p) => {
+        const b = read(p, 'trust anchor');
+        if (b === undefined) return undefined;
+        if (!isX509(b)) return cert(p, 'trust anchor', b);
+        try {
+          x509Anchors.push(parseX509(b, `X.509 trust anchor ${p}`));
+        } catch (e) {
+          problems.push({ code: 'bad-certificate', message: (e as Error).message });
+        }
+        return undefined;
+      })
+      .filter((c): c is CertificateInfo => c !== undefined);
     const chain = (this.files.chain ?? []).map((p) => cert(p, 'chain certificate')).filter((c): c is CertificateInfo => c !== undefined);
     const own = cert(this.files.certificate, 'certificate');
     const keyBytes = read(this.files.key, 'key');
@@ -137,9 +151,9 @@ export class FileCertificateStore implements CertificateProvider {
       if (!same) problems.push({ code: 'key-mismatch', message: `key ${this.files.key} is not the key of certificate ${own.hashedId8}` });
     }
     if (own && key && !problems.some((p) => p.code === 'key-mismatch')) {
-      const trust = new MemoryTrustStore(this.backend, anchors);
+      const trust = new MemoryTrustStore(this.backend, anchors, undefined, x509Anchors);
       for (const c of chain) trust.remember(c);
-      this.loaded = { certificate: own, key, trust };
+      this.loaded = { certificate: own, key, trust, issuers: [...chain, ...anchors] };
       this.fileProblems = problems;
     } else if (this.loaded !== undefined) {
       // The files now in place are not usable: keep signing with what was loaded before, and say so.
@@ -170,6 +184,18 @@ export class FileCertificateStore implements CertificateProvider {
     return { certificate: this.loaded.certificate, key: this.loaded.key };
   }
 
+  /**
+   * The certificate in use and its issuers (chain and anchors) by HashedId3 (hex, the last 3 octets of the
+   * HashedId8): what a receiver's inlineP2pcdRequest can ask for (1609.2 8.4).
+   */
+  byHashedId3(id3: string): { own: boolean; certificate: CertificateInfo } | undefined {
+    const l = this.loaded;
+    if (l === undefined) return undefined;
+    if (l.certificate.hashedId8.endsWith(id3)) return { own: true, certificate: l.certificate };
+    const c = l.issuers.find((i) => i.hashedId8.endsWith(id3));
+    return c === undefined ? undefined : { own: false, certificate: c };
+  }
+
   /** The anchors and chain of the files in use, followed across reloads (for SN-VERIFY of what the radio hears). */
   trustStore(): TrustStore {
     const cur = () => this.loaded?.trust;
@@ -177,6 +203,7 @@ export class FileCertificateStore implements CertificateProvider {
       byHashedId8: (id) => cur()?.byHashedId8(id),
       remember: (c) => cur()?.remember(c),
       chainProblem: (c, now) => (cur() ? cur()!.chainProblem(c, now) : 'no trust anchors loaded'),
+      x509Anchors: () => cur()?.x509Anchors() ?? [],
     };
   }
 

@@ -8,6 +8,7 @@ import { rOf, verify1609, type EccP256CurvePoint, type Signature1609 } from './p
 import { durationMs, unixMsFromTime32 } from './time.js';
 import { profileOf, type SecurityProfile } from './profile.js';
 import { toBeSignedCertificateOctets } from './spdu-octets.js';
+import type { X509Info } from './x509.js';
 import { HASH_OF, type Curve, type HashAlgorithm, type PrivateKey, type PublicKey } from './types.js';
 
 /** What the services need of the C-OER codec of a 1609.2 or China edition (codecs' MessageSet has it). */
@@ -55,6 +56,8 @@ export interface TrustStore {
   remember(cert: CertificateInfo): void;
   /** Undefined when `cert` chains to a trust anchor (each link's signature and validity checked), else why not. */
   chainProblem(cert: CertificateInfo, nowMs: number): string | undefined;
+  /** X.509 trust anchors (roots and intermediates) for X.509 signers (China profile); none when absent. */
+  x509Anchors?(): readonly X509Info[];
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -173,8 +176,13 @@ export class MemoryTrustStore implements TrustStore {
     private readonly backend: CryptoBackend,
     anchors: readonly CertificateInfo[] = [],
     private readonly maxSeen = 4096,
+    private readonly x509: readonly X509Info[] = [],
   ) {
     for (const a of anchors) this.addAnchor(a);
+  }
+
+  x509Anchors(): readonly X509Info[] {
+    return this.x509;
   }
 
   addAnchor(cert: CertificateInfo): void {

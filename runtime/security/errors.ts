@@ -12,6 +12,7 @@ export const SECURITY_ERROR_CODES = [
   'backend-unavailable', // no backend for the curve (SM2 needs the native addon)
   'sign-failed',
   'unsupported', // an algorithm or certificate form this RSU does not handle (P-384, implicit certificates)
+  'bad-certificate', // an X.509 certificate that does not parse (truncated DER, not a certificate, a key file instead)
 ] as const;
 export type SecurityErrorCode = (typeof SECURITY_ERROR_CODES)[number];
 

@@ -10,9 +10,10 @@ import { defaultIeee1609Dot2Edition, loadIeee1609Dot2 } from '../../codecs/index
 import { SIGNED_MESSAGE_TYPES, type SecuritySection, type SignedMessageType } from '../config/types.js';
 import { createCryptoBackend } from './composite.js';
 import type { CryptoBackend } from './backend.js';
-import type { Oer1609Codec } from './certificates.js';
+import type { CertificateInfo, Oer1609Codec } from './certificates.js';
 import { FileCertificateStore, type CertStoreFiles, type CertStoreStatus } from './cert-store.js';
-import { SpduSigner, SpduVerifier, VERIFY_FAILURES, type VerifyResult } from './spdu.js';
+import { isX509SignerError, SpduSigner, SpduVerifier, VERIFY_FAILURES, type VerifyResult } from './spdu.js';
+import { TlsCertificateMonitor, type TlsCertificateHealth, type TlsCertificateSource } from './tls-certs.js';
 
 /**
  * The one place the daemon chooses its 1609.2 codec: the deployer's 2022 modules when RSU_IEEE1609DOT2_ASN1_DIR
@@ -22,16 +23,19 @@ export function securityCodec(): Promise<Oer1609Codec & { name: string }> {
   return loadIeee1609Dot2(defaultIeee1609Dot2Edition('ieee'));
 }
 
-/** The files of a `security` section: explicit files, else the directory's rsu.cert, rsu.key.pem, chain/, anchors/. */
+/**
+ * The files of a `security` section: explicit files, else the directory's rsu.cert, rsu.key.pem, chain/*.cert,
+ * anchors/*.cert (C-OER) and anchors/*.pem|crt|der (X.509 anchors for X.509 signers, China profile).
+ */
 export function certStoreFiles(s: SecuritySection): CertStoreFiles | undefined {
-  const inDir = (sub: string): string[] => {
+  const inDir = (sub: string, ext: RegExp): string[] => {
     if (s.dir === undefined || !existsSync(join(s.dir, sub))) return [];
-    return readdirSync(join(s.dir, sub)).filter((f) => f.endsWith('.cert')).sort().map((f) => join(s.dir!, sub, f));
+    return readdirSync(join(s.dir, sub)).filter((f) => ext.test(f)).sort().map((f) => join(s.dir!, sub, f));
   };
   const certificate = s.certificate ?? (s.dir !== undefined ? join(s.dir, 'rsu.cert') : undefined);
   const key = s.key ?? (s.dir !== undefined ? join(s.dir, 'rsu.key.pem') : undefined);
   if (certificate === undefined || key === undefined) return undefined;
-  return { certificate, key, chain: s.chain ?? inDir('chain'), anchors: s.anchors ?? inDir('anchors') };
+  return { certificate, key, chain: s.chain ?? inDir('chain', /\.cert$/), anchors: s.anchors ?? inDir('anchors', /\.(cert|pem|crt|der)$/) };
 }
 
 export type SignOutcome = { bytes: Uint8Array; signed: boolean } | { withheld: string };
@@ -55,6 +59,14 @@ export interface SecurityStatus {
   signFailures: Record<string, number>;
   receive: { policy: 'drop' | 'mark'; verified: number; unverified: Record<string, number> };
   reloads: number;
+  /**
+   * Receivers' certificate requests (HeaderInfo.inlineP2pcdRequest, 1609.2 8.4): SPDUs heard with one, requests
+   * naming this RSU's certificate (answered by the next message of each type carrying it whole) or one of its
+   * issuers (answered by HeaderInfo.requestedCertificate), and issuer certificates sent so.
+   */
+  certificateRequests: { heard: number; own: number; issuer: number; sent: number };
+  /** The uplinks' TLS client certificates (uplink.mqtt.tls.cert, uplink.kafka.tls.cert): days to expiry, problems. */
+  tls: TlsCertificateHealth[];
 }
 
 const HOUR = 3_600_000;
@@ -69,19 +81,27 @@ export interface RsuSecurityOptions {
   onReload?: (status: CertStoreStatus) => void;
   /** False when nothing goes on the air (radio.mode off): being unsigned is then no alarm. Default true. */
   transmits?: boolean;
+  /** The uplinks' TLS client certificates, watched for expiry (security.warnDays ahead). */
+  tlsCertificates?: readonly TlsCertificateSource[];
 }
 
 export class RsuSecurity {
   private readonly signer?: SpduSigner;
   private readonly verifier?: SpduVerifier;
+  /** The China profile's SN-VERIFY, for SPDUs whose signer is an X.509 certificate (an alternative 1609.2 lacks). */
+  private readonly x509Verifier?: SpduVerifier;
   private readonly lastCertMs = new Map<string, number>();
   private readonly signedCount: Record<string, number> = {};
   private readonly signFailures: Record<string, number> = {};
   private readonly unverified: Record<string, number> = {};
   private verified = 0;
   private reloads = 0;
+  /** Issuer certificates a receiver asked for, each sent once as requestedCertificate in the next signed message. */
+  private readonly requested = new Map<string, CertificateInfo>();
+  private readonly requests = { heard: 0, own: 0, issuer: 0, sent: 0 };
   private timers: NodeJS.Timeout[] = [];
   private readonly now: () => number;
+  private readonly tls: TlsCertificateMonitor;
 
   private constructor(
     readonly section: SecuritySection,
@@ -90,10 +110,14 @@ export class RsuSecurity {
     codec: Oer1609Codec | undefined,
     backend: CryptoBackend | undefined,
     private readonly opts: RsuSecurityOptions,
+    chinaCodec?: Oer1609Codec,
   ) {
     this.now = opts.now ?? Date.now;
+    this.tls = new TlsCertificateMonitor(opts.tlsCertificates ?? [], section.warnDays, this.now);
+    const window = { maxAgeMs: section.receive.maxAgeMs, maxFutureMs: section.receive.maxFutureMs };
     if (codec && backend && store) this.signer = new SpduSigner(codec, backend, store, this.now);
-    if (codec && backend && store) this.verifier = new SpduVerifier(codec, backend, store.trustStore(), { maxAgeMs: section.receive.maxAgeMs, maxFutureMs: section.receive.maxFutureMs }, this.now);
+    if (codec && backend && store) this.verifier = new SpduVerifier(codec, backend, store.trustStore(), window, this.now);
+    if (chinaCodec && backend && store) this.x509Verifier = new SpduVerifier(chinaCodec, backend, store.trustStore(), window, this.now);
   }
 
   /** Loads the codec and the certificate store (problems go to status, not thrown). */
@@ -106,11 +130,14 @@ export class RsuSecurity {
     const psids = [...new Set(SIGNED_MESSAGE_TYPES.map((t) => opts.psids[t]).filter((p): p is number => p !== undefined))];
     const store = new FileCertificateStore(codec, backend, files, { psids, position: opts.position, warnDays: section.warnDays }, opts.now);
     store.load();
-    return new RsuSecurity(section, codec.name, store, codec, backend, opts);
+    return new RsuSecurity(section, codec.name, store, codec, backend, opts, await loadIeee1609Dot2('builtin-china'));
   }
 
   /** Hourly checks (validity, chain, expiry) and the file watch for a new certificate. */
   start(): void {
+    const tlsHourly = setInterval(() => this.tls.check(), HOUR);
+    tlsHourly.unref?.();
+    this.timers.push(tlsHourly);
     if (!this.store) return;
     const store = this.store;
     const poll = setInterval(() => {
@@ -144,9 +171,21 @@ export class RsuSecurity {
     const policy = this.section.messages[type];
     const last = this.lastCertMs.get(type);
     const full = policy.certificateEveryMs === 0 || last === undefined || atMs - last >= policy.certificateEveryMs || atMs < last;
+    const [requested] = this.requested.values();
     try {
-      const bytes = this.signer.sign({ payload, psid, signer: full ? 'certificate' : 'digest', generationTimeMs: atMs, ...(policy.lifetimeMs !== undefined ? { lifetimeMs: policy.lifetimeMs } : {}) });
+      const bytes = this.signer.sign({
+        payload,
+        psid,
+        signer: full ? 'certificate' : 'digest',
+        generationTimeMs: atMs,
+        ...(policy.lifetimeMs !== undefined ? { lifetimeMs: policy.lifetimeMs } : {}),
+        ...(requested !== undefined ? { requestedCertificate: requested } : {}),
+      });
       if (full) this.lastCertMs.set(type, atMs);
+      if (requested !== undefined) {
+        this.requested.delete(requested.hashedId8);
+        this.requests.sent++;
+      }
       this.signedCount[type] = (this.signedCount[type] ?? 0) + 1;
       return { bytes, signed: true };
     } catch (e) {
@@ -160,6 +199,26 @@ export class RsuSecurity {
   }
 
   /**
+   * HashedId3s a received SPDU asks for (HeaderInfo.inlineP2pcdRequest), verified or not (1609.2 8.4: a receiver
+   * missing a certificate asks in its own messages). This RSU's certificate: the next message of every type
+   * carries it whole as signer; one of its issuers: the next signed message carries it as requestedCertificate.
+   */
+  p2pcdRequest(ids: readonly string[]): void {
+    this.requests.heard++;
+    for (const id of ids) {
+      const hit = /^[0-9a-f]{6}$/.test(id) ? this.store?.byHashedId3(id) : undefined;
+      if (hit === undefined) continue;
+      if (hit.own) {
+        this.requests.own++;
+        this.certificateRequested();
+      } else {
+        this.requests.issuer++;
+        if (this.requested.size < 8) this.requested.set(hit.certificate.hashedId8, hit.certificate);
+      }
+    }
+  }
+
+  /**
    * The radio receiver's SPDU handler: SN-VERIFY, each failure counted by reason; by policy a failure drops the
    * message ('drop') or passes it on marked unverified ('mark'). Bare (unsigned) frames are the daemon's to judge.
    */
@@ -167,7 +226,10 @@ export class RsuSecurity {
     const verifier = this.verifier;
     if (!verifier) return undefined;
     return (spdu) => {
-      const r: VerifyResult = verifier.verify(spdu);
+      let r: VerifyResult = verifier.verify(spdu);
+      // SignerIdentifier's fourth alternative: China's x509 (the DER of the signer), unknown to 1609.2's modules.
+      if (!r.ok && r.reason === 'malformed' && this.x509Verifier && isX509SignerError(r.detail)) r = this.x509Verifier.verify(spdu);
+      if (r.p2pcdRequest !== undefined && r.p2pcdRequest.length > 0) this.p2pcdRequest(r.p2pcdRequest);
       if (r.ok) {
         this.verified++;
         return { ok: true, payload: r.payload, psid: r.psid, signer: r.signer.hashedId8 };
@@ -218,12 +280,22 @@ export class RsuSecurity {
       signFailures: { ...this.signFailures },
       receive: { policy: this.section.receive.unverified, verified: this.verified, unverified: { ...this.unverified } },
       reloads: this.reloads,
+      certificateRequests: { ...this.requests },
+      tls: this.tls.status(),
     };
   }
 
-  /** The status alarms: unsigned, withheld, certificate problems (expiry 30 days ahead included). */
+  /** Seconds to expiry by certificate: the RSU's (`rsu`) and the uplinks' TLS client certificates (`mqtt-tls`, `kafka-tls`). */
+  certificateExpirySeconds(): Record<string, number> {
+    const rsu = this.expirySeconds();
+    const out: Record<string, number> = rsu === undefined ? {} : { rsu };
+    for (const [uplink, sec] of Object.entries(this.tls.expirySeconds())) out[`${uplink}-tls`] = sec;
+    return out;
+  }
+
+  /** The status alarms: unsigned, withheld, certificate problems (expiry 30 days ahead included), TLS client certificates. */
   alarms(): string[] {
-    const out: string[] = [];
+    const out: string[] = this.tls.alarms();
     if (this.opts.transmits === false) return out;
     if (!this.section.enabled) out.push('UNSIGNED: signing is turned off (security.enabled: false): receivers that require 1609.2 signatures drop every message');
     else if (!this.signer) out.push('UNSIGNED: no certificate configured (security.dir or certificate/key/anchors): messages go out unsigned');

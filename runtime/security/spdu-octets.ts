@@ -19,7 +19,7 @@ const TAG = { signedData: 0x81, certificate: 0x81 } as const; // context-specifi
  * A signedData SPDU from its parts' octets, so that the signed ToBeSignedData and a certificate signer go out
  * exactly as hashed (a certificate from a CA may hold extensions our modules would drop when re-encoding it).
  */
-export function assembleSignedData(codec: { encode(typeName: string, value: unknown): Uint8Array }, parts: { hashId: string; tbsData: Uint8Array; signer: { certificate: Uint8Array } | { digest: string }; signature: unknown }): Uint8Array {
+export function assembleSignedData(codec: { encode(typeName: string, value: unknown): Uint8Array }, parts: { hashId: string; tbsData: Uint8Array; signer: { certificate: Uint8Array } | { digest: string } | { x509: string }; signature: unknown }): Uint8Array {
   const signer = 'certificate' in parts.signer ? [Uint8Array.from([TAG.certificate, 1, 1]), parts.signer.certificate] : [codec.encode('SignerIdentifier', parts.signer)];
   return Buffer.concat([Uint8Array.from([PROTOCOL_VERSION, TAG.signedData]), codec.encode('HashAlgorithm', parts.hashId), parts.tbsData, ...signer, codec.encode('Signature', parts.signature)]);
 }

@@ -3,13 +3,14 @@
 // They depend on a CryptoBackend, the 1609.2 codec, a CertificateProvider and a TrustStore, and know no curve.
 
 import type { CryptoBackend } from './backend.js';
-import { certificateInfo, signatureOf, signatureValue, type CertificateInfo, type CertificateProvider, type Oer1609Codec, type TrustStore } from './certificates.js';
+import { certificateInfo, hashedId8, signatureOf, signatureValue, type CertificateInfo, type CertificateProvider, type Oer1609Codec, type TrustStore } from './certificates.js';
 import { SecurityError } from './errors.js';
 import { sign1609, verify1609 } from './primitives.js';
 import { profileOf, type SecurityProfile } from './profile.js';
 import { assembleSignedData, signedDataOctets } from './spdu-octets.js';
 import { time64FromUnixMs, unixMsFromTime64 } from './time.js';
 import { HASH_OF } from './types.js';
+import { parseX509, x509ChainProblem, x509PublicKey, type X509Info } from './x509.js';
 
 export interface SignRequest {
   /** The message, already encoded (UPER MessageFrame). */
@@ -22,6 +23,8 @@ export interface SignRequest {
   lifetimeMs?: number;
   /** 'certificate' carries the whole certificate, 'digest' its HashedId8 (J2945/1: the certificate once a second). */
   signer: 'certificate' | 'digest';
+  /** A certificate a receiver asked for (inlineP2pcdRequest), sent as HeaderInfo.requestedCertificate (1609.2 8.4). */
+  requestedCertificate?: CertificateInfo;
 }
 
 /** SN-SIGN: signed SPDUs with the provider's current certificate and key, in the codec's profile (1609.2 or China). */
@@ -43,6 +46,7 @@ export class SpduSigner {
     const gen = req.generationTimeMs ?? this.now();
     const headerInfo: Record<string, unknown> = { [this.profile.appId]: req.psid, generationTime: time64FromUnixMs(gen) };
     if (req.lifetimeMs !== undefined) headerInfo.expiryTime = time64FromUnixMs(gen + req.lifetimeMs);
+    if (req.requestedCertificate !== undefined) headerInfo.requestedCertificate = req.requestedCertificate.value;
     const tbsData = { payload: { data: { protocolVersion: 3, content: { unsecuredData: Buffer.from(req.payload).toString('hex') } } }, headerInfo };
     const tbs = this.codec.encode('ToBeSignedData', tbsData);
     const sig = sign1609(this.backend, key, tbs, { certificate: certificate.encoded });
@@ -68,9 +72,29 @@ export const VERIFY_FAILURES = [
 ] as const;
 export type VerifyFailure = (typeof VERIFY_FAILURES)[number];
 
-export type VerifyResult =
-  | { ok: true; psid: number; generationTimeMs: number | undefined; payload: Uint8Array; signer: CertificateInfo }
-  | { ok: false; reason: VerifyFailure; detail: string; payload?: Uint8Array; psid?: number };
+/**
+ * Whether a 1609.2 codec's decode error is only China's X.509 signer (SignerIdentifier's alternative [3], which
+ * 1609.2's modules lack): such an SPDU is read with the China set instead.
+ */
+export function isX509SignerError(message: string): boolean {
+  return /signedData\.signer: unknown extension alternative with tag \[3\]/.test(message);
+}
+
+/** An X.509 signer (China profile, SignerIdentifier.x509): its DER and what was read of it. */
+export interface X509Signer {
+  readonly kind: 'x509';
+  /** HashedId8 of the DER (the curve's hash), as a 1609.2 certificate's. */
+  readonly hashedId8: string;
+  readonly x509: X509Info;
+}
+
+export type VerifyResult = (
+  | { ok: true; psid: number; generationTimeMs: number | undefined; payload: Uint8Array; signer: CertificateInfo | X509Signer }
+  | { ok: false; reason: VerifyFailure; detail: string; payload?: Uint8Array; psid?: number }
+) & {
+  /** HashedId3s (hex) the sender asks for in HeaderInfo.inlineP2pcdRequest, read whether or not the SPDU verifies. */
+  p2pcdRequest?: string[];
+};
 
 export interface VerifyOptions {
   /** How old a generationTime may be, ms (default 30 s) and how far in the future (default 5 s, clock skew). */
@@ -79,7 +103,7 @@ export interface VerifyOptions {
 }
 
 type Spdu = { protocolVersion: number; content: Record<string, unknown> };
-type SignedData = { hashId: string; tbsData: { payload: { data?: Spdu }; headerInfo: { [appId: string]: bigint | number | undefined; generationTime?: bigint | number; expiryTime?: bigint | number } }; signer: Record<string, unknown>; signature: unknown };
+type SignedData = { hashId: string; tbsData: { payload: { data?: Spdu }; headerInfo: { [appId: string]: unknown; generationTime?: bigint | number; expiryTime?: bigint | number; inlineP2pcdRequest?: unknown } }; signer: Record<string, unknown>; signature: unknown };
 
 /**
  * SN-VERIFY: checks signed SPDUs against the trust store; never throws for what the bytes hold. The signature and
@@ -89,6 +113,8 @@ export class SpduVerifier {
   private readonly maxAgeMs: number;
   private readonly maxFutureMs: number;
   private readonly profile: SecurityProfile;
+  private readonly x509Seen = new Map<string, X509Info>();
+  private readonly x509Links = new Set<string>();
 
   constructor(
     private readonly codec: Oer1609Codec,
@@ -112,11 +138,14 @@ export class SpduVerifier {
     const [kind, body] = Object.entries(spdu.content)[0] ?? [];
     if (kind === 'unsecuredData') return { ok: false, reason: 'unsigned', detail: 'unsecuredData', payload: Uint8Array.from(Buffer.from(body as string, 'hex')) };
     if (kind !== 'signedData') return { ok: false, reason: 'unsupported', detail: `content ${String(kind)}` };
+    const sd = body as SignedData;
+    const req = sd.tbsData?.headerInfo?.inlineP2pcdRequest;
+    const p2pcd = Array.isArray(req) ? { p2pcdRequest: req.map((h) => String(h).toLowerCase()) } : {};
     try {
-      return this.verifySigned(body as SignedData, signedDataOctets(this.codec, bytes));
+      return { ...this.verifySigned(sd, signedDataOctets(this.codec, bytes)), ...p2pcd };
     } catch (e) {
-      if (e instanceof SecurityError) return { ok: false, reason: e.code === 'unsupported' ? 'unsupported' : 'malformed', detail: e.message };
-      if (e instanceof Error && e.name === 'DecodeError') return { ok: false, reason: 'malformed', detail: e.message };
+      if (e instanceof SecurityError) return { ok: false, reason: e.code === 'unsupported' ? 'unsupported' : 'malformed', detail: e.message, ...p2pcd };
+      if (e instanceof Error && e.name === 'DecodeError') return { ok: false, reason: 'malformed', detail: e.message, ...p2pcd };
       throw e;
     }
   }
@@ -141,7 +170,8 @@ export class SpduVerifier {
     } else if (sk === 'digest') {
       signer = this.trust.byHashedId8(String(sv).toLowerCase());
       if (signer === undefined) return fail('unknown-signer', `digest ${String(sv).toLowerCase()} not seen before`);
-    } else return fail('unsupported', `signer ${String(sk)}`);
+    } else if (sk === 'x509' && typeof sv === 'string') return this.verifyX509(sd, received.tbsData, Uint8Array.from(Buffer.from(sv, 'hex')), psid, payload, fail);
+    else return fail('unsupported', `signer ${String(sk)}`);
 
     const sig = signatureOf(sd.signature);
     // hashId is outside the signed octets: it must name the hash the signer's curve signs with.
@@ -154,10 +184,48 @@ export class SpduVerifier {
     if (chain !== undefined) return fail('untrusted', chain);
     if (sk === 'certificate') this.trust.remember(signer);
     if (!signer.psids.includes(psid)) return fail('psid-not-permitted', `${this.profile.appId.toUpperCase()} ${psid} is not permitted by ${signer.hashedId8} (${signer.psids.join(', ')})`);
+    return this.timely(sd, now, psid, payload, signer, fail);
+  }
+
+  /** generationTime within the window and expiryTime not passed: the verified result, else stale / expired. */
+  private timely(sd: SignedData, now: number, psid: number, payload: Uint8Array, signer: CertificateInfo | X509Signer, fail: (r: VerifyFailure, d: string) => VerifyResult): VerifyResult {
+    const h = sd.tbsData.headerInfo;
     const gen = h.generationTime === undefined ? undefined : unixMsFromTime64(h.generationTime);
     if (gen !== undefined && (gen < now - this.maxAgeMs || gen > now + this.maxFutureMs)) return fail('stale', `generated ${new Date(gen).toISOString()}, now ${new Date(now).toISOString()}`);
     if (h.expiryTime !== undefined && unixMsFromTime64(h.expiryTime) < now) return fail('expired', `expired ${new Date(unixMsFromTime64(h.expiryTime)).toISOString()}`);
     return { ok: true, psid, generationTimeMs: gen, payload, signer };
+  }
+
+  /**
+   * An X.509 signer (China profile, SignerIdentifier.x509: the certificate's DER). The signature covers
+   * Hash(ToBeSignedData) || Hash(DER), the DER taking the place of a 1609.2 certificate's C-OER as the signer
+   * identifier input; the certificate chains to an X.509 trust anchor by issuer name and signature (each link's
+   * validity checked). An X.509 certificate carries no AID permissions, so none are checked.
+   */
+  private verifyX509(sd: SignedData, tbsData: Uint8Array, der: Uint8Array, psid: number, payload: Uint8Array, fail: (r: VerifyFailure, d: string) => VerifyResult): VerifyResult {
+    // Vehicles repeat their signer: parsed certificates are kept by their octets (bounded).
+    const key = Buffer.from(der).toString('base64');
+    let cert = this.x509Seen.get(key);
+    if (cert === undefined) {
+      try {
+        cert = parseX509(der, 'X.509 signer');
+      } catch (e) {
+        return fail('malformed', (e as Error).message);
+      }
+      if (this.x509Seen.size >= 256) this.x509Seen.delete(this.x509Seen.keys().next().value!);
+      this.x509Seen.set(key, cert);
+    }
+    if (cert.curve === undefined) return fail('unsupported', `X.509 signer "${cert.subject}" has a ${cert.keyAlgorithm}${cert.curveName ? ` ${cert.curveName}` : ''} key (P-256 or SM2 only)`);
+    const sig = signatureOf(sd.signature);
+    if (sd.hashId !== HASH_OF[cert.curve]) return fail('unsupported', `hashId ${sd.hashId} with a ${cert.curve} signer (${HASH_OF[cert.curve]})`);
+    if (sig.curve !== cert.curve) return fail('bad-signature', `a ${sig.curve} signature from a ${cert.curve} X.509 certificate`);
+    const signer: X509Signer = { kind: 'x509', hashedId8: hashedId8(this.backend, HASH_OF[cert.curve], der), x509: cert };
+    if (!verify1609(this.backend, x509PublicKey(this.backend, cert, 'X.509 signer'), tbsData, { certificate: der }, sig)) return fail('bad-signature', `signature by X.509 "${cert.subject}" (${signer.hashedId8}) does not verify`);
+    const now = this.now();
+    const anchors = this.trust.x509Anchors?.() ?? [];
+    const chain = anchors.length === 0 ? 'no X.509 trust anchors loaded' : x509ChainProblem(this.backend, cert, anchors, now, this.x509Links);
+    if (chain !== undefined) return fail('untrusted', chain);
+    return this.timely(sd, now, psid, payload, signer, fail);
   }
 }
 

@@ -543,6 +543,8 @@ export interface ViewSigning {
   /** 'off' (messages go out unsigned), 'on', or what the daemon says. */
   state: string;
   certificate?: { usable?: boolean; daysToExpiry?: number; validUntilMs?: number; hashedId8?: string; problems: string[] };
+  /** The uplinks' TLS client certificates (status.security.tls). */
+  tls?: Array<{ uplink: string; subject?: string; daysToExpiry?: number; problems: string[] }>;
 }
 
 export interface ViewHealth {
@@ -644,6 +646,16 @@ export function healthOf(status: unknown): ViewHealth {
               hashedId8: str(c.hashedId8),
               problems: arr(c.problems).map((p) => (isObj(p) ? (str(p.message) ?? str(p.code) ?? '') : String(p))).filter(Boolean),
             },
+          }
+        : {}),
+      ...(Array.isArray(s.tls)
+        ? {
+            tls: s.tls.filter(isObj).map((x) => ({
+              uplink: str(x.uplink) ?? '?',
+              ...(str(x.subject) !== undefined ? { subject: str(x.subject) } : {}),
+              ...(num(x.daysToExpiry) !== undefined ? { daysToExpiry: num(x.daysToExpiry) } : {}),
+              problems: arr(x.problems).map((p) => (isObj(p) ? (str(p.message) ?? str(p.code) ?? '') : String(p))).filter(Boolean),
+            })),
           }
         : {}),
     };
