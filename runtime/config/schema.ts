@@ -42,8 +42,13 @@ export function pathKeys(path: string): Array<string | number> {
   return out;
 }
 
+// The keys of an issue's path (a librdkafka property such as `sasl.password` is one key, not two).
+const ISSUE_KEYS = new WeakMap<ConfigIssue, Path>();
+
 export function fail(ctx: Ctx, path: Path, message: string): undefined {
-  ctx.errors.push({ path: fmtPath(path), message });
+  const issue = { path: fmtPath(path), message };
+  ISSUE_KEYS.set(issue, path);
+  ctx.errors.push(issue);
   return undefined;
 }
 
@@ -162,7 +167,7 @@ const errorFn = (expected: string, f: (v: unknown) => string) => ({
 function intoZod<T>(zctx: z.core.$RefinementCtx, v: unknown, fn: (ctx: Ctx) => T | undefined): T {
   const ctx: Ctx = { errors: [], warnings: current?.warnings ?? [], baseDir: current?.baseDir ?? process.cwd() };
   const r = fn(ctx);
-  for (const e of ctx.errors) zctx.issues.push({ code: 'custom', message: e.message, input: v, path: pathKeys(e.path) });
+  for (const e of ctx.errors) zctx.issues.push({ code: 'custom', message: e.message, input: v, path: [...(ISSUE_KEYS.get(e) ?? pathKeys(e.path))] });
   return (r === undefined || ctx.errors.length > 0 ? z.NEVER : r) as T;
 }
 
