@@ -32,6 +32,7 @@ import { createPerception, type PerceptionStage, type PerceptionStats } from './
 import { Scheduler, type Outgoing } from './scheduler.js';
 import { RsuSecurity, type SecurityStatus } from './security/rsu-security.js';
 import { defaultSocketPath, serveStatus, type RecordEvent, type StatusServerStats, type TailEvent } from './status.js';
+import { Latencies } from './latencies.js';
 import { Uplink, type LinkHealth } from './uplink/index.js';
 import { buildInfo, softwareVersion, type BuildInfo } from './version.js';
 import { daemonInfo, type DaemonInfo } from './view/source.js';
@@ -117,28 +118,6 @@ class Rates {
     for (const e of this.events) out[e.type] = (out[e.type] ?? 0) + 1000 / windowMs;
     for (const k of Object.keys(out)) out[k] = Math.round(out[k]! * 10) / 10;
     return out;
-  }
-}
-
-/** The last n sensor-frame-to-radio latencies, for percentiles in the status. */
-export class Latencies {
-  private buf: Float64Array;
-  private n = 0;
-  constructor(size: number) {
-    this.buf = new Float64Array(size);
-  }
-  add(ms: number): void {
-    this.buf[this.n++ % this.buf.length] = ms;
-  }
-  /** Percentiles of the samples added after the first `since` (as far as the buffer still holds them). */
-  summary(since = 0): { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null } {
-    const k = Math.min(this.n - since, this.buf.length);
-    if (k <= 0) return { count: this.n, p50Ms: null, p99Ms: null, maxMs: null };
-    const a: number[] = [];
-    for (let i = this.n - k; i < this.n; i++) a.push(this.buf[i % this.buf.length]!);
-    a.sort((x, y) => x - y);
-    const q = (f: number) => Math.round(a[Math.min(k - 1, Math.floor(f * k))]! * 1000) / 1000;
-    return { count: this.n, p50Ms: q(0.5), p99Ms: q(0.99), maxMs: q(1) };
   }
 }
 
@@ -654,6 +633,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     );
     metrics.counter('rsu_spdu_signed_total', 'Messages sent as signed SPDUs, per type', () => security.status().signed, 'type');
     metrics.counter('rsu_spdu_sign_failures_total', 'Messages not signed, per reason (withheld, or sent unsigned by security.whenUnusable)', () => security.status().signFailures, 'reason');
+    metrics.counter('rsu_spdu_signatures_total', 'Signatures made, per source: precomputed (from the key\'s nonce pool, ~3 µs) or direct (the pool was empty or off)', (): Record<string, number> => {
+      const p = security.status().signPool;
+      return p ? { precomputed: p.pooled, direct: p.direct } : {};
+    }, 'source');
     metrics.counter('rsu_spdu_verified_total', 'Received SPDUs that verified', () => security.status().receive.verified);
     metrics.counter('rsu_spdu_unverified_total', 'Received messages that did not verify, per reason (unsigned included)', () => security.status().receive.unverified, 'reason');
     metrics.counter('rsu_certificate_requests_total', 'Receivers\' certificate requests (inlineP2pcdRequest): SPDUs heard with one (heard), naming this RSU\'s certificate (own) or an issuer (issuer), issuer certificates sent (sent)', () => security.status().certificateRequests, 'kind');

@@ -109,6 +109,7 @@ async function checkAllSigned(t: Test, std: RsuConfig['messageSet'], curve: Curv
   t.equal(st.security.signing, 'signed', 'status: signing');
   t.notOk(st.alarms.some((a) => /UNSIGNED|certificate/.test(a)), 'no security alarm');
   t.ok((st.security.certificate?.daysToExpiry ?? 0) >= 199, `status: days to expiry (${st.security.certificate?.daysToExpiry})`);
+  checkSignatureSources(t, st.security);
   return sample;
 }
 
@@ -209,7 +210,19 @@ t.test('30 days before expiry: an alarm while signing goes on; a new certificate
   t.equal(st.security.reloads, 1, 'reloaded once');
   t.ok((st.security.certificate?.daysToExpiry ?? 0) >= 199, 'the new validity');
   t.notOk(st.alarms.some((a) => /certificate/.test(a)), 'the alarm cleared');
+  await until('the new key signs from its pool', () => (demo.daemon.status().security.signPool?.available ?? 0) > 0, 10_000, 50);
+  checkSignatureSources(t, demo.daemon.status().security);
 });
+
+/** Every SPDU the daemon signed is counted as pre-computed or direct (across key rotations), most from the pool. */
+function checkSignatureSources(t: Tap.Test, sec: ReturnType<Awaited<ReturnType<typeof demoCollecting>>['demo']['daemon']['status']>['security']): void {
+  const signed = Object.values(sec.signed).reduce((a, b) => a + b, 0);
+  const pool = sec.signPool;
+  t.ok(pool, 'status: signPool');
+  t.equal((pool?.pooled ?? 0) + (pool?.direct ?? 0), signed, `every signature counted: ${pool?.pooled} pre-computed + ${pool?.direct} direct = ${signed} signed`);
+  t.ok((pool?.pooled ?? 0) > (pool?.direct ?? 0), 'most from the pre-computed pool');
+  t.ok((sec.signTimeUs?.p50 ?? 0) > 0, `status: SN-SIGN ${sec.signTimeUs?.p50} µs p50 per SPDU`);
+}
 
 t.test('rsu decode unwraps a signed SPDU (in WSMP): PSID, signer, verified against --anchor; tampered: bad-signature', async (t) => {
   const { main } = await import('../runtime/cli/main.js');

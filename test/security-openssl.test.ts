@@ -6,15 +6,17 @@ import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { setPresignCapacity } from '../runtime/security/presign.js';
 import { createCryptoBackend, sm2AddonStatus, type Curve, type PrivateKey } from '../runtime/security/index.js';
-import { derToRs, opensslMissing, rsToDer, runShell } from './support/openssl.js';
+import { derToRs, ID, opensslKeyScript, opensslMissing, verifyCommand, rsToDer, runShell } from './support/openssl.js';
 import { tmpDir } from './support/wait.js';
 
 const N = 1000;
-const ID = 'distid:1234567812345678';
 const missing = opensslMissing() ?? (sm2AddonStatus().ok ? undefined : `SM2 addon: ${(sm2AddonStatus() as { reason: string }).reason}`);
 
 const backend = createCryptoBackend();
+// Direct signing here; signatures from the pre-computed pool get the same 1,000-message check in security-presign.test.ts.
+setPresignCapacity(0);
 
 function messages(dir: string): Buffer[] {
   return Array.from({ length: N }, (_, i) => {
@@ -22,12 +24,6 @@ function messages(dir: string): Buffer[] {
     fs.writeFileSync(path.join(dir, `${i}.msg`), m);
     return m;
   });
-}
-
-function verifyCommand(curve: Curve, i: number): string {
-  return curve === 'sm2'
-    ? `openssl pkeyutl -verify -rawin -digest sm3 -pubin -inkey pub.pem -in ${i}.msg -sigfile ${i}.sig -pkeyopt ${ID}`
-    : `openssl dgst -sha256 -verify pub.pem -signature ${i}.sig ${i}.msg`;
 }
 
 function signCommand(curve: Curve, i: number): string {
@@ -39,8 +35,7 @@ function signCommand(curve: Curve, i: number): string {
 for (const curve of ['nistp256', 'sm2'] as const) {
   t.test(`${curve}: openssl and this backend verify each other's signatures`, { skip: missing }, async (t) => {
     const dir = tmpDir(t, `rsu-sec-${curve}-`);
-    const gen = curve === 'sm2' ? 'ec_paramgen_curve:SM2' : 'ec_paramgen_curve:P-256';
-    await runShell(`openssl genpkey -algorithm EC -pkeyopt ${gen} -out key.pem && openssl pkey -in key.pem -pubout -out pub.pem\n`, dir);
+    await runShell(opensslKeyScript(curve), dir);
     const key: PrivateKey = backend.privateKey(fs.readFileSync(path.join(dir, 'key.pem')));
     t.equal(key.curve, curve, 'the PEM key is taken on its own curve');
     const pub = backend.publicKey(curve, key.publicKey.point);

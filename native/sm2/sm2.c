@@ -4,7 +4,7 @@
  * Node's include/node/openssl). Node's crypto cannot set the SM2 ID (it hashes an empty ID), which is the only
  * reason this addon exists; everything else (PEM parsing, P-256, SM3) stays in Node's crypto.
  *
- * Exports (all synchronous, main thread):
+ * Exports (all synchronous, main thread; presign.c adds the pre-computed signing pool):
  *   publicKey(spkiDer)            -> key handle       (SubjectPublicKeyInfo DER, SM2 curve; compressed point ok)
  *   privateKey(pkcs8Der)          -> key handle
  *   sign(key, msg, id)            -> Buffer(64) r||s
@@ -27,7 +27,7 @@ static void key_finalize(napi_env env, void *data, void *hint) {
   EVP_PKEY_free((EVP_PKEY *)data);
 }
 
-static int get_buffer(napi_env env, napi_value v, const unsigned char **p, size_t *len) {
+int get_buffer(napi_env env, napi_value v, const unsigned char **p, size_t *len) {
   bool is;
   if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return 0;
   napi_typedarray_type t; size_t n; void *data; napi_value ab; size_t off;
@@ -148,6 +148,8 @@ static napi_value sign(napi_env env, napi_callback_info info) {
   return out;
 }
 
+napi_status presign_init(napi_env env, napi_value exports); /* presign.c */
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "publicKey", NULL, public_key, NULL, NULL, NULL, napi_enumerable, NULL },
@@ -155,7 +157,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "sign", NULL, sign, NULL, NULL, NULL, napi_enumerable, NULL },
     { "verify", NULL, verify, NULL, NULL, NULL, napi_enumerable, NULL },
   };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok || presign_init(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

@@ -175,7 +175,9 @@ export function renderStatus(st: DaemonStatus, color: boolean): string {
     const state = sec.signing === 'signed' ? p.green('signed') : p.red(sec.signing.toUpperCase());
     const cert = c ? `certificate ${c.hashedId8 ?? '?'}${c.daysToExpiry !== undefined ? `, ${c.daysToExpiry < 30 ? p.red(`${c.daysToExpiry} days to expiry`) : `${c.daysToExpiry} days to expiry`}` : ''}${c.usable ? '' : p.red(', NOT usable')}` : 'no certificate';
     const unv = Object.entries(sec.receive.unverified).map(([k, v]) => `${k} ${v}`).join(', ');
-    lines.push(`security: ${state}; ${cert}; rx verified ${sec.receive.verified}${unv ? `, unverified ${unv}` : ''} (${sec.receive.policy})`);
+    const pool = sec.signPool;
+    const cost = sec.signTimeUs ? `; SN-SIGN ${sec.signTimeUs.p50} µs p50${pool ? ` (${pool.pooled} pre-computed, ${pool.direct} direct)` : ''}` : '';
+    lines.push(`security: ${state}; ${cert}${cost}; rx verified ${sec.receive.verified}${unv ? `, unverified ${unv}` : ''} (${sec.receive.policy})`);
     for (const x of sec.tls ?? []) {
       const days = x.daysToExpiry === undefined ? p.red('not readable') : x.daysToExpiry < 30 ? p.red(`${x.daysToExpiry} days to expiry`) : `${x.daysToExpiry} days to expiry`;
       lines.push(`tls: ${x.uplink} client certificate ${x.subject ? `"${x.subject}" ` : ''}${days} (${x.file})`);

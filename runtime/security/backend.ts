@@ -12,7 +12,10 @@ export interface CryptoBackend {
   publicKey(curve: Curve, point: Uint8Array): PublicKey;
   /** A private key from a PEM (or DER PKCS#8/SEC1) file's bytes; the curve is the key's. Throws bad-pem / wrong-curve. */
   privateKey(pemOrDer: string | Uint8Array): PrivateKey;
-  /** Signs `data` with the curve's own hashing (ECDSA: SHA-256(data); SM2: SM3(Z || data) with the standard ID). */
+  /**
+   * Signs `data` with the curve's own hashing (ECDSA: SHA-256(data); SM2: SM3(Z || data) with the standard ID): from
+   * the key's pre-computed nonce pool when it has an entry ready (presign.ts), otherwise directly.
+   */
   sign(key: PrivateKey, data: Uint8Array): RawSignature;
   /** True when `sig` is a valid signature of `data`; false for a well-formed invalid one. Throws bad-signature-length. */
   verify(key: PublicKey, data: Uint8Array, sig: RawSignature): boolean;

@@ -153,9 +153,11 @@ export class FileCertificateStore implements CertificateProvider {
     if (own && key && !problems.some((p) => p.code === 'key-mismatch')) {
       const trust = new MemoryTrustStore(this.backend, anchors, undefined, x509Anchors);
       for (const c of chain) trust.remember(c);
+      this.loaded?.key.dispose?.(); // the old key's pre-computed signing pool is zeroed, never used with the new one
       this.loaded = { certificate: own, key, trust, issuers: [...chain, ...anchors] };
       this.fileProblems = problems;
     } else if (this.loaded !== undefined) {
+      key?.dispose?.();
       // The files now in place are not usable: keep signing with what was loaded before, and say so.
       this.fileProblems = problems.map((p) => ({ ...p, message: `new files not taken, the previous certificate stays in use: ${p.message}` }));
       return (this.lastStatus = this.evaluate(this.fileProblems, false));

@@ -4,7 +4,8 @@
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import type { CryptoBackend } from './backend.js';
 import { SecurityError } from './errors.js';
-import { handleOf, HandlePrivateKey, HandlePublicKey, pointOf, readPrivateKey, spkiOf } from './keys.js';
+import { PresignedKey } from './presign.js';
+import { handleOf, HandlePublicKey, pointOf, readPrivateKey, spkiOf } from './keys.js';
 import type { Curve, HashAlgorithm, PrivateKey, PublicKey, RawSignature } from './types.js';
 
 export function hash(alg: HashAlgorithm, data: Uint8Array): Uint8Array {
@@ -35,11 +36,15 @@ export class NodeCryptoBackend implements CryptoBackend {
     const { key, curve } = readPrivateKey(pemOrDer);
     if (curve !== 'nistp256') throw new SecurityError('wrong-curve', `${this.name} signs with P-256, the key is on ${curve}`);
     const pub = createPublicKey(key);
-    return new HandlePrivateKey('nistp256', key, new HandlePublicKey('nistp256', pointOf(pub), pub));
+    return new PresignedKey('nistp256', key, new HandlePublicKey('nistp256', pointOf(pub), pub), key);
   }
 
+  /** From the key's pre-computed pool when it has an entry ready (presign.ts), otherwise directly. */
   sign(key: PrivateKey, data: Uint8Array): RawSignature {
-    const rs = sign('sha256', data, { key: handleOf<KeyObject>(this.name, 'nistp256', key), dsaEncoding: 'ieee-p1363' });
+    const handle = handleOf<KeyObject>(this.name, 'nistp256', key);
+    const pooled = key instanceof PresignedKey ? key.signFromPool(data) : undefined;
+    if (pooled !== undefined) return pooled;
+    const rs = sign('sha256', data, { key: handle, dsaEncoding: 'ieee-p1363' });
     return { r: new Uint8Array(rs.subarray(0, 32)), s: new Uint8Array(rs.subarray(32)) };
   }
 

@@ -5,45 +5,18 @@
 // The addon is built by `npm run build` (node-gyp against Node's headers, which ship OpenSSL's); without it
 // this backend is unavailable and says how to build it.
 
-import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { CryptoBackend } from './backend.js';
 import { SecurityError } from './errors.js';
-import { handleOf, HandlePrivateKey, HandlePublicKey, pointOf, readPrivateKey, spkiOf } from './keys.js';
+import { handleOf, HandlePublicKey, pointOf, readPrivateKey, spkiOf } from './keys.js';
+import { nativeAddon, type NativeAddon } from './native.js';
 import { checkSignature, hash } from './node-backend.js';
+import { PresignedKey } from './presign.js';
 import { createPublicKey } from 'node:crypto';
 import { SM2_DEFAULT_ID, type Curve, type HashAlgorithm, type PrivateKey, type PublicKey, type RawSignature } from './types.js';
 
-/** What native/sm2/sm2.c exports. Key handles are opaque externals owning an EVP_PKEY. */
-interface Sm2Addon {
-  publicKey(spkiDer: Uint8Array): unknown;
-  privateKey(pkcs8Der: Uint8Array): unknown;
-  sign(key: unknown, msg: Uint8Array, id: Uint8Array): Buffer;
-  verify(key: unknown, msg: Uint8Array, rs: Uint8Array, id: Uint8Array): boolean;
-}
-
-const ADDON = 'native/sm2/build/Release/rsu_sm2.node';
-
-/** The addon, or the reason it cannot be loaded. Looked up from the package root (source or dist/ layout). */
-function loadAddon(): Sm2Addon | Error {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, '../..', ADDON), join(here, '../../..', ADDON)];
-  const path = candidates.find((p) => existsSync(p));
-  if (path === undefined) return new Error(`${ADDON} is not built (run \`npm run build:native\`; it needs g++ and make)`);
-  try {
-    return createRequire(import.meta.url)(path) as Sm2Addon;
-  } catch (e) {
-    return new Error(`${path} does not load in this Node (${(e as Error).message}); rebuild it with \`npm run build:native\``);
-  }
-}
-
-let addon: Sm2Addon | Error | undefined;
-
 /** The addon if it loads; the reason otherwise. */
 export function sm2AddonStatus(): { ok: true } | { ok: false; reason: string } {
-  addon ??= loadAddon();
+  const addon = nativeAddon();
   return addon instanceof Error ? { ok: false, reason: addon.message } : { ok: true };
 }
 
@@ -57,11 +30,11 @@ function translate(e: unknown): SecurityError {
 export class OpenSslSm2Backend implements CryptoBackend {
   readonly name = 'openssl-sm2';
   readonly curves: readonly Curve[] = ['sm2'];
-  private readonly native: Sm2Addon;
+  private readonly native: NativeAddon;
 
   /** @param id the SM2 distinguishing identifier; GB/T 35276's default unless a profile says otherwise. */
   constructor(readonly id: Uint8Array = SM2_DEFAULT_ID) {
-    addon ??= loadAddon();
+    const addon = nativeAddon();
     if (addon instanceof Error) throw new SecurityError('backend-unavailable', `SM2: ${addon.message}`);
     this.native = addon;
   }
@@ -82,7 +55,7 @@ export class OpenSslSm2Backend implements CryptoBackend {
     try {
       const pub = createPublicKey(key);
       const point = pointOf(pub);
-      return new HandlePrivateKey('sm2', this.native.privateKey(key.export({ format: 'der', type: 'pkcs8' })), new HandlePublicKey('sm2', point, this.native.publicKey(spkiOf('sm2', point))));
+      return new PresignedKey('sm2', this.native.privateKey(key.export({ format: 'der', type: 'pkcs8' })), new HandlePublicKey('sm2', point, this.native.publicKey(spkiOf('sm2', point))), key, this.id);
     } catch (e) {
       throw e instanceof SecurityError ? e : translate(e);
     }
@@ -90,6 +63,8 @@ export class OpenSslSm2Backend implements CryptoBackend {
 
   sign(key: PrivateKey, data: Uint8Array): RawSignature {
     const handle = handleOf<unknown>(this.name, 'sm2', key);
+    const pooled = key instanceof PresignedKey ? key.signFromPool(data) : undefined;
+    if (pooled !== undefined) return pooled;
     let rs: Buffer;
     try {
       rs = this.native.sign(handle, data, this.id);

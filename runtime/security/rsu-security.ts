@@ -7,11 +7,13 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultIeee1609Dot2Edition, loadIeee1609Dot2 } from '../../codecs/index.js';
+import { Latencies } from '../latencies.js';
 import { SIGNED_MESSAGE_TYPES, type SecuritySection, type SignedMessageType } from '../config/types.js';
 import { createCryptoBackend } from './composite.js';
 import type { CryptoBackend } from './backend.js';
 import type { CertificateInfo, Oer1609Codec } from './certificates.js';
 import { FileCertificateStore, type CertStoreFiles, type CertStoreStatus } from './cert-store.js';
+import type { PrivateKey, SigningStats } from './types.js';
 import { isX509SignerError, SpduSigner, SpduVerifier, VERIFY_FAILURES, type VerifyResult } from './spdu.js';
 import { TlsCertificateMonitor, type TlsCertificateHealth, type TlsCertificateSource } from './tls-certs.js';
 
@@ -59,6 +61,10 @@ export interface SecurityStatus {
   signFailures: Record<string, number>;
   receive: { policy: 'drop' | 'mark'; verified: number; unverified: Record<string, number> };
   reloads: number;
+  /** SN-SIGN's time per SPDU in the frame path (encode, hash, sign, assemble), µs, over the last 1024 signed. */
+  signTimeUs?: { count: number; p50: number; p99: number; max: number };
+  /** Signatures from the keys' pre-computed pools vs made directly (pool empty or off), since start; the current key's pool size and entries ready. */
+  signPool?: SigningStats;
   /**
    * Receivers' certificate requests (HeaderInfo.inlineP2pcdRequest, 1609.2 8.4): SPDUs heard with one, requests
    * naming this RSU's certificate (answered by the next message of each type carrying it whole) or one of its
@@ -96,6 +102,9 @@ export class RsuSecurity {
   private readonly unverified: Record<string, number> = {};
   private verified = 0;
   private reloads = 0;
+  private readonly signTimes = new Latencies(1024);
+  /** Signatures of keys replaced by a reload (the counts in status and metrics go on across keys). */
+  private retiredKeys = { pooled: 0, direct: 0 };
   /** Issuer certificates a receiver asked for, each sent once as requestedCertificate in the next signed message. */
   private readonly requested = new Map<string, CertificateInfo>();
   private readonly requests = { heard: 0, own: 0, issuer: 0, sent: 0 };
@@ -141,8 +150,11 @@ export class RsuSecurity {
     if (!this.store) return;
     const store = this.store;
     const poll = setInterval(() => {
+      const oldKey = this.currentKey();
       if (store.reloadIfChanged()) {
         this.reloads++;
+        const old = oldKey !== this.currentKey() ? oldKey?.signingStats?.() : undefined;
+        if (old) this.retiredKeys = { pooled: this.retiredKeys.pooled + old.pooled, direct: this.retiredKeys.direct + old.direct };
         this.lastCertMs.clear(); // a new certificate goes out in full first
         this.opts.onReload?.(store.status());
       }
@@ -169,10 +181,14 @@ export class RsuSecurity {
     if (psid === undefined) return fail('no_psid');
     if (!this.store!.status().usable) return fail('certificate_unusable');
     const policy = this.section.messages[type];
+    // The cadence is of sending, on a monotonic clock: generation times (atMs) come from sensor frames and may run
+    // backwards between frames of different sensors, which must not put the certificate in every message.
+    const now = performance.now();
     const last = this.lastCertMs.get(type);
-    const full = policy.certificateEveryMs === 0 || last === undefined || atMs - last >= policy.certificateEveryMs || atMs < last;
+    const full = policy.certificateEveryMs === 0 || last === undefined || now - last >= policy.certificateEveryMs;
     const [requested] = this.requested.values();
     try {
+      const t0 = process.hrtime.bigint();
       const bytes = this.signer.sign({
         payload,
         psid,
@@ -181,7 +197,8 @@ export class RsuSecurity {
         ...(policy.lifetimeMs !== undefined ? { lifetimeMs: policy.lifetimeMs } : {}),
         ...(requested !== undefined ? { requestedCertificate: requested } : {}),
       });
-      if (full) this.lastCertMs.set(type, atMs);
+      this.signTimes.add(Number(process.hrtime.bigint() - t0) / 1000);
+      if (full) this.lastCertMs.set(type, now);
       if (requested !== undefined) {
         this.requested.delete(requested.hashedId8);
         this.requests.sent++;
@@ -282,7 +299,20 @@ export class RsuSecurity {
       reloads: this.reloads,
       certificateRequests: { ...this.requests },
       tls: this.tls.status(),
+      ...this.signingTimes(),
     };
+  }
+
+  private currentKey(): PrivateKey | undefined {
+    return this.store?.status().usable ? this.store.current().key : undefined;
+  }
+
+  private signingTimes(): Pick<SecurityStatus, 'signTimeUs' | 'signPool'> {
+    const q = this.signTimes.quantiles();
+    const r = (x: number) => Math.round(x * 10) / 10;
+    const cur = this.currentKey()?.signingStats?.();
+    const pool = cur && { ...cur, pooled: cur.pooled + this.retiredKeys.pooled, direct: cur.direct + this.retiredKeys.direct };
+    return { ...(q.p50 !== null ? { signTimeUs: { count: q.count, p50: r(q.p50), p99: r(q.p99!), max: r(q.max!) } } : {}), ...(pool ? { signPool: pool } : {}) };
   }
 
   /** Seconds to expiry by certificate: the RSU's (`rsu`) and the uplinks' TLS client certificates (`mqtt-tls`, `kafka-tls`). */

@@ -23,6 +23,19 @@ export interface PublicKey {
 export interface PrivateKey {
   readonly curve: Curve;
   readonly publicKey: PublicKey;
+  /** Discards what the key keeps for fast signing (the pre-computed nonce pool); it still signs, directly. */
+  dispose?(): void;
+  /** Signatures from the pool and made directly (pool empty or off), entries ready now, pool size. */
+  signingStats?(): SigningStats;
+}
+
+export interface SigningStats {
+  pooled: number;
+  direct: number;
+  available: number;
+  /** 0 when there is no pool, with the reason in `off`. */
+  capacity: number;
+  off?: string;
 }
 
 /** An ECDSA or SM2 signature: r and s, 32 octets each, big-endian. */

@@ -13,6 +13,22 @@ export function opensslMissing(): string | undefined {
   return undefined;
 }
 
+/** SM2's standard distinguishing identifier as a pkeyutl option. */
+export const ID = 'distid:1234567812345678';
+
+/** A script writing key.pem and pub.pem, a fresh key pair on the curve, in the directory it runs in. */
+export function opensslKeyScript(curve: 'nistp256' | 'sm2'): string {
+  const gen = curve === 'sm2' ? 'ec_paramgen_curve:SM2' : 'ec_paramgen_curve:P-256';
+  return `openssl genpkey -algorithm EC -pkeyopt ${gen} -out key.pem && openssl pkey -in key.pem -pubout -out pub.pem\n`;
+}
+
+/** The openssl command verifying <i>.sig (DER) over <i>.msg with pub.pem: SHA-256 ECDSA, or SM2/SM3 with the standard ID. */
+export function verifyCommand(curve: 'nistp256' | 'sm2', i: number): string {
+  return curve === 'sm2'
+    ? `openssl pkeyutl -verify -rawin -digest sm3 -pubin -inkey pub.pem -in ${i}.msg -sigfile ${i}.sig -pkeyopt ${ID}`
+    : `openssl dgst -sha256 -verify pub.pem -signature ${i}.sig ${i}.msg`;
+}
+
 /** Runs a shell script (one openssl call per line, so one sh process forks them all) and returns its stdout. */
 export function runShell(script: string, cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {
