@@ -9,13 +9,20 @@
 // for both modes the garbage collections (perf_hooks 'gc' entries) that overlapped a frame above the p99, which is
 // where the tail comes from.
 //
-//   npm run bench:perception [-- --seconds 60 --seed bench-1 --out bench/results/perception.md]
+// Beside it, the AB3DMOT tracker (Weng et al., 2020; a local checkout, never part of this repository) on the same
+// lidar frames, timed in Python by scripts/kitti/bench_ab3dmot.py: --ab3dmot DIR [--pythonpath LIST], or the
+// environment's AB3DMOT_DIR / AB3DMOT_PYTHONPATH; skipped, with the reason in the results, when absent.
+//
+//   npm run bench:perception [-- --seconds 60 --seed bench-1 --out bench/results/perception.md --ab3dmot DIR]
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { sensorToLocal } from '../runtime/config/pose.js';
 import { DEFAULT_EVAL_PROFILE } from '../runtime/eval/profile.js';
 import { simulateScenario } from '../runtime/eval/runner.js';
 import { createPerception, type PerceptionStage } from '../runtime/perception/index.js';
@@ -27,6 +34,9 @@ const { values } = parseArgs({
     seed: { type: 'string', default: 'bench-1' },
     out: { type: 'string' },
     'no-pin': { type: 'boolean' },
+    ab3dmot: { type: 'string' },
+    pythonpath: { type: 'string' },
+    'ab3dmot-frames': { type: 'string', default: '100' },
     pinned: { type: 'boolean' },
   },
 });
@@ -91,8 +101,8 @@ interface Result {
   p90: number;
   p99: number;
   max: number;
-  lidar: { mean: number; p99: number };
-  camera: { mean: number; p99: number };
+  lidar: { n: number; mean: number; p99: number };
+  camera: { n: number; mean: number; p99: number };
   confirmed: number;
   modelMs?: number;
   pairsPerCameraFrame?: number;
@@ -146,7 +156,7 @@ async function run(mode: 'plain' | 'onnx'): Promise<Result> {
   const sorted = Float64Array.from(times).sort();
   const sub = (kd: string) => {
     const x = Float64Array.from(times.filter((_, i) => kind[i] === kd)).sort();
-    return { mean: mean([...x]), p99: pct(x, 0.99) };
+    return { n: x.length, mean: mean([...x]), p99: pct(x, 0.99) };
   };
   const p99 = pct(sorted, 0.99);
   let slowFrames = 0;
@@ -200,6 +210,77 @@ async function run(mode: 'plain' | 'onnx'): Promise<Result> {
   };
 }
 
+interface AbResult {
+  frames: number;
+  objectsPerFrame: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+const AB_CLASS: Partial<Record<string, number>> = { pedestrian: 1, car: 2, van: 2, truck: 2, bus: 2, trailer: 2, emergency_vehicle: 2, bicycle: 3, motorcycle: 3 };
+
+/**
+ * AB3DMOT's tracker on the same lidar frames (both lidars, moved into the local frame, in KITTI camera axes),
+ * timed in Python, in this process's CPU affinity (pinned when this run is).
+ */
+function runAb3dmot(): AbResult | { skipped: string } {
+  const dir = values.ab3dmot ?? process.env['AB3DMOT_DIR'];
+  if (!dir) return { skipped: 'no AB3DMOT checkout given (--ab3dmot DIR or AB3DMOT_DIR)' };
+  if (!existsSync(join(dir, 'AB3DMOT_libs', 'model.py'))) return { skipped: `${dir} is not an AB3DMOT checkout (no AB3DMOT_libs/model.py)` };
+  const poses = new Map(sc.config.sensors.map((s) => [s.id, sensorToLocal(sc.config.rsu.stationFrame, s.pose)]));
+  // AB3DMOT takes seconds per frame at this density (pairwise GIoU in Python): the first lidar frames (its tracks
+  // start there as ours do), 20 of them not counted, then --ab3dmot-frames counted.
+  const warmup = 20;
+  const lidar = sc.frames.filter((f) => f.sensorKind === 'lidar').slice(0, warmup + Number(values['ab3dmot-frames']));
+  const rows = lidar.map((f) => {
+    const m = poses.get(f.sensorId)!;
+    const dyaw = Math.atan2(m[1]![0]!, m[0]![0]!);
+    const dets: number[][] = [];
+    for (const o of f.objects) {
+      const c = AB_CLASS[o.classification];
+      const b = o.box3d;
+      if (!c || !b) continue;
+      const x = m[0]![0]! * b.x + m[0]![1]! * b.y + m[0]![2]! * b.z + m[0]![3]!;
+      const y = m[1]![0]! * b.x + m[1]![1]! * b.y + m[1]![2]! * b.z + m[1]![3]!;
+      const z = m[2]![0]! * b.x + m[2]![1]! * b.y + m[2]![2]! * b.z + m[2]![3]!;
+      // KITTI camera axes: x right (east), y down, z forward (north); ry about y.
+      dets.push([c, b.height, b.width, b.length, x, -z, y, -(b.yaw + dyaw), o.confidence]);
+    }
+    return JSON.stringify(dets);
+  });
+  const tmp = mkdtempSync(join(tmpdir(), 'bench-ab3dmot-'));
+  try {
+    const file = join(tmp, 'frames.jsonl');
+    writeFileSync(file, rows.join('\n') + '\n');
+    const driver = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'kitti', 'bench_ab3dmot.py');
+    const pp = [dir, values.pythonpath ?? process.env['AB3DMOT_PYTHONPATH'], process.env['PYTHONPATH']].filter(Boolean).join(':');
+    const r = spawnSync('/usr/bin/python3', [driver, '--ab3dmot', dir, '--frames', file, '--warmup', String(warmup)], { encoding: 'utf8', env: { ...process.env, PYTHONPATH: pp }, maxBuffer: 1 << 24 });
+    if (r.error) return { skipped: `/usr/bin/python3 could not run: ${r.error.message}` };
+    if (r.status !== 0) return { skipped: `AB3DMOT failed (exit ${r.status}): ${(r.stderr || r.stdout).trim().split('\n').slice(-1)[0] ?? ''}` };
+    return JSON.parse(r.stdout.trim().split('\n').slice(-1)[0]!) as AbResult;
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function abLines(): string[] {
+  if ('skipped' in ab) return [`AB3DMOT not run: ${ab.skipped}.`];
+  const plain = final.find((r) => r.mode === 'plain')!;
+  return [
+    `The AB3DMOT tracker (Weng et al., 2020; Python with NumPy, SciPy and filterpy, three per-class trackers with its KITTI PointRCNN settings, \`scripts/kitti/bench_ab3dmot.py\`) on the same lidar frames (both lidars; the first ${ab.frames + 20}, the first 20 not counted; ${ab.objectsPerFrame.toFixed(1)} detections of its three classes per frame), in the same run and CPU affinity. Our time per lidar frame is the whole perception stage (plain mode, run 2, every lidar frame after the warm-up); AB3DMOT's is its three trackers' \`track()\` calls only.`,
+    '',
+    '| tracker | lidar frames | mean ms | p50 ms | p90 ms | p99 ms | max ms |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+    `| ours (whole perception stage, plain) | ${plain.lidar.n} | ${f3(plain.lidar.mean)} | - | - | ${f3(plain.lidar.p99)} | - |`,
+    `| AB3DMOT (tracker only) | ${ab.frames} | ${f3(ab.mean)} | ${f3(ab.p50)} | ${f3(ab.p90)} | ${f3(ab.p99)} | ${f3(ab.max)} |`,
+    '',
+    `Ratio of the means (AB3DMOT / ours, per lidar frame): ${(ab.mean / plain.lidar.mean).toFixed(0)}×.`,
+  ];
+}
+
 const results: Result[] = [];
 for (const mode of ['plain', 'onnx', 'plain', 'onnx'] as const) {
   const r = await run(mode);
@@ -209,6 +290,10 @@ for (const mode of ['plain', 'onnx', 'plain', 'onnx'] as const) {
 }
 // The second run of each mode is reported (both modes warmed, the same process state); the first is printed above.
 const final = results.slice(2);
+
+const ab = runAb3dmot();
+if ('skipped' in ab) log(`AB3DMOT skipped: ${ab.skipped}`);
+else log(`AB3DMOT: mean ${ab.mean.toFixed(3)} ms per lidar frame, p99 ${ab.p99.toFixed(3)} (${ab.objectsPerFrame.toFixed(1)} detections per frame)`);
 
 let cpu = cpus()[0]?.model ?? 'unknown CPU';
 try {
@@ -229,6 +314,10 @@ const lines = [
   ...final.map((r) => `| ${r.mode} | ${r.frames} | ${f3(r.mean)} | ${f3(r.p50)} | ${f3(r.p90)} | ${f3(r.p99)} | ${f3(r.max)} | ${f3(r.lidar.mean)} / ${f3(r.lidar.p99)} | ${f3(r.camera.mean)} / ${f3(r.camera.p99)} | ${r.modelMs !== undefined ? `${f3(r.modelMs)} (${r.pairsPerCameraFrame!.toFixed(0)} pairs)` : '-'} | ${r.confirmed} |`),
   '',
   `Target (issue 4): ≤ 2 ms per frame at 100 objects on one core. ${final.map((r) => `${r.mode}: mean ${f3(r.mean)} ms, p99 ${f3(r.p99)} ms (${r.p99 <= 2 ? 'holds' : 'p99 over 2 ms'})`).join('; ')}.`,
+  '',
+  '## Beside AB3DMOT',
+  '',
+  ...abLines(),
   '',
   '## The tail',
   '',

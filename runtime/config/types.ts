@@ -175,6 +175,10 @@ export interface TrackerConfig {
   reportMaxCoastMs?: number;
   /** Process noise per class group, m²/s³; a group left out takes processNoise. */
   classProcessNoise?: { vehicle?: number; twoWheeler?: number; pedestrian?: number };
+  /** reportMaxCoastMs per class group, ms; a group left out takes reportMaxCoastMs. */
+  classReportMaxCoastMs?: { vehicle?: number; twoWheeler?: number; pedestrian?: number };
+  /** Shape gate: least bird's-eye-view GIoU of a detection's box and a track's predicted box to associate them (-1: off). */
+  minBoxGiou?: number;
   /** A track is confirmed at its first detection when that detection's confidence reaches this (default 2: never). */
   confirmConfidence?: number;
   /** Heading from the detector's box yaw when it gives one, instead of from the velocity (default false). */

@@ -1001,6 +1001,14 @@ const trackerSection = obj<TrackerConfig>(
         pedestrian: opt(num({ unit: 'm²/s³', min: 0, minExclusive: true, max: 100 })),
       }),
     ),
+    classReportMaxCoastMs: opt(
+      obj<NonNullable<TrackerConfig['classReportMaxCoastMs']>>({
+        vehicle: opt(ms(0, 10_000)),
+        twoWheeler: opt(ms(0, 10_000)),
+        pedestrian: opt(ms(0, 10_000)),
+      }),
+    ),
+    minBoxGiou: opt(num({ min: -1, max: 1 })),
     confirmConfidence: opt(num({ min: 0, max: 2 })),
     headingFromBox: opt(bool),
     separateClassGroups: opt(bool),
@@ -1008,6 +1016,9 @@ const trackerSection = obj<TrackerConfig>(
   (t, path, ctx) => {
     if (t.reportMaxCoastMs !== undefined && t.maxCoastMs !== undefined && t.reportMaxCoastMs > t.maxCoastMs)
       fail(ctx, [...path, 'reportMaxCoastMs'], `must not exceed maxCoastMs (${t.maxCoastMs} ms): a track is reported only while it is kept`);
+    for (const [group, v] of Object.entries(t.classReportMaxCoastMs ?? {}))
+      if (v !== undefined && t.maxCoastMs !== undefined && v > t.maxCoastMs)
+        fail(ctx, [...path, 'classReportMaxCoastMs', group], `must not exceed maxCoastMs (${t.maxCoastMs} ms): a track is reported only while it is kept`);
   },
 );
 

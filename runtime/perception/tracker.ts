@@ -9,6 +9,7 @@
 
 import type { SensorKind } from '../../runtime/config/types.js';
 import { OBJECT_CLASSES, type ObjectClass } from '../../hw/sensors/frame.js';
+import { bevOverlap } from './box-overlap.js';
 import { hungarian } from './hungarian.js';
 import { CvKalman, maxEigen, maxEigen3, type Cov2 } from './kalman.js';
 import { CLASS_SIZE_PRIORS, type Measurement } from './measure.js';
@@ -63,6 +64,8 @@ export interface TrackerOptions {
    * is at most this old, ms. Prediction keeps it for association up to maxCoastMs; it is not broadcast meanwhile.
    */
   reportMaxCoastMs: number;
+  /** The same per class group (pedestrians are missed more often than vehicles); a group left out takes reportMaxCoastMs. */
+  classReportMaxCoastMs: Partial<Record<ClassGroup, number>>;
   /**
    * Process noise per class group, m²/s³ (pedestrians and two-wheelers turn and stop more sharply than their
    * speed suggests); a group left out takes processNoise.
@@ -80,6 +83,12 @@ export interface TrackerOptions {
    * never stop one from starting beside it: for detectors that run one model per class (their boxes overlap).
    */
   separateClassGroups: boolean;
+  /**
+   * A detection with a box (size and yaw) may update a track with a box only when their bird's-eye-view GIoU,
+   * the track predicted to the detection's time, is at least this (-1: no shape gate). Besides the distance gate:
+   * a wide distance gate lets a responsive filter follow real motion without pairing boxes that do not overlap.
+   */
+  minBoxGiou: number;
 }
 
 export type ClassGroup = 'vehicle' | 'twoWheeler' | 'pedestrian';
@@ -105,9 +114,11 @@ export const DEFAULT_TRACKER_OPTIONS: TrackerOptions = {
   reidentifyMs: 2000,
   reportMaxCoastMs: 300,
   classProcessNoise: {},
+  classReportMaxCoastMs: {},
   confirmConfidence: 2,
   headingFromBox: false,
   separateClassGroups: false,
+  minBoxGiou: -0.2,
 };
 
 /** A track's state as a backend reports it, in the local frame (the stage adds WGS-84 and true headings). */
@@ -139,8 +150,8 @@ export interface TrackEstimate {
   /** A sensor that covers the track missed it since its last update: the position is a prediction. */
   coasting: boolean;
   /**
-   * Confidence that the track is a real object, 0..1: the recent detections' confidences (exponentially
-   * weighted), decaying while the track coasts. Unlike existence it does not grow with age alone.
+   * Confidence that the track is a real object, 0..1: the latest associated detection's confidence, decaying
+   * while the track coasts. Unlike existence it does not grow with age alone.
    */
   confidence: number;
 }
@@ -201,6 +212,10 @@ const GROUPS: Record<ObjectClass, number> = {
   pedestrian: 2,
   animal: 3,
 };
+function groupName(c: ObjectClass): ClassGroup | undefined {
+  const g = GROUPS[c];
+  return g === 0 ? 'vehicle' : g === 1 ? 'twoWheeler' : g === 2 ? 'pedestrian' : undefined;
+}
 const CLASS_INDEX = new Map<ObjectClass, number>(OBJECT_CLASSES.map((c, i) => [c, i]));
 /** Kinds in the order `sources` lists them. */
 const SOURCE_KINDS = ['lidar', 'radar', 'camera'] as const satisfies readonly SensorKind[];
@@ -230,7 +245,7 @@ export class TrackState {
   accelT = NaN;
   accelSpeed = 0;
   existence: number;
-  /** Exponentially weighted confidence of the detections that updated the track. */
+  /** Confidence of the latest detection that updated the track. */
   score: number;
   /** Whether yaw comes from detector boxes (TrackerOptions.headingFromBox). */
   yawFromBox = false;
@@ -348,6 +363,10 @@ export class Tracker {
         if (tg >= 0 && mg >= 0 && tg !== mg) {
           if (o.separateClassGroups) continue;
           cost += o.classMismatchPenalty;
+        }
+        if (o.minBoxGiou > -1 && m.size && m.yaw !== undefined && tr.sizeFromBox && Number.isFinite(tr.yaw)) {
+          const g = bevOverlap({ x: tx, y: ty, length: tr.size.length, width: tr.size.width, yaw: tr.yaw }, { x: zx, y: zy, length: m.size.length, width: m.size.width, yaw: m.yaw }).giou;
+          if (g < o.minBoxGiou) continue;
         }
         edges.push({ t: i, m: j, cost, zx, zy, r, d2 });
       }
@@ -590,7 +609,8 @@ export class Tracker {
     const ki = kindIndex(m.sensorKind);
     if (t > tr.sourceLast[ki]!) tr.sourceLast[ki] = t;
     tr.existence = tr.existence + (1 - tr.existence) * 0.5 * m.confidence;
-    tr.score += 0.5 * (m.confidence - tr.score);
+    // The latest detection's confidence: a track whose detector is sure now ranks above one it was sure of before.
+    tr.score = m.confidence;
     if (m.size) {
       const a = o.sizeAlpha;
       if (!tr.sizeFromBox) {
@@ -660,19 +680,30 @@ export class Tracker {
     const vy = tr.kf.x[3]!;
     const P = tr.kf.P;
     const moving = hyp2(vx, vy) >= this.opts.headingMinSpeedMs && hyp2(vx, vy) > 3 * speedStd3(P[10]!, P[11]!, P[15]!, vx, vy);
-    const ref = moving ? Math.atan2(vy, vx) : tr.yaw;
     let y = yaw;
+    if (Number.isFinite(tr.yaw) && tr.yawFromBox) {
+      // Smooth modulo 180° (box yaws are ambiguous): a blend of two opposite directions would turn the box by 90°.
+      if (Math.abs(wrapPi(y - tr.yaw)) > Math.PI / 2) y = wrapPi(y + Math.PI);
+      y = wrapPi(tr.yaw + 0.5 * wrapPi(y - tr.yaw));
+    }
+    // Then the direction: along the velocity when moving, else the current heading.
+    const ref = moving ? Math.atan2(vy, vx) : tr.yaw;
     if (Number.isFinite(ref) && Math.abs(wrapPi(y - ref)) > Math.PI / 2) y = wrapPi(y + Math.PI);
-    tr.yaw = Number.isFinite(tr.yaw) && tr.yawFromBox ? wrapPi(tr.yaw + 0.5 * wrapPi(y - tr.yaw)) : y;
+    tr.yaw = y;
     tr.yawStd = 0.1;
     tr.yawFromBox = true;
   }
 
   /** The track's process noise (by its class group). */
   noiseOf(tr: TrackState): number {
-    const g = GROUPS[tr.classification];
-    const k: ClassGroup | undefined = g === 0 ? 'vehicle' : g === 1 ? 'twoWheeler' : g === 2 ? 'pedestrian' : undefined;
+    const k = groupName(tr.classification);
     return (k && this.opts.classProcessNoise[k]) ?? this.opts.processNoise;
+  }
+
+  /** How long after its last update the track is reported (by its class group), ms. */
+  reportWindowOf(tr: TrackState): number {
+    const k = groupName(tr.classification);
+    return (k && this.opts.classReportMaxCoastMs[k]) ?? this.opts.reportMaxCoastMs;
   }
 
   private updateAccel(tr: TrackState, t: number): void {
@@ -709,7 +740,8 @@ export class Tracker {
       const limit = tr.confirmed ? o.maxCoastMs : o.tentativeMaxCoastMs;
       if (atMs - tr.lastUpdateMs > limit) continue;
       // Output policy: prediction is for association; only recently confirmed tracks are reported.
-      if (!all && atMs - tr.lastUpdateMs > o.reportMaxCoastMs) continue;
+      const report = this.reportWindowOf(tr);
+      if (!all && atMs - tr.lastUpdateMs > report) continue;
       const kf = dt !== 0 && Number.isFinite(dt) ? tr.kf.clone() : tr.kf;
       if (kf !== tr.kf) kf.predict(dt, this.noiseOf(tr));
       const vx = kf.x[2]!;
@@ -748,7 +780,7 @@ export class Tracker {
         firstSeenMs: tr.firstSeenMs,
         lastUpdateMs: tr.lastUpdateMs,
         coasting: tr.misses > 0,
-        confidence: tr.score * Math.exp(-coast / Math.max(1, o.reportMaxCoastMs)),
+        confidence: tr.score * Math.exp(-coast / Math.max(1, report)),
       });
     }
     out.sort((a, b) => a.id - b.id);

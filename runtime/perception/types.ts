@@ -54,7 +54,7 @@ export interface Track {
    * only up to perception.tracker.reportMaxCoastMs after their last update (the output policy).
    */
   coasting: boolean;
-  /** Confidence that the object is real, 0..1: the recent detections' confidences, decaying while coasting. */
+  /** Confidence that the object is real, 0..1: the latest detection's confidence, decaying while coasting. */
   confidence: number;
 }
 
