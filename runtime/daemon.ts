@@ -46,6 +46,8 @@ export interface DaemonOptions {
   recordTo?: string;
   /** Perception output older than this is not broadcast (RSM withheld), ms. */
   perceptionStaleMs?: number;
+  /** The RSU id the uplink publishes as (topics, records, status); default rsu.id. `rsu replay --uplink`: its own. */
+  uplinkId?: string;
 }
 
 export interface Daemon {
@@ -303,7 +305,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         registers: [metrics.registry],
       });
       uplink = await Uplink.open({
-        rsuId: cfg.rsu.id,
+        rsuId: opts.uplinkId ?? cfg.rsu.id,
         messageSet: cfg.messageSet,
         logger: log.child({ component: 'uplink' }),
         spool: { dir: u.spool.dir, maxBytes: u.spool.maxBytes, fsync: { mode: u.spool.fsync, intervalMs: u.spool.fsyncIntervalMs } },

@@ -1,6 +1,9 @@
 import t from 'tap';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { configCheck, defaultConfig, loadConfig, validateConfig, formatIssue, type RsuConfig } from '../runtime/config/index.js';
+import { CALIB_DIR_ENV, configCheck, defaultConfig, demoCalibrationDir, loadConfig, validateConfig, formatIssue, type RsuConfig } from '../runtime/config/index.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/config/${name}`, import.meta.url));
 
@@ -98,4 +101,19 @@ t.test('own sensors without a reference position: a warning, not an error', asyn
   const r = validateConfig({ sensors: [{ id: 'l', kind: 'lidar', pose: {} }] });
   t.ok(r.ok);
   t.match(r.warnings.map(formatIssue), [/^rsu\.reference: not set/]);
+});
+
+t.test('a problem in a built-in default says so; the same in the file does not', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rsu-calib-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const calib = demoCalibrationDir()!;
+  for (const f of readdirSync(calib)) copyFileSync(join(calib, f), join(dir, f));
+  writeFileSync(join(dir, 's110_lidar_ouster_south.json'), '{}');
+  const before = process.env[CALIB_DIR_ENV];
+  process.env[CALIB_DIR_ENV] = dir;
+  t.teardown(() => (before === undefined ? delete process.env[CALIB_DIR_ENV] : (process.env[CALIB_DIR_ENV] = before)));
+  t.match(validateConfig({}).errors.map(formatIssue), [/^sensors\[1\]\.calibration\.file: .* \(in the built-in default\)$/]);
+  const own = validateConfig({ sensors: [{ id: 'l', kind: 'lidar', calibration: { file: join(dir, 's110_lidar_ouster_south.json') } }] });
+  t.match(own.errors.map(formatIssue), [/^sensors\[0\]\.calibration\.file: /]);
+  t.notMatch(own.errors.map(formatIssue).join('\n'), /built-in default/);
 });

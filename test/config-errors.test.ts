@@ -106,6 +106,12 @@ t.test('all errors are collected in one pass', async (t) => {
   );
 });
 
+t.test('a rule that spans keys is checked beside a wrong value elsewhere', async (t) => {
+  const errors = errorsOf({ messageSet: 'x', sensors: [lidar(), lidar()], radio: { udpRaw: { tagret: 1 } } });
+  t.same(errors.map((e) => e.split(':')[0]).sort(), ['messageSet', 'radio.udpRaw.tagret', 'sensors[1].id']);
+  t.ok(errors.some((e) => /^sensors\[1\]\.id: duplicate sensor id "l1"/.test(e)), errors.join('\n'));
+});
+
 t.test('YAML syntax errors carry line and column', async (t) => {
   const r = configCheck(fixture('syntax-error.yaml'));
   t.equal(r.ok, false);

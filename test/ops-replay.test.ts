@@ -96,15 +96,37 @@ t.test('replay beside a live daemon, with the site config', { skip }, async (t) 
   t.equal(st.code === 0 || st.code === 3, true, 'and answers');
   t.equal(JSON.parse(st.out[0]!).rsuId, 'RPLY-1');
 
-  // --uplink: publishes, but as a client of its own; the live session survives.
+  // --uplink: publishes, but as a client of its own and under an RSU id of its own (RPLY-1-replay): the site's
+  // records, sequence numbers and retained status are the live daemon's alone.
+  const replayVerifier = await UplinkVerifier.connect(broker.url, 'RPLY-1-replay');
+  t.teardown(() => replayVerifier.end());
+  const siteSeen = new Map(verifier.seen);
+  const siteStatuses = verifier.statuses.length;
   const up = await run(['replay', record, '--config', site, '--uplink', '--as-fast-as-possible']);
   t.equal(up.code, 0, up.err.join('\n'));
+  t.match(up.out[0], /; published as RPLY-1-replay$/);
   t.match(broker.log(), new RegExp(`as site-rsu-1-replay-${process.pid}`), 'the replay connected with a client id of its own');
+  await until('the replay\'s records under its own id', () => replayVerifier.received > 0, 5000);
+  t.ok(replayVerifier.seen.has(1), 'its own sequence, from 1');
+  t.ok(replayVerifier.statuses.length > 0, 'its status under its own id');
+  await new Promise((r) => setTimeout(r, 300));
+  t.same([...siteSeen].filter(([seq, n]) => verifier.seen.get(seq) !== n), [], 'no record again under a sequence number of the site\'s');
+  t.ok([...verifier.seen.keys()].filter((s) => !siteSeen.has(s)).every((s) => s > Math.max(...siteSeen.keys())), 'under the site id only the live daemon\'s sequence goes on');
+  t.notOk(verifier.statuses.slice(siteStatuses).some((s) => s.state !== 'ONLINE'), `the site's retained status untouched: ${verifier.statuses.map((s) => s.state)}`);
   const mqttLast = (live.status().uplink as { mqtt: { connects: number; disconnects: number } }).mqtt;
   t.equal(mqttLast.disconnects, mqttBefore.disconnects, 'the live daemon was not knocked off the broker');
+
+  // --uplink-id: the explicit override, here the site's own id.
+  const seq1 = verifier.seen.get(1) ?? 0;
+  const asSite = await run(['replay', record, '--config', site, '--uplink', '--uplink-id', 'RPLY-1', '--as-fast-as-possible']);
+  t.equal(asSite.code, 0, asSite.err.join('\n'));
+  t.match(asSite.out[0], /; published as RPLY-1$/);
+  await until('records under the site id from the replay (its sequence from 1 again)', () => (verifier.seen.get(1) ?? 0) > seq1, 5000);
 });
 
 t.test('replay: usage', async (t) => {
+  t.equal((await run(['replay', 'x.jsonl', '--uplink-id', 'X'])).code, 2, '--uplink-id without --uplink');
+  t.match((await run(['replay', 'x.jsonl', '--uplink', '--uplink-id', 'a/b'])).err[0], /--uplink-id: .*MQTT topic level/);
   t.equal((await run(['replay', 'x.jsonl', '--speed', '0'])).code, 2);
   t.equal((await run(['replay', 'x.jsonl', '--speed', '2', '--as-fast-as-possible'])).code, 2);
   const missing = await run(['replay', '/nonexistent/x.jsonl']);

@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { Uplink } from '../runtime/uplink/index.js';
 import { typeFor, uperFor } from './fixtures/uplink/records.js';
@@ -146,6 +147,25 @@ t.test('TLS with client certificates', { skip: skip ?? false, timeout: 60_000 },
   await t.test('a broker certificate the client does not trust is refused', (t) =>
     refused(t, 'untrusted', { caFile: pki.rogueCaCrt, certFile: pki.clientCrt, keyFile: pki.clientKey }, /broker certificate not accepted: self-signed/),
   );
+  // Issue 16 point 4: a private key given as the certificate was logged at every attempt, without the file name.
+  await t.test('a private key given as the certificate: the file and its key named, logged once', async (t) => {
+    const lines: Array<{ err?: string }> = [];
+    const logger = pino({ level: 'warn' }, { write: (l: string) => void lines.push(JSON.parse(l) as { err?: string }) });
+    const dir = tmpdir(t, 'rsu-tls-keyascert-');
+    const up = await Uplink.open({ rsuId: 'RSU-KEY', spool: { dir }, logger, mqtt: { url: broker.url, tls: { caFile: pki.caCrt, certFile: pki.clientKey, keyFile: pki.clientKey }, ...fast } });
+    t.teardown(() => up.close());
+    await v.waitFor(() => up.stats().mqtt!.connectFailures >= 4, 10_000, 'connect failures');
+    const expected = `MQTT TLS: uplink.mqtt.tls.cert (${pki.clientKey}) is not a PEM certificate`;
+    t.ok(up.stats().mqtt!.lastError?.startsWith(expected), up.stats().mqtt!.lastError);
+    const logged = lines.filter((l) => l.err?.startsWith('MQTT TLS'));
+    t.equal(logged.length, 1, `logged once in ${up.stats().mqtt!.connectFailures} attempts`);
+    t.ok(logged[0]!.err!.startsWith(expected), logged[0]!.err);
+    // A certificate and the key of another: both named.
+    const up2 = await Uplink.open({ rsuId: 'RSU-KEY2', spool: { dir: tmpdir(t, 'rsu-tls-pair-') }, mqtt: { url: broker.url, tls: { caFile: pki.caCrt, certFile: pki.clientCrt, keyFile: pki.rogueKey }, ...fast } });
+    t.teardown(() => up2.close());
+    await v.waitFor(() => up2.stats().mqtt!.connectFailures >= 1, 10_000, 'connect failure');
+    t.match(up2.stats().mqtt!.lastError, `uplink.mqtt.tls.cert (${pki.clientCrt}) and uplink.mqtt.tls.key (${pki.rogueKey}) are not a pair`);
+  });
   await sleep(10);
   t.match(broker.log(), /RSU-TLS|New connection/, 'broker log written');
 });

@@ -31,7 +31,7 @@ export class MsgCounter {
   }
 }
 
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
+export const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
 /**
  * An ISO 8601 date and time with a time zone (`2026-05-04T08:00:00+08:00`, `...Z`) as ms since the epoch, or

@@ -1,5 +1,6 @@
 // `rsu replay`: the daemon on recorded inputs, isolated from the live world. A replay on the RSU box beside the
-// live daemon must not broadcast, publish, take its ports, its spool, its status socket or its MQTT client id.
+// live daemon must not broadcast, publish, take its ports, its spool, its status socket or its MQTT client id; asked
+// to publish, it does so under an RSU id of its own, so the site's records, retained status and downlinks are not its.
 import { createReadStream, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,15 +11,18 @@ import type { RsuConfig } from '../config/index.js';
 import { startDaemon } from '../daemon.js';
 import type { RecordEvent } from '../status.js';
 import { configFrom, useAsn1Dir } from './daemon-cmds.js';
+import { UplinkConfigError, validateRsuId } from '../uplink/types.js';
 import { UsageError, type Io } from './io.js';
 
 export const REPLAY_HELP = `usage: rsu replay FILE [--config FILE] [--std S] [--asn1 DIR] [--speed N | --as-fast-as-possible]
-                  [--radio] [--uplink] [--socket PATH]
+                  [--radio] [--uplink [--uplink-id ID]] [--socket PATH]
 Run the daemon on recorded inputs (rsu record). Isolated by default, so it can run beside the live daemon:
 radio and uplink off, a private spool in a temporary directory, ingest and radio receive on free ports, no
 metrics endpoint, no status socket, the system clock, the signal plan instead of a controller.
   --radio              send on the configured radio (off by default)
-  --uplink             publish to the configured brokers, with a client id of its own (<clientId>-replay-<pid>)
+  --uplink             publish to the configured brokers as <rsu.id>-replay (topics, records, retained status),
+                       with a client id of its own (<clientId>-replay-<pid>): the site's id is left alone
+  --uplink-id ID       publish as ID instead; --uplink-id <rsu.id> publishes as the site itself (its status too)
   --socket PATH        serve a status socket (rsu status/tail --socket PATH) while replaying
   --speed N            N times the recorded pace (default 1)
   --as-fast-as-possible  no pauses between inputs
@@ -70,6 +74,7 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
       'as-fast-as-possible': { type: 'boolean' },
       radio: { type: 'boolean' },
       uplink: { type: 'boolean' },
+      'uplink-id': { type: 'string' },
       socket: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -81,6 +86,16 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   const speed = values['as-fast-as-possible'] ? Infinity : values.speed === undefined ? 1 : Number(values.speed);
   if (values.speed !== undefined && values['as-fast-as-possible']) throw new UsageError('--speed or --as-fast-as-possible, not both');
   if (!(speed > 0)) throw new UsageError(`--speed ${values.speed}: expected a number above 0`);
+  const uplinkIdGiven = values['uplink-id'];
+  if (uplinkIdGiven !== undefined) {
+    if (!values.uplink) throw new UsageError('--uplink-id goes with --uplink');
+    try {
+      validateRsuId(uplinkIdGiven);
+    } catch (e) {
+      if (e instanceof UplinkConfigError) throw new UsageError(`--uplink-id: ${e.message}`);
+      throw e;
+    }
+  }
   const file = positionals[0]!;
   let size: number;
   try {
@@ -91,14 +106,15 @@ export async function replayCommand(argv: string[], io: Io): Promise<number> {
   const spoolDir = mkdtempSync(join(tmpdir(), 'rsu-replay-spool-'));
   try {
     const cfg = replayConfig(configFrom(values.config, values.std, io), { radio: !!values.radio, uplink: !!values.uplink, spoolDir });
-    const d = await startDaemon({ config: cfg, socketPath: values.socket ?? false });
+    const uplinkId = values.uplink ? (uplinkIdGiven ?? `${cfg.rsu.id}-replay`) : undefined;
+    const d = await startDaemon({ config: cfg, socketPath: values.socket ?? false, uplinkId });
     const sent: Record<string, number> = {};
     d.onTail((e) => e.dir === 'tx' && (sent[e.type] = (sent[e.type] ?? 0) + 1));
     const r = await feed(file, size, speed, (e) => d.inject(e));
     await new Promise((res) => setTimeout(res, 300));
     await d.stop();
     const what = values.radio ? 'sent' : 'built (radio off)';
-    io.out(`replayed ${r.n} inputs from ${file}${r.bad ? `, ${r.bad} unreadable lines skipped` : ''}; ${what} ${Object.entries(sent).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing'}`);
+    io.out(`replayed ${r.n} inputs from ${file}${r.bad ? `, ${r.bad} unreadable lines skipped` : ''}; ${what} ${Object.entries(sent).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing'}${uplinkId ? `; published as ${uplinkId}` : ''}`);
     return r.bad && !r.n ? 1 : 0;
   } finally {
     rmSync(spoolDir, { recursive: true, force: true });

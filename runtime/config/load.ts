@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { errnoText, type ConfigIssue } from './schema.js';
+import { errnoText, pathKeys, type ConfigIssue } from './schema.js';
 import type { RsuConfig } from './types.js';
 import { validateConfig, type ValidationResult } from './validate.js';
 
@@ -24,13 +24,6 @@ export class ConfigError extends Error {
     super(`invalid configuration (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${errors.map((e) => `  ${formatIssue(e)}`).join('\n')}`);
     this.name = 'ConfigError';
   }
-}
-
-/** Splits `a.b[2].c` back into keys. */
-function pathKeys(path: string): Array<string | number> {
-  const out: Array<string | number> = [];
-  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
-  return out;
 }
 
 /**

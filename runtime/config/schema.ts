@@ -1,6 +1,10 @@
-// A small declarative validator for the configuration file. Every check reports into one list, so a run names
-// every problem at once, each with the key path it belongs to (`sensors[2].pose.yaw`). Object specs are typed
-// against the config interfaces in types.ts: a field missing from a spec, or of the wrong type, is a compile error.
+// The building blocks of the config definition (validate.ts), on Zod: one definition gives the validation, the
+// defaults and the JSON Schema (docs/config.schema.json, for editors). What Zod leaves to us: our error texts (a
+// key path, the value, the unit, a did-you-mean), and the checks that span keys, which run after the schema pass
+// with the key path at hand. Object specs are typed against the config interfaces in types.ts: a field missing from
+// a spec, or of the wrong type, is a compile error.
+
+import { z } from 'zod';
 
 export type Path = ReadonlyArray<string | number>;
 
@@ -19,22 +23,32 @@ export interface Ctx {
   readonly warnings: ConfigIssue[];
   /** Directory that relative file paths in the config are resolved against. */
   readonly baseDir: string;
-  /** Depth of nesting inside a built-in default value (errors there are worded as such). */
-  inDefault: number;
 }
 
 export function newCtx(baseDir: string): Ctx {
-  return { errors: [], warnings: [], baseDir, inDefault: 0 };
+  return { errors: [], warnings: [], baseDir };
 }
 
-export function fmtPath(path: Path): string {
+export function fmtPath(path: ReadonlyArray<PropertyKey>): string {
   let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? p : `.${p}`;
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
   return out;
 }
 
+/** Splits `a.b[2].c` back into keys. */
+export function pathKeys(path: string): Array<string | number> {
+  const out: Array<string | number> = [];
+  for (const m of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) out.push(m[2] !== undefined ? Number(m[2]) : m[1]!);
+  return out;
+}
+
+// The keys of an issue's path (a librdkafka property such as `sasl.password` is one key, not two).
+const ISSUE_KEYS = new WeakMap<ConfigIssue, Path>();
+
 export function fail(ctx: Ctx, path: Path, message: string): undefined {
-  ctx.errors.push({ path: fmtPath(path), message: ctx.inDefault > 0 ? `${message} (in the built-in default)` : message });
+  const issue = { path: fmtPath(path), message };
+  ISSUE_KEYS.set(issue, path);
+  ctx.errors.push(issue);
   return undefined;
 }
 
@@ -64,25 +78,9 @@ export function show(v: unknown): string {
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
-/** A spec parses raw (YAML/JSON) input into a typed value, or reports and returns undefined. */
-export interface Spec<T> {
-  /** What the value should be, as it reads in "expected ...". */
-  readonly expected: string;
-  parse(v: unknown, path: Path, ctx: Ctx): T | undefined;
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
-
-export interface Field<T> {
-  spec: Spec<Exclude<T, undefined>>;
-  /** Raw input used when the key is absent; it goes through `spec` like user input. A function is called lazily. */
-  default?: unknown | ((ctx: Ctx) => unknown);
-  optional?: boolean;
-}
-
-export const req = <T>(spec: Spec<Exclude<T, undefined>>): Field<T> => ({ spec });
-export const opt = <T>(spec: Spec<Exclude<T, undefined>>): Field<T> => ({ spec, optional: true });
-export const def = <T>(spec: Spec<Exclude<T, undefined>>, d: unknown | ((ctx: Ctx) => unknown)): Field<T> => ({ spec, default: d });
-/** A nested section whose keys all have defaults: absent means `{}`. */
-export const section = <T>(spec: Spec<Exclude<T, undefined>>): Field<T> => ({ spec, default: {} });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Did-you-mean
@@ -124,6 +122,217 @@ const didYouMean = (word: string, candidates: readonly string[]) => {
 };
 
 // ---------------------------------------------------------------------------------------------------------------
+// Specs, and the validation under way
+
+/** A config value: a Zod schema whose output is T. */
+export type Spec<T> = z.ZodType<T>;
+export type Check<T> = (v: T, path: Path, ctx: Ctx) => void;
+
+/** What a spec expects, as it reads in "missing required key ... (expected)". */
+const EXPECTED = new WeakMap<z.ZodType, string>();
+/** Checks that span keys, run after the schema pass (runChecks). */
+const CHECKS = new WeakMap<z.ZodType, Check<never>>();
+/** Defaults computed at validation time (machine-dependent): left out of the JSON Schema. */
+const COMPUTED_DEFAULTS = new WeakSet<z.ZodType>();
+
+function expecting<S extends z.ZodType>(s: S, expected: string): S {
+  EXPECTED.set(s, expected);
+  return s;
+}
+const expectedOf = (s: z.ZodType): string => EXPECTED.get(s) ?? 'a value';
+
+/** Registers a check that needs the whole value and its key path (messages that name other keys). */
+export function checked<T>(spec: Spec<T>, check: Check<T>): Spec<T> {
+  CHECKS.set(spec, check as Check<never>);
+  return spec;
+}
+
+// Validation is synchronous: the spec code reaches the context (base directory, warnings) through this.
+let current: Ctx | undefined;
+// The input under validation, to tell problems in a built-in default (keys the file does not have) from the file's.
+let currentInput: unknown;
+let currentBase = 0;
+
+// A message that Zod carries for a key that is absent; turned into `missing required key "k" (expected)`.
+const MISSING = '\0missing:';
+// Separates the messages of several unknown keys in one Zod issue.
+const SEP = '\u0001';
+
+/** A Zod error option: `missing` when the value is absent, else the message of `f`. */
+const errorFn = (expected: string, f: (v: unknown) => string) => ({
+  error: (iss: { input?: unknown }) => (iss.input === undefined ? MISSING + expected : f(iss.input)),
+});
+
+/** Runs `fn` with a fresh error list, and moves its errors into Zod's issues (paths relative to the value). */
+function intoZod<T>(zctx: z.core.$RefinementCtx, v: unknown, fn: (ctx: Ctx) => T | undefined): T {
+  const ctx: Ctx = { errors: [], warnings: current?.warnings ?? [], baseDir: current?.baseDir ?? process.cwd() };
+  const r = fn(ctx);
+  for (const e of ctx.errors) zctx.issues.push({ code: 'custom', message: e.message, input: v, path: [...(ISSUE_KEYS.get(e) ?? pathKeys(e.path))] });
+  return (r === undefined || ctx.errors.length > 0 ? z.NEVER : r) as T;
+}
+
+/** A value checked by code (`parse` reports and returns undefined, or converts); `json` is its JSON Schema. */
+export function custom<T>(expected: string, json: Record<string, unknown>, parse: (v: unknown, path: Path, ctx: Ctx) => T | undefined): Spec<T> {
+  const s = z
+    .custom<unknown>(() => true)
+    .transform((v, zctx): T => {
+      if (v !== undefined) return intoZod(zctx, v, (ctx) => parse(v, [], ctx));
+      zctx.issues.push({ code: 'custom', message: MISSING + expected, input: v });
+      return z.NEVER;
+    })
+    .meta(json);
+  return expecting(s, expected) as Spec<T>;
+}
+
+/** A spec with an extra check or conversion after the base spec accepted the value. */
+export function refine<A, B = A>(base: Spec<A>, fn: (v: A, path: Path, ctx: Ctx) => B | undefined, expected = expectedOf(base)): Spec<B> {
+  return expecting(base.transform((v, zctx) => intoZod(zctx, v, (ctx) => fn(v, [], ctx))), expected) as Spec<B>;
+}
+
+/**
+ * Parses `input` with `spec`: the schema pass, then the checks that span keys, each where the value below it had no
+ * error (so one run names every problem it can). Errors and warnings go to `ctx`, with key paths under `path`.
+ */
+export function parseWith<T>(spec: Spec<T>, input: unknown, path: Path, ctx: Ctx): T | undefined {
+  const prev = [current, currentInput, currentBase] as const;
+  [current, currentInput, currentBase] = [ctx, input, path.length];
+  try {
+    const r = spec.safeParse(input, { reportInput: true });
+    if (!r.success) {
+      const issues = zodIssues(r.error, path);
+      ctx.errors.push(...issues);
+      checkCleanParts(spec, input, path, ctx, issues.map((i) => i.path));
+      return undefined;
+    }
+    const before = ctx.errors.length;
+    runChecks(spec, r.data, path, ctx);
+    return ctx.errors.length === before ? r.data : undefined;
+  } finally {
+    [current, currentInput, currentBase] = prev;
+  }
+}
+
+/** Whether the input lacks `keys` (below the validation's base path): the value there is a built-in default. */
+function inDefault(keys: ReadonlyArray<PropertyKey>): boolean {
+  let v = currentInput;
+  for (const k of keys) {
+    if (v === null || typeof v !== 'object' || (v as Record<PropertyKey, unknown>)[k] == null) return true;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return false;
+}
+const DEFAULT_NOTE = ' (in the built-in default)';
+
+/** Zod's issues as ours: one per key path (the first), unknown keys one each, absent keys named. */
+function zodIssues(err: z.ZodError, base: Path): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const seen = new Set<string>();
+  for (const iss of err.issues) {
+    const keys: Array<string | undefined> = iss.code === 'unrecognized_keys' ? iss.keys : [undefined];
+    const messages = iss.message.split(SEP);
+    keys.forEach((k, i) => {
+      const keyPath = [...base, ...(iss.path as Array<string | number>), ...(k === undefined ? [] : [k])];
+      const path = fmtPath(keyPath);
+      if (seen.has(path)) return;
+      seen.add(path);
+      const m = messages[i] ?? messages[0]!;
+      const note = inDefault((iss.path as PropertyKey[]).slice(0, -1)) ? DEFAULT_NOTE : '';
+      out.push({ path, message: (m.startsWith(MISSING) ? `missing required key "${String(keyPath.at(-1))}" (${m.slice(MISSING.length)})` : m) + note });
+    });
+  }
+  return out;
+}
+
+/** The schema below a wrapper, a key, an element or the variant of a `kind`; `v` is the value there. */
+function inner(schema: z.ZodType, v: unknown): Array<[z.ZodType, unknown, string | number | undefined]> {
+  const def = schema._zod.def as unknown as Record<string, never>;
+  if (v === undefined) return [];
+  switch (def['type'] as string) {
+    case 'pipe': {
+      const from: z.ZodType = def['in'];
+      return [[from._zod.def.type === 'transform' ? def['out'] : from, v, undefined]];
+    }
+    case 'optional':
+    case 'prefault':
+      return [[def['innerType'], v, undefined]];
+    case 'object':
+      return isPlainObject(v) ? Object.entries(def['shape'] as Record<string, z.ZodType>).map(([k, s]) => [s, v[k], k]) : [];
+    case 'array':
+      return Array.isArray(v) ? v.map((x, i) => [def['element'], x, i]) : [];
+    case 'union': {
+      const kind = isPlainObject(v) ? v['kind'] : undefined;
+      const option = (def['options'] as z.ZodType[]).find((o) => (o._zod.propValues?.['kind'] as Set<unknown> | undefined)?.has(kind));
+      return option ? [[option, v, undefined]] : [];
+    }
+  }
+  return [];
+}
+
+/** Walks a parsed value beside its schema and runs the registered checks, children first. */
+function runChecks(schema: z.ZodType, v: unknown, path: Path, ctx: Ctx): void {
+  const before = ctx.errors.length;
+  for (const [s, x, k] of inner(schema, v)) runChecks(s, x, k === undefined ? path : [...path, k], ctx);
+  const check = CHECKS.get(schema);
+  if (!check || v === undefined || ctx.errors.length !== before) return;
+  check(v as never, path, ctx);
+  if (inDefault(path.slice(currentBase))) for (const e of ctx.errors.slice(before)) e.message += DEFAULT_NOTE;
+}
+
+/** After a failed schema pass: runs the checks of the parts of the input that had no error. */
+function checkCleanParts(schema: z.ZodType, raw: unknown, path: Path, ctx: Ctx, bad: string[]): void {
+  const here = fmtPath(path);
+  const dirty = bad.some((p) => p === here || here === '' || p.startsWith(`${here}.`) || p.startsWith(`${here}[`));
+  if (!dirty) {
+    const r = schema.safeParse(raw);
+    if (r.success) runChecks(schema, r.data, path, ctx);
+    return;
+  }
+  for (const [s, x, k] of inner(schema, raw)) checkCleanParts(s, x, k === undefined ? path : [...path, k], ctx, bad);
+}
+
+/** The JSON Schema of a spec, as input (defaults shown; computed ones left out). */
+export function toJsonSchema(spec: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(spec, {
+    // Draft 7: what the YAML language server and most editors read.
+    target: 'draft-7',
+    io: 'input',
+    unrepresentable: 'any',
+    override: (c) => {
+      const s = c.zodSchema as unknown as z.ZodType;
+      if (COMPUTED_DEFAULTS.has(s)) delete c.jsonSchema.default;
+      // What the value is, where the JSON Schema cannot say it (units, formats), for keys without a description.
+      const expected = EXPECTED.get(s);
+      if (expected && !/^(true or false|one of |a string$|a mapping|a list|an? (integer|number)( between| of| greater|$))/.test(expected))
+        c.jsonSchema.description = expected[0]!.toUpperCase() + expected.slice(1);
+    },
+  }) as Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fields of a mapping
+
+/** A field of a mapping: its spec, absent (or empty in YAML) allowed when optional or defaulted. */
+export type Field<T> = Spec<T>;
+export type Fields<T> = { [K in keyof T]-?: Field<T[K]> };
+
+const absentIfNull = (v: unknown) => (v === null ? undefined : v);
+
+export const req = <T>(spec: Spec<Exclude<T, undefined>>): Field<T> => spec as Field<T>;
+// (Optional in the input; a check may still fill it in, as sensors' poses from their calibration.)
+export const opt = <T>(spec: Spec<Exclude<T, undefined>>): Field<T> => z.preprocess(absentIfNull, spec.optional()) as unknown as Field<T>;
+
+/** A field with a default: raw input that goes through `spec` like user input; a function is called at validation. */
+export function def<T>(spec: Spec<Exclude<T, undefined>>, d: unknown): Field<T> {
+  if (typeof d !== 'function') return z.preprocess(absentIfNull, spec.prefault(d as never)) as Field<T>;
+  const computed = spec.prefault((() => (current ? (d as (c: Ctx) => unknown)(current) : null)) as never);
+  COMPUTED_DEFAULTS.add(computed);
+  return z.preprocess(absentIfNull, computed) as Field<T>;
+}
+
+/** A nested section whose keys all have defaults: absent means `{}`. */
+export const section = <T>(spec: Spec<Exclude<T, undefined>>): Field<T> => def(spec, {});
+
+// ---------------------------------------------------------------------------------------------------------------
 // Scalars
 
 export interface NumOpts {
@@ -148,17 +357,17 @@ export function num(o: NumOpts = {}): Spec<number> {
         : o.max !== undefined
           ? ` of at most ${o.max}`
           : '';
-  return {
-    expected: what + range,
-    parse(v, path, ctx) {
-      if (typeof v !== 'number' || Number.isNaN(v)) return fail(ctx, path, `expected ${what}, got ${show(v)}`);
-      if (!Number.isFinite(v)) return fail(ctx, path, `expected a finite ${what.replace(/^an? /, '')}, got ${v}`);
-      if (o.int && !Number.isInteger(v)) return fail(ctx, path, `expected ${what}${range}, got ${v}`);
-      const low = o.min !== undefined && (o.minExclusive ? v <= o.min : v < o.min);
-      if (low || (o.max !== undefined && v > o.max)) return fail(ctx, path, `expected ${what}${range}, got ${v}`);
-      return v;
-    },
-  };
+  const e = errorFn(what + range, (v) =>
+    typeof v !== 'number' || Number.isNaN(v)
+      ? `expected ${what}, got ${show(v)}`
+      : !Number.isFinite(v)
+        ? `expected a finite ${what.replace(/^an? /, '')}, got ${v}`
+        : `expected ${what}${range}, got ${v}`,
+  );
+  let s = o.int ? z.int(e) : z.number(e);
+  if (o.min !== undefined) s = o.minExclusive ? s.gt(o.min, e) : s.gte(o.min, e);
+  if (o.max !== undefined) s = s.lte(o.max, e);
+  return expecting(s, what + range);
 }
 
 export const port = (allowZero = false): Spec<number> => num({ int: true, min: allowZero ? 0 : 1, max: 65535 });
@@ -173,57 +382,45 @@ export interface StrOpts {
 
 export function str(o: StrOpts = {}): Spec<string> {
   const minLength = o.minLength ?? 1;
-  return {
-    expected: o.patternText ?? 'a string',
-    parse(v, path, ctx) {
-      if (typeof v !== 'string') return fail(ctx, path, `expected ${o.patternText ?? 'a string'}, got ${show(v)}`);
-      if (v.length < minLength) return fail(ctx, path, minLength === 1 ? 'must not be empty' : `must be at least ${minLength} characters long`);
-      if (o.maxLength !== undefined && v.length > o.maxLength) return fail(ctx, path, `must be at most ${o.maxLength} characters long, got ${v.length}`);
-      if (o.pattern && !o.pattern.test(v)) return fail(ctx, path, `expected ${o.patternText ?? `a string matching ${o.pattern}`}, got ${show(v)}`);
-      return v;
-    },
-  };
+  const expected = o.patternText ?? 'a string';
+  const e = (f: (v: string) => string) => errorFn(expected, (v) => (typeof v === 'string' ? f(v) : `expected ${expected}, got ${show(v)}`));
+  let s = z.string(e(() => '')).min(minLength, e(() => (minLength === 1 ? 'must not be empty' : `must be at least ${minLength} characters long`)));
+  if (o.maxLength !== undefined) s = s.max(o.maxLength, e((v) => `must be at most ${o.maxLength} characters long, got ${v.length}`));
+  if (o.pattern) s = s.regex(o.pattern, e((v) => `expected ${o.patternText ?? `a string matching ${o.pattern}`}, got ${show(v)}`));
+  return expecting(s, expected);
 }
 
-export const bool: Spec<boolean> = {
-  expected: 'true or false',
-  parse(v, path, ctx) {
-    return typeof v === 'boolean' ? v : fail(ctx, path, `expected true or false, got ${show(v)}`);
-  },
-};
+export const bool: Spec<boolean> = expecting(z.boolean(errorFn('true or false', (v) => `expected true or false, got ${show(v)}`)), 'true or false');
 
 export function oneOf<const T extends string | number>(values: readonly T[]): Spec<T> {
   const list = values.map(String).join(', ');
-  return {
-    expected: `one of ${list}`,
-    parse(v, path, ctx) {
-      if ((values as readonly unknown[]).includes(v)) return v as T;
-      // YAML reads `5` as a number and `3.1.1` as a string: accept the other spelling of a listed value.
-      const alt = values.find((x) => String(x) === String(v));
-      if (alt !== undefined && (typeof v === 'string' || typeof v === 'number')) return alt;
-      const hint = typeof v === 'string' ? didYouMean(v, values.map(String)) : '';
-      return fail(ctx, path, `expected one of ${list}, got ${show(v)}${hint}`);
-    },
-  };
+  const bad = (v: unknown) => `expected one of ${list}, got ${show(v)}${typeof v === 'string' ? didYouMean(v, values.map(String)) : ''}`;
+  // Strings: a Zod enum (it also serves as the `kind` of a discriminated union).
+  if (values.every((x) => typeof x === 'string')) return expecting(z.enum(values as readonly string[] as [string, ...string[]], errorFn(`one of ${list}`, bad)), `one of ${list}`) as unknown as Spec<T>;
+  return custom(`one of ${list}`, { enum: values }, (v, path, ctx) => {
+    if ((values as readonly unknown[]).includes(v)) return v as T;
+    // YAML reads `5` as a number and `3.1.1` as a string: accept the other spelling of a listed value.
+    const alt = values.find((x) => String(x) === String(v));
+    if (alt !== undefined && (typeof v === 'string' || typeof v === 'number')) return alt;
+    return fail(ctx, path, bad(v));
+  });
 }
+
+const HOST_PORT = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/;
 
 /** HOST:PORT, with `[v6addr]:PORT` for IPv6. The value stays a string; parseHostPort splits it. */
 export function hostPort(o: { allowZeroPort?: boolean } = {}): Spec<string> {
-  return {
-    expected: 'HOST:PORT',
-    parse(v, path, ctx) {
-      if (typeof v !== 'string') return fail(ctx, path, `expected HOST:PORT, got ${show(v)}`);
-      const hp = splitHostPort(v);
-      if (!hp) return fail(ctx, path, `expected HOST:PORT (IPv6 as [ADDR]:PORT), got ${show(v)}`);
-      if (hp.port < (o.allowZeroPort ? 0 : 1) || hp.port > 65535)
-        return fail(ctx, path, `port must be between ${o.allowZeroPort ? 0 : 1} and 65535, got ${hp.port}`);
-      return v;
-    },
-  };
+  return custom('HOST:PORT', { type: 'string', pattern: HOST_PORT.source }, (v, path, ctx) => {
+    if (typeof v !== 'string') return fail(ctx, path, `expected HOST:PORT, got ${show(v)}`);
+    const hp = splitHostPort(v);
+    if (!hp) return fail(ctx, path, `expected HOST:PORT (IPv6 as [ADDR]:PORT), got ${show(v)}`);
+    if (hp.port < (o.allowZeroPort ? 0 : 1) || hp.port > 65535) return fail(ctx, path, `port must be between ${o.allowZeroPort ? 0 : 1} and 65535, got ${hp.port}`);
+    return v;
+  });
 }
 
 export function splitHostPort(s: string): { host: string; port: number } | undefined {
-  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/.exec(s.trim());
+  const m = HOST_PORT.exec(s.trim());
   if (!m) return undefined;
   return { host: (m[1] ?? m[2])!, port: Number(m[3]) };
 }
@@ -233,150 +430,72 @@ const UNITS: Record<string, number> = { b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, 
 /** A byte count: an integer, or a string such as "256MiB", "1.5GB". */
 export function bytes(o: { min?: number } = {}): Spec<number> {
   const min = o.min ?? 0;
-  return {
-    expected: 'a size in bytes (e.g. 268435456 or "256MiB")',
-    parse(v, path, ctx) {
-      let n: number | undefined;
-      if (typeof v === 'number' && Number.isInteger(v)) n = v;
-      else if (typeof v === 'string') {
-        const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v);
-        const mult = m ? UNITS[(m[2] || 'b').toLowerCase()] : undefined;
-        if (m && mult !== undefined) n = Math.round(Number(m[1]) * mult);
-      }
-      if (n === undefined) return fail(ctx, path, `expected a size in bytes such as 268435456 or "256MiB" (units B, KB, MB, GB, KiB, MiB, GiB), got ${show(v)}`);
-      if (n < min) return fail(ctx, path, `must be at least ${min} bytes, got ${n}`);
-      return n;
-    },
-  };
+  const json = { anyOf: [{ type: 'integer', minimum: min }, { type: 'string', pattern: '^\\s*\\d+(\\.\\d+)?\\s*([BbKkMmGg]|[KkMmGg][Bb]|[KkMmGg][Ii][Bb])?\\s*$' }] };
+  return custom('a size in bytes (e.g. 268435456 or "256MiB")', json, (v, path, ctx) => {
+    let n: number | undefined;
+    if (typeof v === 'number' && Number.isInteger(v)) n = v;
+    else if (typeof v === 'string') {
+      const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v);
+      const mult = m ? UNITS[(m[2] || 'b').toLowerCase()] : undefined;
+      if (m && mult !== undefined) n = Math.round(Number(m[1]) * mult);
+    }
+    if (n === undefined) return fail(ctx, path, `expected a size in bytes such as 268435456 or "256MiB" (units B, KB, MB, GB, KiB, MiB, GiB), got ${show(v)}`);
+    if (n < min) return fail(ctx, path, `must be at least ${min} bytes, got ${n}`);
+    return n;
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Containers
 
 export function arr<T>(item: Spec<T>, o: { min?: number; max?: number } = {}): Spec<T[]> {
-  return {
-    expected: `a list of ${item.expected}`,
-    parse(v, path, ctx) {
-      if (!Array.isArray(v)) return fail(ctx, path, `expected a list, got ${show(v)}`);
-      if (o.min !== undefined && v.length < o.min) return fail(ctx, path, `needs at least ${o.min} entr${o.min === 1 ? 'y' : 'ies'}, got ${v.length}`);
-      if (o.max !== undefined && v.length > o.max) return fail(ctx, path, `allows at most ${o.max} entries, got ${v.length}`);
-      const out: T[] = [];
-      let ok = true;
-      v.forEach((x, i) => {
-        const r = item.parse(x, [...path, i], ctx);
-        if (r === undefined) ok = false;
-        else out.push(r);
-      });
-      return ok ? out : undefined;
-    },
-  };
+  const expected = `a list of ${expectedOf(item)}`;
+  const e = (f: (v: unknown[]) => string) => errorFn(expected, (v) => (Array.isArray(v) ? f(v) : `expected a list, got ${show(v)}`));
+  let s = z.array(item, e(() => ''));
+  if (o.min !== undefined) s = s.min(o.min, e((v) => `needs at least ${o.min} entr${o.min === 1 ? 'y' : 'ies'}, got ${v.length}`));
+  if (o.max !== undefined) s = s.max(o.max, e((v) => `allows at most ${o.max} entries, got ${v.length}`));
+  return expecting(s, expected);
 }
-
-/** A mapping from free-form keys (restricted to `keys` when given) to values of one spec. */
-export function record<K extends string, T>(item: Spec<T>, keys?: readonly K[]): Spec<Partial<Record<K, T>>> {
-  return {
-    expected: 'a mapping',
-    parse(v, path, ctx) {
-      if (!isPlainObject(v)) return fail(ctx, path, `expected a mapping, got ${show(v)}`);
-      const out: Partial<Record<K, T>> = {};
-      let ok = true;
-      for (const [k, x] of Object.entries(v)) {
-        if (keys && !(keys as readonly string[]).includes(k)) {
-          fail(ctx, [...path, k], `unknown key "${k}"${didYouMean(k, keys)}; expected one of ${keys.join(', ')}`);
-          ok = false;
-          continue;
-        }
-        const r = item.parse(x, [...path, k], ctx);
-        if (r === undefined) ok = false;
-        else out[k as K] = r;
-      }
-      return ok ? out : undefined;
-    },
-  };
-}
-
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-export type Fields<T> = { [K in keyof T]-?: Field<T[K]> };
 
 /**
- * A mapping with known keys. Unknown keys are errors with a suggestion. `check` runs after all fields parsed
- * without error, for rules that span several keys.
+ * A mapping with known keys. Unknown keys are errors with a suggestion (`listKeys`: and the list of keys). `check`
+ * runs after the schema pass when the value had no error, for rules that span several keys.
  */
-export function obj<T extends object>(fields: Fields<T>, check?: (v: T, path: Path, ctx: Ctx) => void): Spec<T> {
+export function obj<T extends object>(fields: Fields<T>, check?: Check<T>, o: { listKeys?: boolean } = {}): Spec<T> {
   const names = Object.keys(fields);
-  return {
-    expected: 'a mapping',
-    parse(v, path, ctx) {
-      if (!isPlainObject(v)) return fail(ctx, path, `expected a mapping with keys ${names.join(', ')}; got ${show(v)}`);
-      let ok = true;
-      for (const k of Object.keys(v)) {
-        // Own keys only: `__proto__` or `constructor` in a file or downlink are unknown keys, not Object.prototype's.
-        if (!Object.hasOwn(fields, k)) {
-          fail(ctx, [...path, k], `unknown key "${k}"${didYouMean(k, names)}`);
-          ok = false;
-        }
-      }
-      const out: Record<string, unknown> = {};
-      for (const k of names) {
-        const f = (fields as Record<string, Field<unknown>>)[k]!;
-        let raw = v[k];
-        let fromDefault = false;
-        if (raw === undefined || (raw === null && (f.optional || f.default !== undefined))) {
-          if (f.default !== undefined) {
-            raw = typeof f.default === 'function' ? (f.default as (c: Ctx) => unknown)(ctx) : f.default;
-            fromDefault = true;
-          } else if (f.optional) continue;
-          else {
-            fail(ctx, [...path, k], `missing required key "${k}" (${f.spec.expected})`);
-            ok = false;
-            continue;
-          }
-        }
-        if (fromDefault) ctx.inDefault++;
-        const r = f.spec.parse(raw, [...path, k], ctx);
-        if (fromDefault) ctx.inDefault--;
-        if (r === undefined) ok = false;
-        else out[k] = r;
-      }
-      if (!ok) return undefined;
-      const errorsBefore = ctx.errors.length;
-      check?.(out as T, path, ctx);
-      return ctx.errors.length === errorsBefore ? (out as T) : undefined;
-    },
-  };
+  const unknownKey = (k: string) => `unknown key "${k}"${didYouMean(k, names)}${o.listKeys ? `; expected one of ${names.join(', ')}` : ''}`;
+  const s = z.strictObject(fields as Record<string, z.ZodType>, {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys'
+        ? iss.keys.map(unknownKey).join(SEP)
+        : iss.input === undefined
+          ? `${MISSING}a mapping`
+          : `expected a mapping with keys ${names.join(', ')}; got ${show(iss.input)}`,
+  });
+  if (check) CHECKS.set(s, check as Check<never>);
+  return expecting(s, 'a mapping') as unknown as Spec<T>;
 }
 
-/** A spec with an extra check or conversion after the base spec accepted the value. */
-export function refine<A, B = A>(base: Spec<A>, fn: (v: A, path: Path, ctx: Ctx) => B | undefined, expected = base.expected): Spec<B> {
-  return {
-    expected,
-    parse(v, path, ctx) {
-      const a = base.parse(v, path, ctx);
-      return a === undefined ? undefined : fn(a, path, ctx);
-    },
-  };
+/** A mapping from the keys `keys` (each optional) to values of one spec. */
+export function record<K extends string, T>(item: Spec<T>, keys: readonly K[]): Spec<Partial<Record<K, T>>> {
+  return obj(Object.fromEntries(keys.map((k) => [k, opt(item as Spec<Exclude<T, undefined>>)])) as Fields<Partial<Record<K, T>>>, undefined, { listKeys: true });
 }
 
 /**
- * A mapping whose `kind` key selects one of several specs (each an `obj` that lists `kind` too, so keys of another
- * kind are unknown keys). An unknown kind is an error on `kind` with a suggestion.
+ * A mapping whose `kind` key selects one of several specs (each an `obj` that lists `kind` as oneOf([the kind]),
+ * so keys of another kind are unknown keys). An unknown kind is an error on `kind` with a suggestion.
  */
 export function byKind<T extends { kind: string }>(variants: { [K in T['kind']]: Spec<Extract<T, { kind: K }>> }): Spec<T> {
   const kinds = Object.keys(variants);
-  return {
-    expected: `a mapping with kind: ${kinds.join(' | ')}`,
-    parse(v, path, ctx) {
-      if (!isPlainObject(v)) return fail(ctx, path, `expected a mapping with kind: ${kinds.join(' | ')}; got ${show(v)}`);
+  const s = z.discriminatedUnion('kind', Object.values(variants) as [z.core.$ZodTypeDiscriminable, ...z.core.$ZodTypeDiscriminable[]], {
+    error: (iss) => {
+      const v = iss.input;
+      if (v === undefined) return `${MISSING}a mapping with kind: ${kinds.join(' | ')}`;
+      if (!isPlainObject(v)) return `expected a mapping with kind: ${kinds.join(' | ')}; got ${show(v)}`;
       const k = v['kind'];
-      if (k === undefined || k === null) return fail(ctx, [...path, 'kind'], `missing required key "kind" (one of ${kinds.join(', ')})`);
-      if (typeof k !== 'string' || !kinds.includes(k)) {
-        const hint = typeof k === 'string' ? didYouMean(k, kinds) : '';
-        return fail(ctx, [...path, 'kind'], `expected one of ${kinds.join(', ')}, got ${show(k)}${hint}`);
-      }
-      return (variants as Record<string, Spec<T>>)[k]!.parse(v, path, ctx);
+      if (k === undefined || k === null) return `missing required key "kind" (one of ${kinds.join(', ')})`;
+      return `expected one of ${kinds.join(', ')}, got ${show(k)}${typeof k === 'string' ? didYouMean(k, kinds) : ''}`;
     },
-  };
+  });
+  return expecting(s, `a mapping with kind: ${kinds.join(' | ')}`) as unknown as Spec<T>;
 }

@@ -1,4 +1,5 @@
-// The config schema: every key, its type, its default, and the rules that span keys.
+// The config definition: every key, its type, its default, and the rules that span keys. It validates the file
+// (validateConfig) and gives its JSON Schema (configJsonSchema, written to docs/config.schema.json by npm run schema).
 
 import { accessSync, constants, statSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -16,6 +17,8 @@ import {
   bool,
   bytes,
   byKind,
+  checked,
+  custom,
   def,
   errnoText,
   fail,
@@ -27,6 +30,7 @@ import {
   obj,
   oneOf,
   opt,
+  parseWith,
   port,
   record,
   refine,
@@ -35,6 +39,7 @@ import {
   show,
   splitHostPort,
   str,
+  toJsonSchema,
   warn,
   type ConfigIssue,
   type Ctx,
@@ -43,7 +48,7 @@ import {
 } from './schema.js';
 import { OBJECT_CLASSES } from '../../hw/sensors/frame.js';
 import { CalibrationError, loadTumtrafCalibration, loadTumtrafStationFrame } from './tumtraf.js';
-import { isoTimeMs } from '../apps/clock.js';
+import { ISO_TIME, isoTimeMs } from '../apps/clock.js';
 import { eventCodeProblem, signCodeProblem } from '../apps/events/codes.js';
 import {
   BAUD_RATES,
@@ -171,35 +176,31 @@ function demoStationFrame(ctx: Ctx): unknown {
 const rsuSection = obj<RsuSection>({
   id: def(rsuId, 'RSU00110'),
   name: opt(str()),
-  reference: {
-    spec: geoPosition,
-    default: (ctx: Ctx) => {
-      if (!(ctx as ConfigCtx).demoSite)
-        warn(ctx, ['rsu', 'reference'], 'not set: using the demo intersection\'s position; set the surveyed reference point of this site');
-      return DEMO_REFERENCE;
-    },
-  },
+  reference: def(geoPosition, (ctx: Ctx) => {
+    if (!(ctx as ConfigCtx).demoSite)
+      warn(ctx, ['rsu', 'reference'], 'not set: using the demo intersection\'s position; set the surveyed reference point of this site');
+    return DEMO_REFERENCE;
+  }),
   stationFrame: def(pose, demoStationFrame),
 });
 
 // ---------------------------------------------------------------------------------------------------------------
 // Sensors
 
-const intrinsics = obj<CameraIntrinsics>(
-  {
-    width: req(num({ int: true, min: 1, unit: 'pixels' })),
-    height: req(num({ int: true, min: 1, unit: 'pixels' })),
-    fx: req(num({ min: 0, minExclusive: true, unit: 'pixels' })),
-    fy: req(num({ min: 0, minExclusive: true, unit: 'pixels' })),
-    cx: req(num({ unit: 'pixels' })),
-    cy: req(num({ unit: 'pixels' })),
-    distortion: def(arr(num(), { max: 8 }), []),
-  },
-  (k, path, ctx) => {
-    if (![0, 4, 5, 8].includes(k.distortion.length))
-      fail(ctx, [...path, 'distortion'], `expected 0, 4, 5 or 8 coefficients (k1 k2 p1 p2 [k3 [k4 k5 k6]]), got ${k.distortion.length}`);
-  },
-);
+const intrinsics = obj<CameraIntrinsics>({
+  width: req(num({ int: true, min: 1, unit: 'pixels' })),
+  height: req(num({ int: true, min: 1, unit: 'pixels' })),
+  fx: req(num({ min: 0, minExclusive: true, unit: 'pixels' })),
+  fy: req(num({ min: 0, minExclusive: true, unit: 'pixels' })),
+  cx: req(num({ unit: 'pixels' })),
+  cy: req(num({ unit: 'pixels' })),
+  distortion: def(
+    refine(arr(num(), { max: 8 }), (d, path, ctx) =>
+      [0, 4, 5, 8].includes(d.length) ? d : fail(ctx, path, `expected 0, 4, 5 or 8 coefficients (k1 k2 p1 p2 [k3 [k4 k5 k6]]), got ${d.length}`),
+    ),
+    [],
+  ),
+});
 
 const calibrationRef = obj<CalibrationRef>({
   format: def(oneOf(CALIBRATION_FORMATS), 'tumtraf'),
@@ -266,14 +267,13 @@ function demoSensors(ctx: Ctx): unknown {
   return DEMO_SENSORS.map((s) => ({ id: s.id, kind: s.kind, calibration: { format: 'tumtraf', file: join(dir, s.file) } }));
 }
 
-const sensors = refine(arr(sensor), (list, path, ctx) => {
+const sensors = checked(arr(sensor), (list, path, ctx) => {
   const seen = new Map<string, number>();
   list.forEach((s, i) => {
     const j = seen.get(s.id);
     if (j !== undefined) fail(ctx, [...path, i, 'id'], `duplicate sensor id "${s.id}" (also ${fmtPath([...path, j, 'id'])})`);
     else seen.set(s.id, i);
   });
-  return list;
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -342,17 +342,14 @@ const timeSection = obj<TimeSection>(
 // Radio
 
 /** A PSID as a number or a hex string ("0x8002"); must be p-encodable (IEEE 1609.12). */
-const psid: Spec<number> = {
-  expected: 'a PSID (number or hex string such as "0x8002")',
-  parse(v, path, ctx) {
+const psid = custom<number>('a PSID (number or hex string such as "0x8002")', { type: ['integer', 'string'], pattern: '^(0x[0-9a-fA-F]{1,8}|\\d+)$' }, (v, path, ctx) => {
     const n = typeof v === 'number' ? v : typeof v === 'string' && /^0x[0-9a-fA-F]{1,8}$/.test(v) ? parseInt(v, 16) : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : NaN;
     if (!Number.isInteger(n)) return fail(ctx, path, `expected a PSID as a number or a hex string such as "0x8002", got ${show(v)}`);
     const ok = n <= 0x7f || (n >= 0x8000 && n <= 0xbfff) || (n >= 0xc00000 && n <= 0xdfffff) || (n >= 0xe0000000 && n <= 0xefffffff);
     if (!ok)
       return fail(ctx, path, `PSID 0x${n.toString(16)} is not p-encodable: valid ranges are 0x00-0x7F, 0x8000-0xBFFF, 0xC00000-0xDFFFFF, 0xE0000000-0xEFFFFFFF`);
     return n;
-  },
-};
+});
 
 const ifmMessage = obj<ImmediateForwardMessage>({
   psid: req(psid),
@@ -470,9 +467,8 @@ const mqttQos = refine(num({ int: true }), (v, path, ctx) =>
       ),
 );
 
-const url = (schemes: string[]): Spec<string> => ({
-  expected: `a URL (${schemes.join(' ')})`,
-  parse(v, path, ctx) {
+const url = (schemes: string[]): Spec<string> =>
+  custom(`a URL (${schemes.join(' ')})`, { type: 'string', pattern: `^(${schemes.map((s) => s.replace(/:$/, '')).join('|')})://` }, (v, path, ctx) => {
     if (typeof v !== 'string') return fail(ctx, path, `expected a URL such as mqtt://127.0.0.1:1883, got ${show(v)}`);
     let u: URL;
     try {
@@ -483,8 +479,7 @@ const url = (schemes: string[]): Spec<string> => ({
     if (!schemes.includes(u.protocol)) return fail(ctx, path, `URL scheme "${u.protocol.replace(/:$/, '')}" is not one of ${schemes.map((s) => s.replace(/:$/, '')).join(', ')}`);
     if (!u.hostname) return fail(ctx, path, `URL ${show(redactUrl(v))} has no host`);
     return v;
-  },
-});
+  });
 
 const tlsFiles = obj<TlsFiles>(
   { ca: opt(filePath()), cert: opt(filePath()), key: opt(filePath()) },
@@ -499,14 +494,11 @@ const tlsFiles = obj<TlsFiles>(
 );
 
 /** A secret inline in the config: errors say what is wrong with it, never what it is. */
-const secret: Spec<string> = {
-  expected: 'a string (the password)',
-  parse(v, path, ctx) {
+const secret = custom<string>('a string (the password)', { type: 'string', minLength: 1, maxLength: 65535 }, (v, path, ctx) => {
     if (typeof v !== 'string') return fail(ctx, path, `expected a string (quote it in YAML), got ${v === null ? 'null' : Array.isArray(v) ? 'a list' : `a ${typeof v}`}`);
     if (v.length === 0 || v.length > 65535) return fail(ctx, path, `expected 1-65535 characters, got ${v.length}`);
     return v;
-  },
-};
+});
 
 const passwordFields = {
   password: opt(secret),
@@ -555,9 +547,10 @@ const KAFKA_OWN_PROPERTIES: Record<string, string> = {
   dr_msg_cb: 'the uplink (records leave the spool on delivery reports)',
 };
 
-const librdkafkaProps: Spec<Record<string, string | number | boolean>> = {
-  expected: 'a mapping of librdkafka properties',
-  parse(v, path, ctx) {
+const librdkafkaProps = custom<Record<string, string | number | boolean>>(
+  'a mapping of librdkafka properties',
+  { type: 'object', propertyNames: { pattern: '^[a-z][a-z0-9_.]*$' }, additionalProperties: { type: ['string', 'number', 'boolean'] } },
+  (v, path, ctx) => {
     if (!isPlainObject(v)) return fail(ctx, path, `expected a mapping of librdkafka properties (compression.type: lz4, ...), got ${show(v)}`);
     const out: Record<string, string | number | boolean> = {};
     const errorsBefore = ctx.errors.length;
@@ -571,7 +564,7 @@ const librdkafkaProps: Spec<Record<string, string | number | boolean>> = {
     const problem = kafkaPropertyProblem(out);
     return problem ? fail(ctx, problem.key ? [...path, problem.key] : path, problem.message) : out;
   },
-};
+);
 
 const uplinkSection = obj<UplinkSection>({
   mqtt: section(
@@ -653,7 +646,7 @@ const uplinkSection = obj<UplinkSection>({
   ),
   spool: section(
     obj<UplinkSection['spool']>({
-      dir: def(filePath(), defaultSpoolDir()),
+      dir: def(filePath(), () => defaultSpoolDir()),
       maxBytes: def(bytes({ min: 1024 * 1024 }), '128MiB'),
       fsync: def(oneOf(['always', 'interval', 'never'] as const), 'interval'),
       fsyncIntervalMs: def(num({ unit: 'ms', int: true, min: 10, max: 600_000 }), 200),
@@ -700,15 +693,13 @@ const phaseMapping = (maxPhase: number) =>
 
 /** Controller outputs → signal groups; a signal group is driven by one output. */
 const phaseMappings = (maxPhase: number) =>
-  refine(arr(phaseMapping(maxPhase), { min: 1, max: 255 }), (list, path, ctx) => {
-    const before = ctx.errors.length;
+  checked(arr(phaseMapping(maxPhase), { min: 1, max: 255 }), (list, path, ctx) => {
     const seen = new Map<number, number>();
     list.forEach((m, i) => {
       const j = seen.get(m.signalGroup);
       if (j !== undefined) fail(ctx, [...path, i, 'signalGroup'], `signal group ${m.signalGroup} is already driven by ${fmtPath([...path, j])}: one controller output per signal group`);
       else seen.set(m.signalGroup, i);
     });
-    return ctx.errors.length === before ? list : undefined;
   });
 
 const actuatedStage = obj<ActuatedStage>(
@@ -833,15 +824,13 @@ const signalController = byKind<SignalControllerConfig>({
 // RSI events and signs (applications.rsi): what RTEData / RTSData (CSAE) and TIM (J2735) carry.
 
 /** An ISO 8601 date and time with a time zone, stored as UTC (`toISOString`) so the resolved config validates to itself. */
-const isoTime = (): Spec<string> => ({
-  expected: 'an ISO 8601 date and time with a time zone, e.g. "2026-05-04T08:00:00+08:00"',
-  parse(v, path, ctx) {
+const isoTime = (): Spec<string> =>
+  custom('an ISO 8601 date and time with a time zone, e.g. "2026-05-04T08:00:00+08:00"', { type: 'string', pattern: ISO_TIME.source }, (v, path, ctx) => {
     const ms = isoTimeMs(v);
     if (ms === undefined)
       return fail(ctx, path, `expected an ISO 8601 date and time with a time zone (Z or +hh:mm), e.g. "2026-05-04T08:00:00+08:00", got ${show(v)}`);
     return new Date(ms).toISOString();
-  },
-});
+  });
 
 const latLonPoint = obj<LatLonPoint>({ lat: req(degrees(-90, 90)), lon: req(degrees(-180, 180)) });
 
@@ -1091,6 +1080,9 @@ const configObj = obj<RsuConfig>(
   },
 );
 
+/** The JSON Schema of the config file (keys, types, ranges, defaults), for editors; see scripts/config-schema.ts. */
+export const configJsonSchema = (): Record<string, unknown> => toJsonSchema(configObj);
+
 export interface ValidationResult {
   ok: boolean;
   errors: ConfigIssue[];
@@ -1116,7 +1108,7 @@ export function validateConfig(input: unknown, opts: ValidateOptions = {}): Vali
     fail(ctx, [], `expected a mapping of sections (rsu, messageSet, sensors, ...) at the top of the config, got ${show(raw)}`);
     return { ok: false, errors: ctx.errors, warnings: ctx.warnings };
   }
-  const config = configObj.parse(raw, [], ctx);
+  const config = parseWith(configObj, raw, [], ctx);
   const ok = ctx.errors.length === 0 && config !== undefined;
   return ok ? { ok, errors: [], warnings: ctx.warnings, config } : { ok: false, errors: ctx.errors, warnings: ctx.warnings };
 }
@@ -1131,8 +1123,8 @@ export type RuntimeSections = Pick<RsuConfig, 'logging' | 'applications'>;
  */
 export function validateRuntimeSections(input: { logging?: unknown; applications?: unknown }, std: MessageSet, opts: ValidateOptions = {}): { ok: true; value: RuntimeSections; warnings: ConfigIssue[] } | { ok: false; errors: ConfigIssue[] } {
   const ctx: ConfigCtx = { ...newCtx(opts.baseDir ?? process.cwd()), demoSite: false };
-  const logging = loggingSection.parse(input.logging ?? {}, ['logging'], ctx);
-  const applications = applicationsSection.parse(input.applications ?? {}, ['applications'], ctx);
+  const logging = parseWith(loggingSection, input.logging ?? {}, ['logging'], ctx);
+  const applications = parseWith(applicationsSection, input.applications ?? {}, ['applications'], ctx);
   if (logging && applications && ctx.errors.length === 0) checkSignCodes({ messageSet: std, applications } as RsuConfig, ctx);
   if (!logging || !applications || ctx.errors.length > 0) return { ok: false, errors: ctx.errors };
   return { ok: true, value: { logging, applications }, warnings: ctx.warnings };

@@ -62,15 +62,15 @@ export abstract class BrokerLink {
     this.open();
   }
 
-  protected fail(msg: string): void {
+  protected fail(msg: string, log = true): void {
     this.st.lastError = msg;
     this.st.lastErrorAt = Date.now();
-    this.log.warn({ err: msg }, `${this.name} uplink error`);
+    if (log) this.log.warn({ err: msg }, `${this.name} uplink error`);
   }
 
   /** An attempt that never got a session: count it and try again after a backoff. */
-  protected connectFailed(msg: string): void {
-    this.fail(msg);
+  protected connectFailed(msg: string, log = true): void {
+    this.fail(msg, log);
     this.st.connectFailures++;
     this.scheduleReconnect();
   }

@@ -25,7 +25,7 @@
  */
 import fs from 'node:fs';
 import type { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
+import { createSecureContext, TLSSocket, type SecureContextOptions } from 'node:tls';
 import { redactUrl, splitUrlCredentials } from '../config/secrets.js';
 import mqtt, { type IClientOptions, type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { DownlinkProcessor, type DownlinkHandler, type DownlinkHandlers, type DownlinkKind, type DownlinkStats } from './downlink.js';
@@ -194,6 +194,8 @@ export class MqttUplink extends BrokerLink {
   private readonly o: ResolvedOptions;
   private readonly downlinks: DownlinkProcessor;
   private conn: Conn | undefined;
+  /** The TLS file problem last logged (logged again only when it changes). */
+  private tlsProblem: string | undefined;
   private readonly control: Control[] = [];
   private readonly pendingFn: () => number;
   /** The URL as it may be shown: credentials redacted. */
@@ -246,14 +248,35 @@ export class MqttUplink extends BrokerLink {
 
   // ------------------------------------------------------------ connection
 
+  /**
+   * The TLS files, read at each attempt (rotated files are picked up) and parsed by Node one at a time, so that a
+   * wrong file (a private key given as the certificate, a pair that does not match) is named with its config key.
+   */
   private tlsOptions(): Partial<IClientOptions> {
     const t = this.o.tls;
     if (!t) return {};
-    const file = (f: string | undefined, v: string | Buffer | undefined): string | Buffer | undefined => (f ? fs.readFileSync(f) : v);
+    const where = (k: 'ca' | 'cert' | 'key', f: string | undefined) => `uplink.mqtt.tls.${k}${f ? ` (${f})` : ''}`;
+    const read = (k: 'ca' | 'cert' | 'key', f: string | undefined, v: string | Buffer | undefined) => {
+      try {
+        return f ? fs.readFileSync(f) : v;
+      } catch (err) {
+        throw new Error(`cannot read ${where(k, f)}: ${errorMessage(err)}`);
+      }
+    };
+    const ca = read('ca', t.caFile, t.ca);
+    const cert = read('cert', t.certFile, t.cert);
+    const key = read('key', t.keyFile, t.key);
+    const parse = (what: string, o: SecureContextOptions) => {
+      try {
+        createSecureContext(o);
+      } catch (err) {
+        throw new Error(`${what} (${errorMessage(err)})`);
+      }
+    };
+    if (cert) parse(`${where('cert', t.certFile)} is not a PEM certificate`, { cert });
+    if (key) parse(`${where('key', t.keyFile)} is not a PEM private key${t.passphrase ? ' or its passphrase is wrong' : ''}`, { key, passphrase: t.passphrase });
+    if (cert && key) parse(`${where('cert', t.certFile)} and ${where('key', t.keyFile)} are not a pair`, { cert, key, passphrase: t.passphrase });
     const out: Partial<IClientOptions> = { rejectUnauthorized: t.rejectUnauthorized ?? true };
-    const ca = file(t.caFile, t.ca);
-    const cert = file(t.certFile, t.cert);
-    const key = file(t.keyFile, t.key);
     if (ca) out.ca = ca;
     if (cert) out.cert = cert;
     if (key) out.key = key;
@@ -284,9 +307,13 @@ export class MqttUplink extends BrokerLink {
         ...this.tlsOptions(),
       };
     } catch (err) {
-      this.connectFailed(`cannot read MQTT TLS files: ${errorMessage(err)}`);
+      // Logged once (a file does not fix itself between attempts); counted, and shown in status, at each attempt.
+      const msg = `MQTT TLS: ${errorMessage(err)}`;
+      this.connectFailed(msg, msg !== this.tlsProblem);
+      this.tlsProblem = msg;
       return;
     }
+    this.tlsProblem = undefined;
     if (this.o.username !== undefined) opts.username = this.o.username;
     try {
       const password = typeof this.o.password === 'function' ? this.o.password() : this.o.password;
