@@ -540,7 +540,10 @@ export class Tracker {
     // Confirmations and deaths.
     const keep: TrackState[] = [];
     for (const tr of tracks) {
-      if (!tr.confirmed && tr.hits >= o.confirmHits) {
+      // Not in a batch of its own birth time: another sensor's frame of the same instant (a camera triggered with the
+      // lidar) would otherwise confirm a track born on one detection (confirmConfidence) a frame earlier than the
+      // lidar alone does.
+      if (!tr.confirmed && tr.hits >= o.confirmHits && tr.firstSeenMs < this.now) {
         if (this.duplicates(tr)) {
           result.died++;
           continue;
