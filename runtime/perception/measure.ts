@@ -171,15 +171,23 @@ export class SensorModel {
     return !this.config.classes || this.config.classes.includes(cls);
   }
 
-  /** Whether this sensor should see an object whose bottom centre is at (x, y, z) in the local frame. */
-  covers(x: number, y: number, z: number): boolean {
+  /**
+   * Whether this sensor should see an object whose bottom centre is at (x, y, z) in the local frame. A camera with
+   * `radiusM` (the object's half-extent) sees it only whole in the image: a box detector misses objects cut by the
+   * image's edge, and those misses are no evidence against them.
+   */
+  covers(x: number, y: number, z: number, radiusM = 0): boolean {
     const range = hyp2(x - this.origin.x, y - this.origin.y);
     if (!(range <= this.coverageRangeM)) return false;
     if (this.kind !== 'camera') return this.inFov(x, y, z);
     const cam = this.camera;
     if (!cam) return false;
-    const px = cam.project({ x, y, z });
-    return px !== null && cam.inImage(px, -5);
+    const inside = (px: number, py: number): boolean => {
+      const pix = cam.project({ x: px, y: py, z });
+      return pix !== null && cam.inImage(pix, -5);
+    };
+    if (!inside(x, y)) return false;
+    return !(radiusM > 0) || (inside(x + radiusM, y) && inside(x - radiusM, y) && inside(x, y + radiusM) && inside(x, y - radiusM));
   }
 
   /** Whether a local point lies within the sensor's horizontal field of view (sensors[].fov). */

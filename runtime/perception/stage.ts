@@ -197,7 +197,7 @@ class Stage implements PerceptionStage {
         sensorKind: s.kind,
         timeMs,
         measurements: conv.measurements,
-        covers: (x, y, z, cls) => (cls === undefined || s.model.detects(cls)) && s.model.covers(x, y, z),
+        covers: (x, y, z, cls, radiusM) => (cls === undefined || s.model.detects(cls)) && s.model.covers(x, y, z, radiusM),
         lidarCovers: this.lidarCovers,
       });
     } catch (e) {

@@ -188,8 +188,11 @@ export interface MeasurementBatch {
   sensorKind: SensorKind;
   timeMs: number;
   measurements: Measurement[];
-  /** Whether the sensor should have seen an object (of that class) at this local position (for counting misses). */
-  covers(x: number, y: number, z: number, cls?: ObjectClass): boolean;
+  /**
+   * Whether the sensor should have seen an object (of that class) at this local position (for counting misses);
+   * `radiusM`, the object's half-extent: a camera sees it only whole inside the image, not cut by the image's edge.
+   */
+  covers(x: number, y: number, z: number, cls?: ObjectClass, radiusM?: number): boolean;
   /** Whether some enabled lidar covers the position (cameraBirthsInLidarCoverage); absent: none does. */
   lidarCovers?(x: number, y: number, z: number): boolean;
 }
@@ -264,6 +267,10 @@ export class TrackState {
   readonly kf: CvKalman;
   confirmed = false;
   hits = 1;
+  /** Time of the latest hit: hits count looks in time, one per instant however many sensors saw it then. */
+  hitMs: number;
+  /** Time of the latest miss counted. */
+  missMs = -Infinity;
   misses = 0;
   firstSeenMs: number;
   lastUpdateMs: number;
@@ -305,6 +312,7 @@ export class TrackState {
     const posCov: Cov2 = [m.cov[0] + l2 * velCov[0], m.cov[1] + l2 * velCov[1], m.cov[2] + l2 * velCov[2]];
     this.kf = CvKalman.init(px, py, posCov, m.velocity, velCov);
     this.firstSeenMs = timeMs;
+    this.hitMs = timeMs;
     this.lastUpdateMs = timeMs;
     this.z = m.z;
     this.sizeFromBox = m.size !== undefined;
@@ -510,9 +518,13 @@ export class Tracker {
     for (let i = 0; i < tracks.length; i++) {
       if (trackHit[i]) continue;
       const tr = tracks[i]!;
-      if (!batch.covers(tr.x, tr.y, tr.z, tr.classification) || !this.countsMiss(tr, batch)) continue;
+      if (!batch.covers(tr.x, tr.y, tr.z, tr.classification, 0.5 * Math.hypot(tr.size.length, tr.size.width)) || !this.countsMiss(tr, batch)) continue;
       const sk = kindIndex(batch.sensorKind);
       tr.support[sk] = Number.isNaN(tr.support[sk]!) ? 0 : tr.support[sk]! * (1 - SUPPORT_ALPHA);
+      // Like hits, misses count looks in time: a camera missing what the lidar saw or missed at the same instant
+      // would otherwise end a track twice as fast as the lidar alone does.
+      if (!(batch.timeMs > Math.max(tr.hitMs, tr.missMs))) continue;
+      tr.missMs = batch.timeMs;
       tr.misses++;
       tr.existence *= 0.8;
     }
@@ -653,9 +665,14 @@ export class Tracker {
     } else {
       kf.updatePosition(e.zx, e.zy, e.r);
     }
-    tr.hits++;
-    tr.misses = 0;
     const t = batch.timeMs;
+    // A camera frame of the lidar's instant is not a second look in time: counted, it confirms a track (a false one
+    // too) a frame earlier than the lidar alone, so the fusion reports rows the lidar's confirmation rule would not.
+    if (t > tr.hitMs) {
+      tr.hits++;
+      tr.hitMs = t;
+    }
+    tr.misses = 0;
     // The output policy and the coast limit are about the position's age: an update that left it alone (a camera
     // box on a lidar track) does not make a coasting position current.
     if (t > tr.lastUpdateMs && !positionless) tr.lastUpdateMs = t;
