@@ -360,7 +360,7 @@ export class MqttUplink extends BrokerLink {
     client.on('connect', (connack: IConnackPacket) => this.onConnect(conn, connack));
     client.on('message', (topic: string, payload: Buffer, packet: IPublishPacket) => this.onMessage(conn, topic, payload, packet));
     client.on('error', (err: Error) => {
-      if (conn === this.conn) this.fail(`MQTT ${this.shownUrl}: ${describeMqttError(err, this.o.tls)}`);
+      if (conn === this.conn) this.fail(`MQTT ${this.shownUrl}: ${describeMqttError(err)}`);
     });
     client.on('close', () => this.onClose(conn));
     client.connect();
@@ -623,15 +623,13 @@ function brokerVerified(client: MqttClient, o: MqttUplinkOptions): boolean {
   return new URL(o.url).protocol === 'wss:';
 }
 
-/** Turn TLS / CONNACK errors into a message an operator can act on; `tls` names the files a local TLS error is about. */
-export function describeMqttError(err: unknown, tls?: { caFile?: string; certFile?: string; keyFile?: string }): string {
+/**
+ * Turn TLS / CONNACK errors into a message an operator can act on. Our own TLS files never fail here: tlsOptions()
+ * parses the very buffers the client gets before each attempt and names the file and key.
+ */
+export function describeMqttError(err: unknown): string {
   const e = err as { code?: string | number; message?: string };
   const msg = errorMessage(err);
-  // OpenSSL reading our own files (a key given as the certificate, a file changed since the config check).
-  if (typeof e.code === 'string' && /^ERR_OSSL_(PEM|ASN1|DECODER|UNSUPPORTED|X509)|^ERR_SSL_(UNKNOWN_CERTIFICATE_TYPE|KEY_VALUES_MISMATCH|NO_START_LINE)/.test(e.code)) {
-    const files = [tls?.certFile && `tls.cert ${tls.certFile}`, tls?.keyFile && `tls.key ${tls.keyFile}`, tls?.caFile && `tls.ca ${tls.caFile}`].filter(Boolean).join(', ');
-    return `cannot use the TLS files${files ? ` (${files})` : ''}: ${msg} [${e.code}] (\`rsu config check\` says which file is wrong)`;
-  }
   const ssl = /SSL routines:[^:]*:([^:]+):/.exec(msg);
   if (ssl) {
     const reason = ssl[1]!;
