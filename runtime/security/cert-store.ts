@@ -9,6 +9,7 @@ import type { CryptoBackend } from './backend.js';
 import { certificateInfo, MemoryTrustStore, type CertificateInfo, type CertificateProvider, type Oer1609Codec, type TrustStore } from './certificates.js';
 import { SecurityError } from './errors.js';
 import type { PrivateKey } from './types.js';
+import { validityAt } from './validity.js';
 import { isX509, parseX509, type X509Info } from './x509.js';
 
 export interface CertStoreFiles {
@@ -47,7 +48,6 @@ export interface CertStoreStatus {
   daysToExpiry?: number;
 }
 
-const DAY = 86_400_000;
 
 /** A region of a certificate contains (lat, lon)? true/false, or undefined when this RSU cannot tell (identified regions). */
 export function regionContains(region: unknown, lat: number, lon: number): boolean | undefined {
@@ -229,10 +229,8 @@ export class FileCertificateStore implements CertificateProvider {
     if (l === undefined) return { usable: false, problems };
     const now = this.now();
     const c = l.certificate;
-    const days = (c.validUntil - now) / DAY;
-    if (now < c.validFrom) problems.push({ code: 'not-yet-valid', message: `certificate ${c.hashedId8} is valid from ${new Date(c.validFrom).toISOString()}` });
-    else if (days < 0) problems.push({ code: 'expired', message: `certificate ${c.hashedId8} expired ${new Date(c.validUntil).toISOString()}` });
-    else if (days < (this.expect.warnDays ?? 30)) problems.push({ code: 'expiring-soon', message: `certificate ${c.hashedId8} expires in ${days.toFixed(1)} days (${new Date(c.validUntil).toISOString()})` });
+    const { days, problem } = validityAt(`certificate ${c.hashedId8}`, c, now, this.expect.warnDays ?? 30);
+    if (problem) problems.push(problem);
     const chain = l.trust.chainProblem(c, now);
     if (chain !== undefined && !problems.some((p) => p.code === 'expired' || p.code === 'not-yet-valid')) problems.push({ code: 'untrusted', message: chain });
     const missing = this.expect.psids.filter((p) => !c.psids.includes(p));

@@ -6,6 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { SecurityError } from './errors.js';
+import { validityAt, type ValidityProblemCode } from './validity.js';
 import { keyDescription, parseX509 } from './x509.js';
 
 export interface TlsCertificateSource {
@@ -14,7 +15,7 @@ export interface TlsCertificateSource {
   file: string;
 }
 
-export type TlsCertProblemCode = 'unreadable' | 'bad-certificate' | 'not-yet-valid' | 'expired' | 'expiring-soon';
+export type TlsCertProblemCode = 'unreadable' | 'bad-certificate' | ValidityProblemCode;
 
 export interface TlsCertificateHealth {
   uplink: string;
@@ -26,8 +27,6 @@ export interface TlsCertificateHealth {
   daysToExpiry?: number;
   problems: Array<{ code: TlsCertProblemCode; message: string }>;
 }
-
-const DAY = 86_400_000;
 
 /**
  * What is wrong with a TLS file for its role, or undefined: `ca` and `cert` must hold X.509 certificates in PEM
@@ -79,12 +78,9 @@ export class TlsCertificateMonitor {
       }
       try {
         const c = parseX509(bytes, `${uplink} TLS client certificate ${file}`);
-        const days = (c.validUntil - now) / DAY;
+        const { days, problem } = validityAt(`${uplink} TLS client certificate "${c.subject}" (${file})`, c, now, this.warnDays, ': the broker will refuse the connection');
         Object.assign(h, { subject: c.subject, issuer: c.issuer, key: keyDescription(c), validUntil: new Date(c.validUntil).toISOString(), daysToExpiry: Math.floor(days) });
-        const who = `${uplink} TLS client certificate "${c.subject}" (${file})`;
-        if (now < c.validFrom) h.problems.push({ code: 'not-yet-valid', message: `${who} is valid from ${new Date(c.validFrom).toISOString()}` });
-        else if (days < 0) h.problems.push({ code: 'expired', message: `${who} expired ${h.validUntil}: the broker will refuse the connection` });
-        else if (days < this.warnDays) h.problems.push({ code: 'expiring-soon', message: `${who} expires in ${days.toFixed(1)} days (${h.validUntil})` });
+        if (problem) h.problems.push(problem);
       } catch (e) {
         h.problems.push({ code: 'bad-certificate', message: (e as Error).message.replace(/^bad-certificate: /, '') });
       }
