@@ -113,6 +113,13 @@ function hullArea(a: Float64Array, b: Float64Array): number {
   return polygonArea(H, n);
 }
 
+/** Bird's-eye-view area, m², that two boxes share. */
+export function bevIntersection(p: GroundBox, q: GroundBox): number {
+  corners(p, A);
+  corners(q, B);
+  return intersectionArea(A, B);
+}
+
 /** Bird's-eye-view IoU and GIoU of two boxes (GIoU in (-1, 1], IoU in [0, 1]). */
 export function bevOverlap(p: GroundBox, q: GroundBox): { iou: number; giou: number } {
   corners(p, A);

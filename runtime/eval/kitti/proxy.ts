@@ -6,6 +6,7 @@
 // the camera. Also the camera placements' normalised errors (NEES). Reported numbers come from evaluate.py.
 
 import { existsSync, readFileSync } from 'node:fs';
+import { bevIntersection, type GroundBox } from '../../perception/box-overlap.js';
 import type { CamBox } from './data.js';
 import type { Placement } from './run.js';
 
@@ -42,70 +43,13 @@ export function readLabelRows(text: string): Array<Label & { score: number }> {
 
 export const readLabels = (file: string): Label[] => (existsSync(file) ? readLabelRows(readFileSync(file, 'utf8')) : []);
 
-type Pt = [number, number];
-
-function corners(b: CamBox): Pt[] {
-  const c = Math.cos(b.ry);
-  const s = -Math.sin(b.ry);
-  const lx = (b.l / 2) * c;
-  const lz = (b.l / 2) * s;
-  const wx = (b.w / 2) * -s;
-  const wz = (b.w / 2) * c;
-  return [
-    [b.x + lx + wx, b.z + lz + wz],
-    [b.x - lx + wx, b.z - lz + wz],
-    [b.x - lx - wx, b.z - lz - wz],
-    [b.x + lx - wx, b.z + lz - wz],
-  ];
-}
-
-const area = (p: Pt[]): number => {
-  let a = 0;
-  for (let i = 0; i < p.length; i++) {
-    const [x1, y1] = p[i]!;
-    const [x2, y2] = p[(i + 1) % p.length]!;
-    a += x1 * y2 - x2 * y1;
-  }
-  return a / 2;
-};
-
-/** Intersection of two convex polygons (Sutherland–Hodgman), both counter-clockwise. */
-function clip(subject: Pt[], clipper: Pt[]): Pt[] {
-  let out = subject;
-  for (let i = 0; i < clipper.length && out.length; i++) {
-    const a = clipper[i]!;
-    const b = clipper[(i + 1) % clipper.length]!;
-    const inside = (p: Pt) => (b[0] - a[0]) * (p[1] - a[1]) - (b[1] - a[1]) * (p[0] - a[0]) >= 0;
-    const input = out;
-    out = [];
-    for (let j = 0; j < input.length; j++) {
-      const p = input[j]!;
-      const q = input[(j + 1) % input.length]!;
-      const pin = inside(p);
-      const qin = inside(q);
-      if (pin) out.push(p);
-      if (pin !== qin) {
-        const d1 = [q[0] - p[0], q[1] - p[1]];
-        const d2 = [b[0] - a[0], b[1] - a[1]];
-        const den = d1[0]! * d2[1]! - d1[1]! * d2[0]!;
-        if (Math.abs(den) > 1e-12) {
-          const t = ((a[0] - p[0]) * d2[1]! - (a[1] - p[1]) * d2[0]!) / den;
-          out.push([p[0] + t * d1[0]!, p[1] + t * d1[1]!]);
-        }
-      }
-    }
-  }
-  return out;
-}
+/** A camera-frame box's footprint on the ground (x, z) plane; ry turns from x towards -z. */
+const footprint = (b: CamBox): GroundBox => ({ x: b.x, y: b.z, length: b.l, width: b.w, yaw: -b.ry });
 
 /** 3D IoU of two camera-frame boxes (bottom centre, y down). */
 export function iou3d(a: CamBox, b: CamBox): number {
   if (Math.hypot(a.x - b.x, a.z - b.z) > (a.l + a.w + b.l + b.w) / 2) return 0;
-  let pa = corners(a);
-  let pb = corners(b);
-  if (area(pa) < 0) pa = pa.reverse();
-  if (area(pb) < 0) pb = pb.reverse();
-  const inter = Math.abs(area(clip(pa, pb)));
+  const inter = bevIntersection(footprint(a), footprint(b));
   const yo = Math.max(0, Math.min(a.y, b.y) - Math.max(a.y - a.h, b.y - b.h));
   const vi = inter * yo;
   const u = a.l * a.w * a.h + b.l * b.w * b.h - vi;
