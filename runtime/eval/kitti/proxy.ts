@@ -7,6 +7,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { bevIntersection, type GroundBox } from '../../perception/box-overlap.js';
+import { iouRect } from '../../perception/fusion-features.js';
 import type { CamBox } from './data.js';
 import type { Placement } from './run.js';
 
@@ -58,11 +59,7 @@ export function iou3d(a: CamBox, b: CamBox): number {
 
 /** IoU of two image boxes (x1, y1, x2, y2). */
 export function iou2d(a: readonly number[], b: readonly number[]): number {
-  const iw = Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!);
-  const ih = Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!);
-  if (iw <= 0 || ih <= 0) return 0;
-  const i = iw * ih;
-  return i / ((a[2]! - a[0]!) * (a[3]! - a[1]!) + (b[2]! - b[0]!) * (b[3]! - b[1]!) - i);
+  return iouRect({ x0: a[0]!, y0: a[1]!, x1: a[2]!, y1: a[3]! }, { x0: b[0]!, y0: b[1]!, x1: b[2]!, y1: b[3]! });
 }
 
 /** Share of box a covered by box b. */
