@@ -587,14 +587,12 @@ export class Tracker {
   private reidentify(tr: TrackState): void {
     const o = this.opts;
     this.forgetLost();
-    const g = GROUPS[tr.classification];
     const p = tr.kf.posCov();
     let best = -1;
     let bestD2 = o.gateChi2;
     for (let i = 0; i < this.lost.length; i++) {
       const l = this.lost[i]!.track;
-      const lg = GROUPS[l.classification];
-      if (g >= 0 && lg >= 0 && g !== lg) continue;
+      if (!sameClassGroup(tr.classification, l.classification)) continue;
       const kf = l.kf.clone();
       kf.predict((this.now - this.lost[i]!.endMs) / 1000, this.noiseOf(l));
       const d2 = kf.gateDistance(tr.x, tr.y, p[0], p[1], p[2]);
