@@ -12,7 +12,7 @@ import { kittiCamera, kittiConfig } from '../runtime/eval/kitti/run.js';
 import { FEATURE_COUNT, OUTPUT_CLASSES } from '../runtime/perception/fusion-features.js';
 import type { FusionScorer, FusionScores } from '../runtime/perception/fusion-ort.js';
 import { GroundModel } from '../runtime/perception/ground.js';
-import { buildSensorModels, createPerception, DEFAULT_MEASUREMENT_OPTIONS, Georef, synthFrame, type GroundTruthObject } from '../runtime/perception/index.js';
+import { buildSensorModels, createPerception, DEFAULT_MEASUREMENT_OPTIONS, Georef, synthFrame, toMeasurements, type GroundTruthObject } from '../runtime/perception/index.js';
 import { onnxFusionFactory } from '../runtime/perception/onnx.js';
 
 /** A KITTI-like P2 (f = 721 px, 1242 x 375). */
@@ -179,4 +179,53 @@ t.test('3D IoU of the quick scorer', async (t) => {
   const h = { ...b, x: b.x + 2 * Math.cos(b.ry), z: b.z - 2 * Math.sin(b.ry) };
   t.ok(Math.abs(iou3d(b, h) - 1 / 3) < 1e-6, `half a length along: ${iou3d(b, h).toFixed(4)}`);
   t.equal(iou3d(b, { ...b, y: b.y - 3 }), 0, 'above it: 0');
+});
+
+t.test('a camera box cut by the image bottom gives a bearing, not a position: it moves no track and starts none', async (t) => {
+  const cfg = cfgWith();
+  const [lidar, cam] = buildSensorModels(cfg, new Georef(cfg.rsu.reference, cfg.rsu.stationFrame), DEFAULT_MEASUREMENT_OPTIONS);
+  const t0 = 1_000_000;
+  /** The camera's frame of `car`, its box stretched down to `bottom` px (375: cut by the image's edge). */
+  const camFrame = (i: number, bottom?: number) => {
+    const f = synthFrame(cam!, [car], t0 + i * 100 + 1, i, { pixelNoise: 0 });
+    const b = f.objects[0]!.box2d!;
+    if (bottom !== undefined) b.height = bottom - b.y;
+    return f;
+  };
+  const whole = toMeasurements(camFrame(0), cam!, DEFAULT_MEASUREMENT_OPTIONS).measurements[0]!;
+  const cut = toMeasurements(camFrame(0, 375), cam!, DEFAULT_MEASUREMENT_OPTIONS).measurements[0]!;
+  t.equal(whole.bearingOnly, undefined, 'a whole box places the object');
+  t.equal(cut.bearingOnly, true, 'a box down to the image edge: bearing only');
+  const sAlong = (m: typeof cut) => Math.sqrt(m.cov[0] * Math.cos(Math.atan2(m.y, m.x)) ** 2 + m.cov[2] * Math.sin(Math.atan2(m.y, m.x)) ** 2 + m.cov[1] * Math.sin(2 * Math.atan2(m.y, m.x)));
+  t.ok(sAlong(cut) >= 0.45 * cut.range, `its σ along the ray is about half its range or more (${sAlong(cut).toFixed(1)} m at ${cut.range.toFixed(1)} m)`);
+
+  // Camera frames only: whole boxes start a track, cut ones none.
+  const camOnly = (bottom?: number) => {
+    const p = createPerception(cfg);
+    for (let i = 0; i < 10; i++) p.push(camFrame(i, bottom));
+    return p.tracks(t0 + 1001, true).length;
+  };
+  t.ok(camOnly() >= 1, 'whole boxes: a track');
+  t.equal(camOnly(375), 0, 'cut boxes: no track');
+
+  // A car 9 m ahead whose box the detector stretches down to the image's bottom: placed ~1.5 m short of it, inside
+  // the gate. On a lidar track the camera may move (cameraPositionHoldMs 0), the cut box leaves it where the lidar
+  // put it.
+  const nearCar: GroundTruthObject = { ...car, x: 9, y: 0.5 };
+  const trackAfter = (withCamera: boolean) => {
+    const p = createPerception(cfg, { tracker: { cameraPositionHoldMs: 0 } });
+    for (let i = 0; i < 10; i++) {
+      p.push(synthFrame(lidar!, [nearCar], t0 + i * 100, i));
+      if (!withCamera) continue;
+      const f = synthFrame(cam!, [nearCar], t0 + i * 100 + 1, i, { pixelNoise: 0 });
+      const b = f.objects[0]!.box2d!;
+      b.height = 375 - b.y;
+      p.push(f);
+    }
+    const tr = p.tracks(t0 + 1001);
+    return tr[0]!.enu;
+  };
+  const lidarOnly = trackAfter(false);
+  const withCut = trackAfter(true);
+  t.ok(Math.hypot(withCut.x - lidarOnly.x, withCut.y - lidarOnly.y) < 0.002, `cut boxes: ${Math.hypot(withCut.x - lidarOnly.x, withCut.y - lidarOnly.y).toFixed(3)} m from the lidar-only track`);
 });

@@ -254,6 +254,33 @@ t.test('a road user lost for a moment keeps its id (reidentifyMs); not after the
   t.not(ped.after.id, ped.before.id, 'a pedestrian where the car was predicted: a new id');
 });
 
+t.test('re-identification only where the lost road user could have got to', async (t) => {
+  const cfg = twoLidarSite();
+  const sensors = modelsOf(cfg);
+  // A pedestrian walking east at 1.4 m/s is hidden from 2 s to 3.5 s; then a pedestrian appears `offsetY` m to the
+  // side of where it would be. With a responsive filter (process noise 30, as for KITTI's detections) its predicted
+  // gate after 1.5 s lost is some 15 m wide: only the physical reach tells the other pedestrian from it.
+  const walker = (ts: number, dy = 0): GroundTruthObject => ({ id: 1, classification: 'pedestrian', x: -10 + 1.4 * ts, y: dy, yaw: 0, length: 0.6, width: 0.6, height: 1.75, vx: 1.4, vy: 0 });
+  const trial = (offsetY: number) => {
+    const p = createPerception(cfg, { tracker: { classProcessNoise: { pedestrian: 30 } } });
+    let before: Track | undefined;
+    run(p, sensors, 5, (ts) => (ts < 2 ? [walker(ts)] : ts < 3.5 ? [] : [walker(ts, offsetY)]), {
+      synth: { lidarNoiseM: 0.05, random: seededRandom(7) },
+      check: (tms) => {
+        const ts = (tms - T0) / 1000;
+        if (ts < 2) before = nearest(p.tracks(tms), -10 + 1.4 * ts, 0);
+      },
+    });
+    const after = nearest(p.tracks(T0 + 5000), -10 + 1.4 * 5, offsetY);
+    return { before: before!, after: after! };
+  };
+  const near = trial(0.5);
+  t.equal(near.after.id, near.before.id, 'back 0.5 m beside its prediction after 1.5 s: the same id');
+  const far = trial(12);
+  t.ok(far.after && Math.abs(far.after.enu.y - 12) < 1, 'the other pedestrian is tracked');
+  t.not(far.after.id, far.before.id, '12 m beside the prediction (it could not have got there): a new id');
+});
+
 t.test('class by confidence-weighted majority over recent detections', async (t) => {
   const cfg = twoLidarSite();
   const p = createPerception(cfg);

@@ -125,6 +125,12 @@ export interface Measurement {
   confidence: number;
   /** Horizontal distance from the sensor, m. */
   range: number;
+  /**
+   * Camera: the box's bottom is cut by the image's edge, so its ground point is only a far bound on the object's
+   * range (its feet are nearer): the bearing is known, the position is not. Such a measurement updates a track's
+   * identity and existence, not its position, and starts no track.
+   */
+  bearingOnly?: true;
 }
 
 /** A configured sensor, resolved for perception. */
@@ -372,6 +378,9 @@ function boxMeasurement(o: DetectedObject | undefined, sensor: SensorModel, opts
   return m;
 }
 
+/** A box edge within this many pixels of the image's edge is cut by it. */
+const CUT_MARGIN_PX = 2;
+
 function cameraMeasurement(o: DetectedObject | undefined, sensor: SensorModel, opts: MeasurementOptions): Measurement | DetectionDropReason {
   const bad = checkCommon(o, opts);
   if (bad) return bad;
@@ -403,7 +412,10 @@ function cameraMeasurement(o: DetectedObject | undefined, sensor: SensorModel, o
   const slant2 = h * h + g.range * g.range;
   const sAlong = Math.hypot((slant2 / h) * sTheta, Math.max(prior.length, prior.width) / 4, 0.15, (g.range / h) * sensor.groundStdM);
   const sAcross = hyp3(Math.sqrt(slant2) * sTheta, prior.width / 4, 0.15);
-  m.cov = alongAcross(g.azimuth, sAlong, sAcross);
+  // A box cut at the bottom: the object may be anywhere nearer along the ray (the gate must still let it associate).
+  const cut = b.y + b.height >= k.height - CUT_MARGIN_PX;
+  if (cut) m.bearingOnly = true;
+  m.cov = alongAcross(g.azimuth, cut ? Math.max(sAlong, m.range / 2) : sAlong, sAcross);
   if (o!.velocity) {
     const vbad = velocityOf(o!, sensor, opts, m);
     if (vbad) return vbad;

@@ -364,14 +364,16 @@ export class OnnxFusion implements FusionBackend {
     // the calibration's rule) comes on top along the ray.
     const h = Math.max(0.1, c.z - m.z);
     const sa = Math.hypot(Math.max(PLACE_MIN_STD_M, Math.exp(s.placeLogStd[2 * k]!)), (m.range / h) * batch.sensor.groundStdM);
-    const sc = Math.max(PLACE_MIN_STD_M, Math.exp(s.placeLogStd[2 * k + 1]!));
+    // Across the ray the model's correction is itself a guess that did not transfer from the simulator (KITTI: it
+    // moved pedestrians 0.12 m off the box's bearing): it is taken as no more certain than its own size.
+    const sc = Math.hypot(Math.max(PLACE_MIN_STD_M, Math.exp(s.placeLogStd[2 * k + 1]!)), across);
     if (!(Number.isFinite(along) && Number.isFinite(across) && Number.isFinite(sa) && Number.isFinite(sc))) return;
     const ca = Math.cos(az);
     const sn = Math.sin(az);
     m.x += along * ca - across * sn;
     m.y += along * sn + across * ca;
     m.range = Math.hypot(m.x - c.x, m.y - c.y);
-    m.cov = alongAcross(az, sa, sc);
+    m.cov = alongAcross(az, m.bearingOnly ? Math.max(sa, m.range / 2) : sa, sc);
   }
 
   estimates(atMs: number, all = false): TrackEstimate[] {

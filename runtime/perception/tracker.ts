@@ -245,6 +245,11 @@ const GROUPS: Record<ObjectClass, number> = {
   pedestrian: 2,
   animal: 3,
 };
+/** Largest plausible acceleration of a class group, m/s² (vehicles brake at ~1 g; people and bicycles less). */
+function maxAccelOf(c: ObjectClass): number {
+  const g = GROUPS[c];
+  return g === 0 ? 10 : g === 1 ? 5 : g === 2 ? 4 : 10;
+}
 function groupName(c: ObjectClass): ClassGroup | undefined {
   const g = GROUPS[c];
   return g === 0 ? 'vehicle' : g === 1 ? 'twoWheeler' : g === 2 ? 'pedestrian' : undefined;
@@ -535,7 +540,7 @@ export class Tracker {
     for (let j = 0; j < ms.length; j++) {
       if (measUsed[j]) continue;
       const m = ms[j]!;
-      if ((m.sensorKind === 'camera' && !o.cameraBirthsInLidarCoverage && batch.lidarCovers?.(m.x, m.y, m.z)) || tracks.length + born.length >= o.maxTracks || near[j] || (this.insideFootprint(m) && !this.startsInsideFootprint(m)) || born.some((b) => b.kf.gateDistance(m.x, m.y, m.cov[0], m.cov[1], m.cov[2]) <= o.birthSuppressChi2)) {
+      if (m.bearingOnly || (m.sensorKind === 'camera' && !o.cameraBirthsInLidarCoverage && batch.lidarCovers?.(m.x, m.y, m.z)) || tracks.length + born.length >= o.maxTracks || near[j] || (this.insideFootprint(m) && !this.startsInsideFootprint(m)) || born.some((b) => b.kf.gateDistance(m.x, m.y, m.cov[0], m.cov[1], m.cov[2]) <= o.birthSuppressChi2)) {
         result.suppressed++;
         continue;
       }
@@ -593,10 +598,16 @@ export class Tracker {
     for (let i = 0; i < this.lost.length; i++) {
       const l = this.lost[i]!.track;
       if (!sameClassGroup(tr.classification, l.classification)) continue;
+      const dt = (this.now - this.lost[i]!.endMs) / 1000;
       const kf = l.kf.clone();
-      kf.predict((this.now - this.lost[i]!.endMs) / 1000, this.noiseOf(l));
+      kf.predict(dt, this.noiseOf(l));
       const d2 = kf.gateDistance(tr.x, tr.y, p[0], p[1], p[2]);
-      if (d2 <= bestD2) {
+      // The process noise grows the gate with the cube of the time lost (a pedestrian's to some 20 m after 1.5 s):
+      // the new track must also lie where the lost one could have got to since it was last measured, braking or
+      // speeding up at most maxAccel, give or take the new track's own uncertainty (3σ: a camera's placement).
+      const seen = (this.now - l.lastUpdateMs) / 1000;
+      const reach = 1 + 0.5 * maxAccelOf(l.classification) * seen * seen + 3 * Math.sqrt(maxEigen(p));
+      if (d2 <= bestD2 && hyp2(tr.x - kf.x[0]!, tr.y - kf.x[1]!) <= reach) {
         bestD2 = d2;
         best = i;
       }
@@ -654,7 +665,7 @@ export class Tracker {
     const o = this.opts;
     const kf = tr.kf;
     const held = m.sensorKind === 'camera' && batch.timeMs - Math.max(tr.sourceLast[0]!, tr.sourceLast[1]!) <= o.cameraPositionHoldMs;
-    const positionless = e.positionless === true || held;
+    const positionless = e.positionless === true || held || m.bearingOnly === true;
     if (positionless) {
       // Identity and existence only (cameraPositionHoldMs, or an association the fusion made outside the gate).
     } else if (m.velocity && m.velCov) {
