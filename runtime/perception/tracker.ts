@@ -245,10 +245,13 @@ const GROUPS: Record<ObjectClass, number> = {
   pedestrian: 2,
   animal: 3,
 };
-/** Largest plausible acceleration of a class group, m/s² (vehicles brake at ~1 g; people and bicycles less). */
+/**
+ * Acceleration within which a lost road user is still taken for the same one, m/s²: normal driving and walking
+ * (vehicles and two-wheelers 3, the level at which telematics flags hard braking; pedestrians 2). A road user found
+ * beyond it gets a new id: a new id costs a receiver less than another road user's history.
+ */
 function maxAccelOf(c: ObjectClass): number {
-  const g = GROUPS[c];
-  return g === 0 ? 10 : g === 1 ? 5 : g === 2 ? 4 : 10;
+  return GROUPS[c] === 2 ? 2 : 3;
 }
 function groupName(c: ObjectClass): ClassGroup | undefined {
   const g = GROUPS[c];
@@ -603,8 +606,9 @@ export class Tracker {
       kf.predict(dt, this.noiseOf(l));
       const d2 = kf.gateDistance(tr.x, tr.y, p[0], p[1], p[2]);
       // The process noise grows the gate with the cube of the time lost (a pedestrian's to some 20 m after 1.5 s):
-      // the new track must also lie where the lost one could have got to since it was last measured, braking or
-      // speeding up at most maxAccel, give or take the new track's own uncertainty (3σ: a camera's placement).
+      // the new track must also lie where the lost one could have got to since it was last measured, braking,
+      // speeding up or turning at most maxAccel, give or take the new track's own uncertainty (3σ: a camera's
+      // placement).
       const seen = (this.now - l.lastUpdateMs) / 1000;
       const reach = 1 + 0.5 * maxAccelOf(l.classification) * seen * seen + 3 * Math.sqrt(maxEigen(p));
       if (d2 <= bestD2 && hyp2(tr.x - kf.x[0]!, tr.y - kf.x[1]!) <= reach) {
