@@ -20,8 +20,8 @@ const P2 = [721.5, 0, 609.6, 44.9, 0, 721.5, 172.9, 0.2, 0, 0, 1, 0.003];
 
 const cfgWith = (camera: Record<string, unknown> = {}): RsuConfig => kittiConfig('sensor', {}, { ...kittiCamera(P2), ...camera });
 
-/** Associates every (track, detection) pair, says every detection is a real car, places it `along` m further along the ray (σ 0.3 m). */
-const scorer = (along: number): FusionScorer => ({
+/** Associates every (track, detection) pair, says every detection is a real car, places it `along` m further along the ray and `across` m across it (σ 0.3 m). */
+const scorer = (along: number, across = 0): FusionScorer => ({
   name: 'fake',
   score(f: Float32Array, n: number): FusionScores {
     const assoc = new Float32Array(n);
@@ -29,7 +29,10 @@ const scorer = (along: number): FusionScorer => ({
     const cls = new Float32Array(n * OUTPUT_CLASSES.length);
     for (let i = 0; i < n; i++) cls[i * OUTPUT_CLASSES.length + OUTPUT_CLASSES.indexOf('car')] = 5;
     const place = new Float32Array(n * 2);
-    for (let i = 0; i < n; i++) place[2 * i] = along;
+    for (let i = 0; i < n; i++) {
+      place[2 * i] = along;
+      place[2 * i + 1] = across;
+    }
     return { assoc, cls, exist: new Float32Array(n).fill(10), place, placeLogStd: new Float32Array(n * 2).fill(Math.log(0.3)) };
   },
 });
@@ -228,4 +231,30 @@ t.test('a camera box cut by the image bottom gives a bearing, not a position: it
   const lidarOnly = trackAfter(false);
   const withCut = trackAfter(true);
   t.ok(Math.hypot(withCut.x - lidarOnly.x, withCut.y - lidarOnly.y) < 0.002, `cut boxes: ${Math.hypot(withCut.x - lidarOnly.x, withCut.y - lidarOnly.y).toFixed(3)} m from the lidar-only track`);
+});
+
+t.test("the model's placement σ across the ray includes the size of its own across correction", async (t) => {
+  const cfg = cfgWith();
+  const [, cam] = buildSensorModels(cfg, new Georef(cfg.rsu.reference, cfg.rsu.stationFrame), DEFAULT_MEASUREMENT_OPTIONS);
+  const acrossStd = (across: number): number => {
+    let sd = NaN;
+    const p = createPerception(cfg, {
+      backend: onnxFusionFactory({
+        scorer: scorer(0, across),
+        hooks: {
+          applied: (_b, up, born) => {
+            for (const { m } of [...up, ...born]) {
+              const az = Math.atan2(m.y - cam!.camera!.center.y, m.x - cam!.camera!.center.x);
+              const [xx, xy, yy] = m.cov;
+              sd = Math.sqrt(Math.sin(az) ** 2 * xx - 2 * Math.sin(az) * Math.cos(az) * xy + Math.cos(az) ** 2 * yy);
+            }
+          },
+        },
+      }),
+    });
+    p.push(synthFrame(cam!, [car], 1_000_000, 0, { pixelNoise: 0 }));
+    return sd;
+  };
+  t.ok(Math.abs(acrossStd(0) - 0.3) < 1e-3, `no correction: the model's σ, ${acrossStd(0).toFixed(3)} m`);
+  t.ok(Math.abs(acrossStd(0.4) - 0.5) < 5e-3, `a 0.4 m correction: 0.3 ⊕ 0.4 = ${acrossStd(0.4).toFixed(3)} m`);
 });
