@@ -671,7 +671,8 @@ export class Tracker {
     const held = m.sensorKind === 'camera' && batch.timeMs - Math.max(tr.sourceLast[0]!, tr.sourceLast[1]!) <= o.cameraPositionHoldMs;
     const positionless = e.positionless === true || held || m.bearingOnly === true;
     if (positionless) {
-      // Identity and existence only (cameraPositionHoldMs, or an association the fusion made outside the gate).
+      // Identity and existence only (cameraPositionHoldMs, an association the fusion made outside the gate, or a
+      // camera box cut by the image bottom: bearing only).
     } else if (m.velocity && m.velCov) {
       const vc: Cov2 = m.velCov;
       kf.updatePositionVelocity([e.zx, e.zy, m.velocity.x, m.velocity.y], e.r, vc);
