@@ -10,25 +10,17 @@
 // (index in OUTPUT_CLASSES or -1), has_track, seed), place.f32 (N × 2 float32: where the detection's true object
 // is, along and across the camera's ray from the detection's ground placement, m; NaN for clutter) and meta.json.
 
-import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, OUTPUT_CLASSES, PLACE_FEATURES } from '../../runtime/perception/fusion-features.js';
 import { onnxFusionFactory } from '../../runtime/perception/onnx.js';
-import { labelPairs, newPairCounts, placeTargets, TrackVotes } from './pairs.js';
+import { labelPairs, PairDataset, placeTargets, TrackVotes } from './pairs.js';
 import { runScenario, spawnFor } from './run-sim.js';
 import { parseSeeds } from './seeds.js';
 
 const { values } = parseArgs({ options: { seeds: { type: 'string', default: '1000-1011' }, duration: { type: 'string', default: '120' }, out: { type: 'string', default: '/tmp/rsu-fusion-data' } } });
 const seeds = parseSeeds(values.seeds!);
 if (seeds.some((s) => s < 1000)) throw new Error('training seeds must be ≥ 1000 (1-99 are evaluation seeds)');
-const out = values.out!;
-mkdirSync(out, { recursive: true });
-const fOut = createWriteStream(join(out, 'features.f32'));
-const lOut = createWriteStream(join(out, 'labels.i32'));
-const pOut = createWriteStream(join(out, 'place.f32'));
-let rows = 0;
-const counts = newPairCounts();
+const ds = new PairDataset(values.out!);
+const counts = ds.counts;
 
 for (const seed of seeds) {
   /** Truth ids of the current frame of each sensor (by object index), and the class of each truth id. */
@@ -37,9 +29,6 @@ for (const seed of seeds) {
   /** Ground position of each truth object at each sensor's current frame. */
   const frameTruthPos = new Map<string, Map<number, { x: number; y: number }>>();
   const votes = new TrackVotes();
-  const fBuf: Float32Array[] = [];
-  const lBuf: Int32Array[] = [];
-  const pBuf: Float32Array[] = [];
   const backend = onnxFusionFactory({
     scorer: null,
     hooks: {
@@ -52,10 +41,7 @@ for (const seed of seeds) {
         // Placement targets: the true centre relative to the detection's calibration placement, in ray coordinates.
         const pos = frameTruthPos.get(batch.sensorId);
         const place = placeTargets(set, ms, batch.sensor.camera!.center, detTruth, (id) => pos?.get(id), counts);
-        fBuf.push(set.features.slice());
-        lBuf.push(lab);
-        pBuf.push(place);
-        rows += set.pairs.length;
+        ds.add(set.features, lab, place);
       },
       applied(batch, updated, born) {
         const ids = frameTruth.get(batch.sensorId) ?? [];
@@ -77,14 +63,7 @@ for (const seed of seeds) {
       for (const o of tick.objects) truthClass.set(o.id, o.class);
     },
   });
-  for (const b of fBuf) fOut.write(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-  for (const b of lBuf) lOut.write(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-  for (const b of pBuf) pOut.write(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-  console.log(`seed ${seed} (density ${density}): ${r.frames} frames, ${rows} rows so far, ${(r.wallMs / 1000).toFixed(1)} s`);
+  console.log(`seed ${seed} (density ${density}): ${r.frames} frames, ${ds.rows} rows so far, ${(r.wallMs / 1000).toFixed(1)} s`);
 }
-await Promise.all([new Promise((r) => fOut.end(r)), new Promise((r) => lOut.end(r)), new Promise((r) => pOut.end(r))]);
-writeFileSync(
-  join(out, 'meta.json'),
-  JSON.stringify({ rows, featureCount: FEATURE_COUNT, featureVersion: FEATURE_VERSION, featureNames: FEATURE_NAMES, placeFeatures: PLACE_FEATURES, outputClasses: OUTPUT_CLASSES, seeds, durationS: Number(values.duration), counts }, null, 2),
-);
+await ds.close({ seeds, durationS: Number(values.duration) });
 console.log(JSON.stringify(counts));

@@ -13,17 +13,17 @@
 // boxes that updated it, as in gen-data.ts. The "seed" column is the sequence number: train.py validates on the
 // last one. A model trained on KITTI carries KITTI's licence (CC BY-NC-SA 3.0): keep it off the repository.
 
-import { createWriteStream, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { ObjectClass } from '../../hw/sensors/frame.js';
 import { checkSequences } from '../../runtime/eval/kitti/cli.js';
-import { loadSequence, type KittiClass } from '../../runtime/eval/kitti/data.js';
-import { iou2d, readLabels, type Label } from '../../runtime/eval/kitti/proxy.js';
-import { runOurs } from '../../runtime/eval/kitti/run.js';
-import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, OUTPUT_CLASSES, PLACE_FEATURES } from '../../runtime/perception/fusion-features.js';
+import { loadSequence } from '../../runtime/eval/kitti/data.js';
+import { iou2d, readLabels } from '../../runtime/eval/kitti/proxy.js';
+import { CLASS_OF, groupByFrame, runOurs } from '../../runtime/eval/kitti/run.js';
+import type { OUTPUT_CLASSES } from '../../runtime/perception/fusion-features.js';
 import { onnxFusionFactory } from '../../runtime/perception/onnx.js';
-import { labelPairs, newPairCounts, placeTargets, TrackVotes } from './pairs.js';
+import { sameClassGroup } from '../../runtime/perception/tracker.js';
+import { labelPairs, PairDataset, placeTargets, TrackVotes } from './pairs.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,8 +39,6 @@ if (!values.data || !existsSync(values.data)) throw new Error('--data DIR: label
 const data = resolve(values.data);
 const seqs = values.seqs ? values.seqs.split(',').map((s) => s.trim().padStart(4, '0')) : readdirSync(join(data, 'label_02')).filter((f) => f.endsWith('.txt')).map((f) => f.slice(0, -4)).sort();
 checkSequences(seqs, values['allow-held-out'] === true);
-const out = values.out!;
-mkdirSync(out, { recursive: true });
 
 /** A label's class as the model's output class; undefined: not an object class (DontCare, Misc). */
 const LABEL_CLASS: Record<string, (typeof OUTPUT_CLASSES)[number] | undefined> = {
@@ -52,38 +50,27 @@ const LABEL_CLASS: Record<string, (typeof OUTPUT_CLASSES)[number] | undefined> =
   Person_sitting: 'pedestrian',
   Cyclist: 'bicycle',
 };
-const GROUP = (c: string | undefined): number => (c === 'pedestrian' ? 2 : c === 'bicycle' ? 1 : c ? 0 : -1);
-const DET_GROUP: Record<KittiClass, number> = { Car: 0, Cyclist: 1, Pedestrian: 2 };
 
-const fOut = createWriteStream(join(out, 'features.f32'));
-const lOut = createWriteStream(join(out, 'labels.i32'));
-const pOut = createWriteStream(join(out, 'place.f32'));
-let rows = 0;
-const counts = newPairCounts();
+const ds = new PairDataset(values.out!);
+const counts = ds.counts;
 
 for (const name of seqs) {
   const seq = loadSequence(data, name);
   const labels = readLabels(join(data, 'label_02', `${name}.txt`)).filter((l) => LABEL_CLASS[l.type]);
-  const byFrame = new Map<number, Label[]>();
-  for (const l of labels) (byFrame.get(l.frame) ?? (byFrame.set(l.frame, []), byFrame.get(l.frame)!)).push(l);
+  const byFrame = groupByFrame(labels);
   const truthClass = new Map<number, string>();
   for (const l of labels) truthClass.set(l.id, LABEL_CLASS[l.type]!);
   // Per frame, the label id of each detection (by index in the frame's detections), or null.
   const camTruth = new Map<number, Array<number | null>>();
   const lidarTruth = new Map<number, Array<number | null>>();
-  const frameOf = <T extends { frame: number }>(xs: readonly T[]) => {
-    const m = new Map<number, T[]>();
-    for (const x of xs) (m.get(x.frame) ?? (m.set(x.frame, []), m.get(x.frame)!)).push(x);
-    return m;
-  };
-  for (const [k, ds] of frameOf(seq.dets2d))
+  for (const [k, dets] of groupByFrame(seq.dets2d))
     camTruth.set(
       k,
-      ds.map((d) => {
+      dets.map((d) => {
         let best: number | null = null;
         let bi = 0.5;
         for (const l of byFrame.get(k) ?? []) {
-          if (GROUP(LABEL_CLASS[l.type]) !== DET_GROUP[d.cls]) continue;
+          if (!sameClassGroup(LABEL_CLASS[l.type]!, CLASS_OF[d.cls])) continue;
           const v = iou2d(d.bbox, l.bbox);
           if (v >= bi) {
             bi = v;
@@ -93,14 +80,14 @@ for (const name of seqs) {
         return best;
       }),
     );
-  for (const [k, ds] of frameOf(seq.dets))
+  for (const [k, dets] of groupByFrame(seq.dets))
     lidarTruth.set(
       k,
-      ds.map((d) => {
+      dets.map((d) => {
         let best: number | null = null;
         let bd = d.cls === 'Car' ? 1 : 0.5;
         for (const l of byFrame.get(k) ?? []) {
-          if (GROUP(LABEL_CLASS[l.type]) !== DET_GROUP[d.cls]) continue;
+          if (!sameClassGroup(LABEL_CLASS[l.type]!, CLASS_OF[d.cls])) continue;
           const v = Math.hypot(l.box.x - d.box.x, l.box.z - d.box.z);
           if (v <= bd) {
             bd = v;
@@ -125,10 +112,7 @@ for (const name of seqs) {
         // Placement targets: the label's bottom centre (sensor frame: x forward = z, y left = −x).
         const pos = new Map((byFrame.get(k) ?? []).map((l) => [l.id, { x: l.box.z, y: -l.box.x }]));
         const place = placeTargets(set, ms, batch.sensor.camera!.center, detTruth, (id) => pos.get(id), counts);
-        fOut.write(Buffer.from(set.features.buffer, set.features.byteOffset, set.features.byteLength));
-        lOut.write(Buffer.from(lab.buffer));
-        pOut.write(Buffer.from(place.buffer));
-        rows += set.pairs.length;
+        ds.add(set.features, lab, place);
       },
       applied(batch, updated, born) {
         const k = batch.frame.frameNumber;
@@ -141,12 +125,7 @@ for (const name of seqs) {
     },
   });
   runOurs(seq, 'sensor', { fusion: 'onnx', backend, tracker: JSON.parse(values.tracker!), camera: JSON.parse(values.camera!) as Record<string, unknown> });
-  console.log(`sequence ${name}: ${seq.frames} frames, ${rows} rows so far`);
+  console.log(`sequence ${name}: ${seq.frames} frames, ${ds.rows} rows so far`);
 }
-await Promise.all([new Promise((r) => fOut.end(r)), new Promise((r) => lOut.end(r)), new Promise((r) => pOut.end(r))]);
-const classes: ObjectClass[] = [...OUTPUT_CLASSES];
-writeFileSync(
-  join(out, 'meta.json'),
-  JSON.stringify({ rows, featureCount: FEATURE_COUNT, featureVersion: FEATURE_VERSION, featureNames: FEATURE_NAMES, placeFeatures: PLACE_FEATURES, outputClasses: classes, seeds: seqs.map(Number), durationS: null, source: `KITTI-format recordings ${data}`, counts }, null, 2),
-);
+await ds.close({ seeds: seqs.map(Number), durationS: null, source: `KITTI-format recordings ${data}` });
 console.log(JSON.stringify(counts));

@@ -2,7 +2,9 @@
 // files): which truth object each track follows (the majority of the decaying votes of the detections that
 // updated it), and per pair the association, existence, class and placement targets (README.md, "Labels").
 
-import { OUTPUT_CLASSES, type PairSet } from '../../runtime/perception/fusion-features.js';
+import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { FEATURE_COUNT, FEATURE_NAMES, FEATURE_VERSION, OUTPUT_CLASSES, PLACE_FEATURES, type PairSet } from '../../runtime/perception/fusion-features.js';
 import type { Measurement } from '../../runtime/perception/measure.js';
 import type { TrackState } from '../../runtime/perception/tracker.js';
 
@@ -16,6 +18,37 @@ export interface PairCounts {
 }
 
 export const newPairCounts = (): PairCounts => ({ pairs: 0, assocPos: 0, nullPairs: 0, nullPos: 0, existPos: 0, placed: 0 });
+
+/**
+ * The training set train.py reads, written as the pairs come: features.f32, labels.i32 and place.f32 (README.md,
+ * "Data"), and meta.json at the end.
+ */
+export class PairDataset {
+  rows = 0;
+  readonly counts = newPairCounts();
+  private readonly files: [WriteStream, WriteStream, WriteStream];
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.files = [createWriteStream(join(dir, 'features.f32')), createWriteStream(join(dir, 'labels.i32')), createWriteStream(join(dir, 'place.f32'))];
+  }
+
+  /** One camera frame's pairs: their features, labels (labelPairs) and placement targets (placeTargets). */
+  add(features: Float32Array, labels: Int32Array, place: Float32Array): void {
+    const [f, l, p] = this.files;
+    f.write(Buffer.from(features.buffer, features.byteOffset, features.byteLength));
+    l.write(Buffer.from(labels.buffer, labels.byteOffset, labels.byteLength));
+    p.write(Buffer.from(place.buffer, place.byteOffset, place.byteLength));
+    this.rows += features.length / FEATURE_COUNT;
+  }
+
+  /** Closes the files and writes meta.json: the feature layout, the rows and counts, and `source` (seeds, ...). */
+  async close(source: Record<string, unknown>): Promise<void> {
+    await Promise.all(this.files.map((w) => new Promise((r) => w.end(r))));
+    const meta = { rows: this.rows, featureCount: FEATURE_COUNT, featureVersion: FEATURE_VERSION, featureNames: FEATURE_NAMES, placeFeatures: PLACE_FEATURES, outputClasses: OUTPUT_CLASSES, ...source, counts: this.counts };
+    writeFileSync(join(this.dir, 'meta.json'), JSON.stringify(meta, null, 2));
+  }
+}
 
 /** Each track's truth object: the majority of the (decaying) votes of the detections that updated it; null: clutter. */
 export class TrackVotes {

@@ -22,7 +22,8 @@ const FRAME_MS = 100;
 /** An arbitrary epoch for the RSU timeline (KITTI has no capture times; frames are 10 Hz). */
 const T0_MS = 1_700_000_000_000;
 
-const CLASS_OF: Record<KittiClass, ObjectClass> = { Car: 'car', Pedestrian: 'pedestrian', Cyclist: 'bicycle' };
+/** A KITTI detection class as the daemon's object class. */
+export const CLASS_OF: Record<KittiClass, ObjectClass> = { Car: 'car', Pedestrian: 'pedestrian', Cyclist: 'bicycle' };
 
 /** Our class → KITTI's evaluated class (others are not written). */
 export function kittiClassOf(c: ObjectClass): KittiClass | undefined {
@@ -160,7 +161,7 @@ export function runOurs(seq: Sequence, mode: FrameMode, opts: OursOptions = {}):
   return out;
 }
 
-function groupByFrame<T extends { frame: number }>(xs: readonly T[]): Map<number, T[]> {
+export function groupByFrame<T extends { frame: number }>(xs: readonly T[]): Map<number, T[]> {
   const m = new Map<number, T[]>();
   for (const d of xs) {
     let l = m.get(d.frame);
