@@ -210,3 +210,14 @@ export function projectBox(b: CamBox, p2: Mat34): [number, number, number, numbe
   const cy = (v: number) => Math.min(374, Math.max(0, v));
   return [cx(x1), cy(y1), cx(x2), cy(y2)];
 }
+
+/** Rows grouped by their frame number, in input order. */
+export function groupByFrame<T extends { frame: number }>(xs: readonly T[]): Map<number, T[]> {
+  const m = new Map<number, T[]>();
+  for (const d of xs) {
+    let l = m.get(d.frame);
+    if (!l) m.set(d.frame, (l = []));
+    l.push(d);
+  }
+  return m;
+}

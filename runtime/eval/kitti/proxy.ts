@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { bevIntersection, type GroundBox } from '../../perception/box-overlap.js';
 import { iouRect } from '../../perception/fusion-features.js';
-import type { CamBox } from './data.js';
+import { groupByFrame, type CamBox } from './data.js';
 import type { Placement } from './run.js';
 
 export interface Label {
@@ -194,10 +194,8 @@ export interface NeesRow {
 export function neesTable(items: Array<{ placements: Placement[]; dets2d: Array<{ frame: number; cls: string; bbox: readonly number[] }>; labels: Label[] }>): NeesRow[] {
   const acc = new Map<string, { e: number[]; nees: number[]; a: number[]; c: number[] }>();
   for (const it of items) {
-    const frameDets = new Map<number, Array<{ cls: string; bbox: readonly number[] }>>();
-    for (const d of it.dets2d) (frameDets.get(d.frame) ?? (frameDets.set(d.frame, []), frameDets.get(d.frame)!)).push(d);
-    const frameLabels = new Map<number, Label[]>();
-    for (const l of it.labels) (frameLabels.get(l.frame) ?? (frameLabels.set(l.frame, []), frameLabels.get(l.frame)!)).push(l);
+    const frameDets = groupByFrame(it.dets2d);
+    const frameLabels = groupByFrame(it.labels);
     for (const p of it.placements) {
       const d = frameDets.get(p.frame)?.[p.det];
       if (!d) continue;

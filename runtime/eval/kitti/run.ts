@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { validateConfig, type RsuConfig, type TrackerConfig } from '../../config/index.js';
 import { createPerception, createPlainFusion, type DetectedObject, type DetectionFrame, type FusionBatch, type FusionFactory, type Measurement, type ObjectClass, type Track } from '../../perception/index.js';
 import { onnxFusionFactory } from '../../perception/onnx.js';
-import { camToSensor, identityPose, invert, KITTI_CLASSES, KITTI_TYPE_ID, projectBox, sensorToCam, transformBox, type Detection3D, type KittiClass, type Mat34, type Sequence } from './data.js';
+import { camToSensor, groupByFrame, identityPose, invert, KITTI_CLASSES, KITTI_TYPE_ID, projectBox, sensorToCam, transformBox, type Detection3D, type KittiClass, type Mat34, type Sequence } from './data.js';
 
 export type FrameMode = 'sensor' | 'world';
 
@@ -159,16 +159,6 @@ export function runOurs(seq: Sequence, mode: FrameMode, opts: OursOptions = {}):
     for (const tr of stage.tracks(t)) out.push(resultLine(k, tr, back, seq.p2, dets));
   }
   return out;
-}
-
-export function groupByFrame<T extends { frame: number }>(xs: readonly T[]): Map<number, T[]> {
-  const m = new Map<number, T[]>();
-  for (const d of xs) {
-    let l = m.get(d.frame);
-    if (!l) m.set(d.frame, (l = []));
-    l.push(d);
-  }
-  return m;
 }
 
 /**
