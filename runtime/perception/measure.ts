@@ -381,6 +381,14 @@ function boxMeasurement(o: DetectedObject | undefined, sensor: SensorModel, opts
 /** A box edge within this many pixels of the image's edge is cut by it. */
 const CUT_MARGIN_PX = 2;
 
+/**
+ * A camera placement's σ along the ray: `sAlong`, or for a box cut at the bottom (bearingOnly) at least half the
+ * range, since the object may be anywhere nearer (the gate must still let it associate).
+ */
+export function alongStdOf(m: Measurement, sAlong: number): number {
+  return m.bearingOnly ? Math.max(sAlong, m.range / 2) : sAlong;
+}
+
 function cameraMeasurement(o: DetectedObject | undefined, sensor: SensorModel, opts: MeasurementOptions): Measurement | DetectionDropReason {
   const bad = checkCommon(o, opts);
   if (bad) return bad;
@@ -412,10 +420,8 @@ function cameraMeasurement(o: DetectedObject | undefined, sensor: SensorModel, o
   const slant2 = h * h + g.range * g.range;
   const sAlong = Math.hypot((slant2 / h) * sTheta, Math.max(prior.length, prior.width) / 4, 0.15, (g.range / h) * sensor.groundStdM);
   const sAcross = hyp3(Math.sqrt(slant2) * sTheta, prior.width / 4, 0.15);
-  // A box cut at the bottom: the object may be anywhere nearer along the ray (the gate must still let it associate).
-  const cut = b.y + b.height >= k.height - CUT_MARGIN_PX;
-  if (cut) m.bearingOnly = true;
-  m.cov = alongAcross(g.azimuth, cut ? Math.max(sAlong, m.range / 2) : sAlong, sAcross);
+  if (b.y + b.height >= k.height - CUT_MARGIN_PX) m.bearingOnly = true;
+  m.cov = alongAcross(g.azimuth, alongStdOf(m, sAlong), sAcross);
   if (o!.velocity) {
     const vbad = velocityOf(o!, sensor, opts, m);
     if (vbad) return vbad;

@@ -29,7 +29,7 @@ import type { Box2D } from '../../hw/sensors/frame.js';
 import { FEATURE_COUNT, OUTPUT_CLASSES, boxIou, buildPairs, type CandidatePair, type PairSet } from './fusion-features.js';
 import { OrtScorer, defaultModelPath, type FusionScorer, type FusionScores } from './fusion-ort.js';
 import { hungarian } from './hungarian.js';
-import { alongAcross, type Measurement } from './measure.js';
+import { alongAcross, alongStdOf, type Measurement } from './measure.js';
 import { registerFusion } from './stage.js';
 import { Tracker, insideFootprint, kindIndex, sameClassGroup, type MeasurementBatch, type TrackEstimate, type TrackState } from './tracker.js';
 import type { FusionBackend, FusionBatch, FusionContext } from './types.js';
@@ -373,7 +373,7 @@ export class OnnxFusion implements FusionBackend {
     m.x += along * ca - across * sn;
     m.y += along * sn + across * ca;
     m.range = Math.hypot(m.x - c.x, m.y - c.y);
-    m.cov = alongAcross(az, m.bearingOnly ? Math.max(sa, m.range / 2) : sa, sc);
+    m.cov = alongAcross(az, alongStdOf(m, sa), sc);
   }
 
   estimates(atMs: number, all = false): TrackEstimate[] {
